@@ -1,0 +1,64 @@
+"""Framework-free adapter: the wire, each backend's quirks, and one neutral result.
+
+Nothing here imports LangChain or LlamaIndex.
+"""
+
+from .backends import BackendProfile, profile_named
+from .chat import ChatClient
+from .errors import (
+    AuthenticationError,
+    BackendConnectionError,
+    BackendHTTPError,
+    BackendTimeoutError,
+    BadRequestError,
+    ContextOverflowError,
+    EmbeddingsNotEnabledError,
+    IncompleteStreamError,
+    InvalidToolCallError,
+    ModelNotSupportedError,
+    RateLimitError,
+    ServerError,
+    ServerLoadingError,
+    StreamError,
+    ZenLlamaError,
+)
+from .models import ModelInfo
+from .results import (
+    ChatResult,
+    InvalidToolCall,
+    StreamDelta,
+    ToolCall,
+    ToolCallFragment,
+    Usage,
+)
+from .settings import Settings, resolve_settings
+
+__all__ = [
+    "AuthenticationError",
+    "BackendConnectionError",
+    "BackendHTTPError",
+    "BackendProfile",
+    "BackendTimeoutError",
+    "BadRequestError",
+    "ChatClient",
+    "ChatResult",
+    "ContextOverflowError",
+    "EmbeddingsNotEnabledError",
+    "IncompleteStreamError",
+    "InvalidToolCall",
+    "InvalidToolCallError",
+    "ModelInfo",
+    "ModelNotSupportedError",
+    "RateLimitError",
+    "ServerError",
+    "ServerLoadingError",
+    "Settings",
+    "StreamDelta",
+    "StreamError",
+    "ToolCall",
+    "ToolCallFragment",
+    "Usage",
+    "ZenLlamaError",
+    "profile_named",
+    "resolve_settings",
+]

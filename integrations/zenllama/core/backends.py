@@ -1,0 +1,108 @@
+"""Every backend quirk in one place: a profile per backend, and how one is recognised."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+# When earlier assistant turns' reasoning goes back to the model:
+# "always": every assistant turn; "tool_loop": only turns after the last user message
+# (the current tool loop); "never": stripped.
+ReasoningPassBack = Literal["always", "tool_loop", "never"]
+
+
+@dataclass(frozen=True)
+class BackendProfile:
+    name: str
+    default_base_url: str
+    api_key_env: tuple[str, ...] = ("BACKEND_API_KEY",)
+    # llama-server honours only string tool_choice; a named tool must become "required".
+    tool_choice_strings_only: bool = False
+    # Models (by name prefix) that accept only tool_choice "auto" (GLM on Z.ai and zen).
+    auto_only_tool_choice_models: tuple[str, ...] = ()
+    reasoning_pass_back: ReasoningPassBack = "never"
+    accepts_stream_options: bool = True
+    # Header that keeps one conversation on one prompt cache (zen's `x-opencode-session`).
+    session_header: str | None = None
+    # Request fields that switch reasoning off / on for one call.
+    reasoning_off: dict[str, Any] = field(default_factory=dict)
+    reasoning_on: dict[str, Any] = field(default_factory=dict)
+    # Context windows of models the backend serves, where the server does not report one.
+    context_windows: dict[str, int] = field(default_factory=dict)
+
+
+LLAMA_SERVER = BackendProfile(
+    name="llama-server",
+    default_base_url="http://127.0.0.1:8080/v1",
+    tool_choice_strings_only=True,
+    reasoning_pass_back="always",
+    reasoning_off={"chat_template_kwargs": {"enable_thinking": False}},
+    reasoning_on={"chat_template_kwargs": {"enable_thinking": True}},
+)
+
+ZEN = BackendProfile(
+    name="zen",
+    default_base_url="https://opencode.ai/zen/v1",
+    api_key_env=("BACKEND_API_KEY", "OPENCODE_API_KEY"),
+    auto_only_tool_choice_models=("glm",),
+    # GLM 4.7 interleaved thinking wants the assistant turn's reasoning back with tool results.
+    reasoning_pass_back="always",
+    session_header="x-opencode-session",
+    reasoning_off={"thinking": {"type": "disabled"}},
+    reasoning_on={"thinking": {"type": "enabled"}},
+    context_windows={"glm-4.7": 200_000, "glm-4.7-free": 200_000, "glm-4.6": 200_000},
+)
+
+DEEPSEEK = BackendProfile(
+    name="deepseek",
+    default_base_url="https://api.deepseek.com/v1",
+    # Older reasoner models reject reasoning in input; thinking with tools wants it in the loop.
+    reasoning_pass_back="tool_loop",
+)
+
+OPENAI_COMPATIBLE = BackendProfile(
+    name="openai-compatible",
+    default_base_url="http://127.0.0.1:8080/v1",
+)
+
+PROFILES: dict[str, BackendProfile] = {
+    p.name: p for p in (LLAMA_SERVER, ZEN, DEEPSEEK, OPENAI_COMPATIBLE)
+}
+
+
+def profile_named(name: str) -> BackendProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(["auto", *PROFILES])
+        raise ValueError(f"Unknown backend {name!r}; use one of: {known}") from None
+
+
+def profile_from_url(url: str) -> BackendProfile | None:
+    """Recognises hosted backends by their host; None where only a probe can tell."""
+    host = (urlparse(url).hostname or "").lower()
+    if host == "opencode.ai" or host.endswith(".opencode.ai"):
+        return ZEN
+    if host.endswith("deepseek.com"):
+        return DEEPSEEK
+    return None
+
+
+def is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
+def looks_like_llama_server(props: Any) -> bool:
+    """`/props` answers of llama-server carry its generation settings and slot count."""
+    return isinstance(props, dict) and (
+        "default_generation_settings" in props or "total_slots" in props
+    )

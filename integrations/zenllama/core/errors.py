@@ -1,0 +1,118 @@
+"""One typed hierarchy for everything a backend can do wrong, so users catch what they can act on."""
+
+from __future__ import annotations
+
+
+class ZenLlamaError(Exception):
+    """Base of every error zenllama raises on purpose."""
+
+
+class BackendConnectionError(ZenLlamaError, ConnectionError):
+    """Nothing answered at the backend URL (refused, reset, DNS)."""
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        self.url = url
+        hint = (
+            "Is llama-server running there? Start the local default with `zenllama serve`, "
+            "or point BACKEND_URL at a running server."
+        )
+        super().__init__(f"Could not connect to {url}: {detail or 'connection failed'}. {hint}")
+
+
+class BackendTimeoutError(ZenLlamaError, TimeoutError):
+    """The backend took longer than `timeout` seconds."""
+
+    def __init__(self, url: str, timeout: float | None) -> None:
+        self.url = url
+        self.timeout = timeout
+        super().__init__(
+            f"{url} did not answer within {timeout} s. Raise `timeout`, or ask for fewer tokens."
+        )
+
+
+class BackendHTTPError(ZenLlamaError):
+    """An HTTP error answer; `status` and the server's own `message` are kept."""
+
+    def __init__(self, status: int, message: str, *, hint: str = "") -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"HTTP {status}: {message}" + (f" — {hint}" if hint else ""))
+
+
+class AuthenticationError(BackendHTTPError):
+    """401/403: the key is missing, wrong, or not allowed this model."""
+
+
+class RateLimitError(BackendHTTPError):
+    """429: rate limited, or (llama-server) no free slot; retried with backoff first."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            status,
+            message,
+            hint="wait and retry, raise `max_retries`, or start llama-server with more --parallel slots",
+        )
+
+
+class ServerLoadingError(BackendHTTPError):
+    """503: the server is up but still loading its model (or unavailable); retried first."""
+
+
+class ServerError(BackendHTTPError):
+    """5xx other than 503, after retries."""
+
+
+class BadRequestError(BackendHTTPError, ValueError):
+    """4xx the server rejected as invalid: its message says why."""
+
+
+class ModelNotSupportedError(BadRequestError):
+    """The gateway serves this model, but not over chat completions."""
+
+
+class ContextOverflowError(BadRequestError):
+    """The prompt does not fit the server's context window."""
+
+    def __init__(self, status: int, message: str, *, n_ctx: int | None, n_prompt_tokens: int | None):
+        self.n_ctx = n_ctx
+        self.n_prompt_tokens = n_prompt_tokens
+        super().__init__(
+            status,
+            message,
+            hint=f"prompt has {n_prompt_tokens} tokens, context is {n_ctx}: shorten the input "
+            "or start llama-server with a larger --ctx-size",
+        )
+
+
+class EmbeddingsNotEnabledError(BadRequestError):
+    """The server does not serve OpenAI embeddings as started."""
+
+
+class StreamError(ZenLlamaError):
+    """The server sent an error event in the middle of a stream."""
+
+    def __init__(self, message: str, payload: object = None) -> None:
+        self.payload = payload
+        super().__init__(f"The stream was aborted by the server: {message}")
+
+
+class IncompleteStreamError(ZenLlamaError):
+    """The stream ended without a finish reason or `[DONE]`: the answer is cut off."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "The stream ended before the server finished (no finish_reason or [DONE])"
+            + (f": {detail}" if detail else "")
+            + ". The server may have crashed or been restarted; retry the call."
+        )
+
+
+class InvalidToolCallError(ZenLlamaError, ValueError):
+    """A tool call whose arguments are not a JSON object."""
+
+    def __init__(self, name: str | None, arguments: str, error: str) -> None:
+        self.name = name
+        self.arguments = arguments
+        self.error = error
+        super().__init__(f"Tool call {name!r} has invalid arguments {arguments!r}: {error}")

@@ -1,0 +1,43 @@
+"""Model discovery: `/models` in every shape servers answer with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    owned_by: str | None = None
+    # Whatever else the server said of it (llama-server: n_ctx, n_ctx_train, n_embd, …).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_models(data: Any) -> list[ModelInfo]:
+    """`{"data": [...]}` (OpenAI, zen), a bare list (old llama-server), `{"models": [...]}`."""
+    if isinstance(data, dict):
+        entries = data.get("data") or data.get("models") or []
+    elif isinstance(data, list):
+        entries = data
+    else:
+        entries = []
+    models = []
+    for entry in entries:
+        if isinstance(entry, str):
+            models.append(ModelInfo(id=entry))
+            continue
+        if not isinstance(entry, dict):
+            continue
+        model_id = entry.get("id") or entry.get("model") or entry.get("name")
+        if not model_id:
+            continue
+        meta = entry.get("meta")
+        models.append(
+            ModelInfo(
+                id=str(model_id),
+                owned_by=entry.get("owned_by"),
+                meta=dict(meta) if isinstance(meta, dict) else {},
+            )
+        )
+    return models

@@ -1,0 +1,154 @@
+"""Builds the chat-completions body: OpenAI-shaped messages in, the backend's dialect out."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .backends import BackendProfile
+
+Message = dict[str, Any]
+ToolSpec = dict[str, Any]
+
+# Request fields llama.cpp (and some gateways) understand beyond OpenAI's; sent only when set.
+LLAMA_CPP_FIELDS = (
+    "top_k",
+    "min_p",
+    "typical_p",
+    "repeat_penalty",
+    "repeat_last_n",
+    "presence_penalty",
+    "frequency_penalty",
+    "mirostat",
+    "mirostat_tau",
+    "mirostat_eta",
+    "n_probs",
+    "cache_prompt",
+    "id_slot",
+    "grammar",
+    "json_schema",
+    "chat_template_kwargs",
+    "reasoning_format",
+    "samplers",
+    "dry_multiplier",
+    "xtc_probability",
+)
+
+
+def tool_name(tool: ToolSpec) -> str:
+    return str(tool.get("function", tool).get("name", ""))
+
+
+def normalize_tool_choice(
+    profile: BackendProfile,
+    model: str | None,
+    tools: Sequence[ToolSpec],
+    tool_choice: str | bool | Mapping[str, Any] | None,
+) -> tuple[list[ToolSpec], str | dict[str, Any] | None]:
+    """Returns the tools to send and tool_choice in a form this backend honours."""
+    tools = list(tools)
+    if tool_choice is None or tool_choice is False:
+        return tools, None
+    if tool_choice is True or tool_choice == "any":
+        tool_choice = "required"
+    named: str | None = None
+    if isinstance(tool_choice, Mapping):
+        named = tool_name(dict(tool_choice))
+    elif tool_choice not in ("auto", "none", "required"):
+        named = str(tool_choice)
+    if named is not None:
+        bound = [tool_name(t) for t in tools]
+        if named not in bound:
+            raise ValueError(
+                f"tool_choice names {named!r}, which is not among the bound tools {bound}; "
+                "bind it with bind_tools first, or use 'auto', 'required' or 'none'"
+            )
+    if tool_choice == "none" and profile.auto_only_tool_choice_models:
+        # Saying "none" by sending no tools works everywhere.
+        return [], None
+    auto_only = bool(model) and any(
+        str(model).lower().startswith(p) for p in profile.auto_only_tool_choice_models
+    )
+    if auto_only and tool_choice != "auto":
+        warnings.warn(
+            f"{model} on {profile.name} accepts only tool_choice='auto'; sending 'auto' instead of "
+            f"{tool_choice!r}. The model may answer without calling a tool.",
+            stacklevel=4,
+        )
+        if named is not None:
+            tools = [t for t in tools if tool_name(t) == named]
+        return tools, "auto"
+    if named is not None:
+        if profile.tool_choice_strings_only:
+            # llama-server treats the object form as "auto": offer only that tool, and require it.
+            return [t for t in tools if tool_name(t) == named], "required"
+        return tools, {"type": "function", "function": {"name": named}}
+    return tools, str(tool_choice)
+
+
+def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message]) -> list[Message]:
+    """Keeps or strips earlier assistant turns' `reasoning_content` as the backend wants."""
+    policy = profile.reasoning_pass_back
+    if policy == "always":
+        return list(messages)
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    out = []
+    for i, message in enumerate(messages):
+        keep = policy == "tool_loop" and i > last_user
+        if "reasoning_content" in message and not keep:
+            message = {k: v for k, v in message.items() if k != "reasoning_content"}
+        out.append(message)
+    return out
+
+
+def build_chat_body(
+    profile: BackendProfile,
+    model: str | None,
+    messages: Sequence[Message],
+    *,
+    stream: bool,
+    tools: Sequence[ToolSpec] = (),
+    tool_choice: str | bool | Mapping[str, Any] | None = None,
+    parallel_tool_calls: bool | None = None,
+    reasoning: bool | None = None,
+    stream_usage: bool = True,
+    options: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    if not messages:
+        raise ValueError("messages is empty: send at least one message")
+    body: dict[str, Any] = {"messages": apply_reasoning_policy(profile, messages)}
+    if model:
+        body["model"] = model
+    if tools:
+        sent_tools, choice = normalize_tool_choice(profile, model, tools, tool_choice)
+        if sent_tools:
+            body["tools"] = sent_tools
+            if choice is not None:
+                body["tool_choice"] = choice
+            if parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = parallel_tool_calls
+    elif tool_choice not in (None, False, "auto", "none"):
+        raise ValueError(f"tool_choice={tool_choice!r} needs tools: bind them first")
+    for key, value in (options or {}).items():
+        if value is not None:
+            body[key] = value
+    if reasoning is not None:
+        _deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+    if stream:
+        body["stream"] = True
+        if stream_usage and profile.accepts_stream_options:
+            body["stream_options"] = {"include_usage": True}
+    if extra_body:
+        _deep_merge(body, extra_body)
+    return body
+
+
+def _deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            target[key] = {**target[key]}
+            _deep_merge(target[key], value)
+        else:
+            target[key] = value

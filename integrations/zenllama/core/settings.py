@@ -1,0 +1,77 @@
+"""Where the backend is and how to reach it: arguments first, then the environment."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+from .backends import LLAMA_SERVER, PROFILES, BackendProfile, profile_from_url, profile_named
+
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    api_key: SecretStr | None = field(default=None, repr=False)
+    model: str | None = None
+    # "auto" until resolved by `ChatClient.profile` (URL, then a probe of the server).
+    backend: str = "auto"
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    default_headers: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never show the key, not even masked differently per caller
+        key = "**********" if self.api_key else None
+        return (
+            f"Settings(base_url={self.base_url!r}, api_key={key}, model={self.model!r}, "
+            f"backend={self.backend!r}, timeout={self.timeout}, max_retries={self.max_retries})"
+        )
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def resolve_settings(
+    *,
+    base_url: str | None = None,
+    api_key: SecretStr | str | None = None,
+    model: str | None = None,
+    backend: str = "auto",
+    timeout: float | None = DEFAULT_TIMEOUT,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    session_id: str | None = None,
+    default_headers: dict[str, str] | None = None,
+) -> Settings:
+    """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own."""
+    named: BackendProfile | None = None if backend == "auto" else profile_named(backend)
+    url = base_url or _env("BACKEND_URL") or (named or LLAMA_SERVER).default_base_url
+    profile = named or profile_from_url(url)
+    key_names = profile.api_key_env if profile else ("BACKEND_API_KEY",)
+    if isinstance(api_key, str):
+        api_key = SecretStr(api_key)
+    if api_key is None or not api_key.get_secret_value():
+        found = next((v for v in map(_env, key_names) if v), None)
+        api_key = SecretStr(found) if found else None
+    if max_retries < 0:
+        raise ValueError("max_retries must be 0 or more")
+    return Settings(
+        base_url=url.rstrip("/"),
+        api_key=api_key,
+        model=model or _env("BACKEND_MODEL"),
+        backend=profile.name if profile else "auto",
+        timeout=timeout,
+        max_retries=max_retries,
+        session_id=session_id or uuid.uuid4().hex,
+        default_headers=dict(default_headers or {}),
+    )
+
+
+__all__ = ["PROFILES", "Settings", "resolve_settings"]

@@ -1,0 +1,234 @@
+"""HTTP through the openai SDK's plumbing (auth, retries with Retry-After, timeouts), raw bodies out.
+
+The SDK builds no pydantic object here: answers come back as `httpx.Response` and are parsed
+by zenllama, which is what keeps the streaming hot path cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+import openai
+
+from . import errors
+from .settings import Settings
+
+
+class _Retrying:
+    """Retries connection errors, 429 and 5xx (honouring Retry-After), never other 4xx."""
+
+    _keyless: bool
+
+    def _should_retry(self, response: httpx.Response) -> bool:
+        if response.status_code in (408, 409):
+            return False
+        return super()._should_retry(response)  # type: ignore[misc, no-any-return]
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        # Keyless servers get no Authorization header at all.
+        return {} if self._keyless else super().auth_headers  # type: ignore[misc]
+
+
+class _SyncClient(_Retrying, openai.OpenAI):
+    pass
+
+
+class _AsyncClient(_Retrying, openai.AsyncOpenAI):
+    pass
+
+
+def _client_kwargs(settings: Settings, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "api_key": settings.api_key.get_secret_value() if settings.api_key else "no-key",
+        "base_url": settings.base_url,
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+        "default_headers": headers,
+    }
+
+
+def root_url(base_url: str) -> str:
+    """llama-server's own endpoints (/props, /health) live beside /v1, not under it."""
+    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+
+
+def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
+    body: Any = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body = body["error"]
+    if isinstance(body, dict):
+        return body
+    try:
+        data = exc.response.json()
+    except (ValueError, httpx.ResponseNotRead):
+        return {"message": str(body or exc.message)}
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        return dict(data["error"])
+    return data if isinstance(data, dict) else {"message": str(data)}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
+    body = _error_body(exc)
+    status = exc.status_code
+    message = str(body.get("message") or body.get("detail") or exc.message)
+    kind = str(body.get("type") or "")
+    if kind == "exceed_context_size_error" or "context size" in message.lower():
+        return errors.ContextOverflowError(
+            status, message, n_ctx=body.get("n_ctx"), n_prompt_tokens=body.get("n_prompt_tokens")
+        )
+    if status in (401, 403):
+        if "not supported" in message.lower():
+            return errors.ModelNotSupportedError(
+                status, message, hint="this model is not served over chat completions; pick another"
+            )
+        hint = "set BACKEND_API_KEY (or pass api_key)"
+        if backend == "zen":
+            hint += "; zen keys come from opencode.ai and may also be set as OPENCODE_API_KEY"
+        return errors.AuthenticationError(status, message, hint=hint)
+    if status == 429:
+        return errors.RateLimitError(status, message, retry_after=_retry_after(exc.response))
+    if status == 503:
+        return errors.ServerLoadingError(
+            status, message, hint="the server is still loading its model; wait, then retry"
+        )
+    if status >= 500:
+        return errors.ServerError(status, message)
+    if "not supported" in message.lower() and "model" in message.lower():
+        return errors.ModelNotSupportedError(status, message)
+    return errors.BadRequestError(status, message)
+
+
+class Transport:
+    """One backend's HTTP clients, created on first use and reused."""
+
+    def __init__(self, settings: Settings, headers: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.headers = {**settings.default_headers, **(headers or {})}
+        self.backend = settings.backend
+        self._sync: _SyncClient | None = None
+        self._async: _AsyncClient | None = None
+
+    @property
+    def sync_client(self) -> openai.OpenAI:
+        if self._sync is None:
+            self._sync = _SyncClient(**_client_kwargs(self.settings, self.headers))
+            self._sync._keyless = self.settings.api_key is None
+        return self._sync
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        if self._async is None:
+            self._async = _AsyncClient(**_client_kwargs(self.settings, self.headers))
+            self._async._keyless = self.settings.api_key is None
+        return self._async
+
+    def _translate(self, exc: Exception) -> Exception:
+        url = self.settings.base_url
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+            return errors.BackendTimeoutError(url, self.settings.timeout)
+        if isinstance(exc, openai.APIConnectionError):
+            return errors.BackendConnectionError(url, str(exc.__cause__ or exc))
+        if isinstance(exc, openai.APIStatusError):
+            return translate_status_error(exc, self.backend)
+        if isinstance(exc, httpx.TransportError):
+            # Only mid-stream: the SDK wraps errors before the answer began.
+            return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
+        return exc
+
+    # Whole answers -----------------------------------------------------------------
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            response = self.sync_client.post(path, body=body, cast_to=httpx.Response)
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        return _json(response)
+
+    async def apost(self, path: str, body: dict[str, Any]) -> Any:
+        try:
+            response = await self.async_client.post(path, body=body, cast_to=httpx.Response)
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        return _json(response)
+
+    def get(self, url_or_path: str) -> Any:
+        try:
+            response = self.sync_client.get(url_or_path, cast_to=httpx.Response)
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        return _json(response)
+
+    async def aget(self, url_or_path: str) -> Any:
+        try:
+            response = await self.async_client.get(url_or_path, cast_to=httpx.Response)
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        return _json(response)
+
+    # Streams -----------------------------------------------------------------------
+    @contextmanager
+    def stream_lines(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[str]]:
+        """Yields the answer's lines; leaving the block closes the response (the server stops)."""
+        try:
+            response = self.sync_client.post(
+                path, body=body, cast_to=httpx.Response, stream=True, stream_cls=openai.Stream
+            )
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        try:
+            yield self._guard(response.iter_lines())
+        finally:
+            response.close()
+
+    def _guard(self, lines: Iterator[str]) -> Iterator[str]:
+        try:
+            yield from lines
+        except httpx.TransportError as exc:
+            raise self._translate(exc) from exc
+
+    @asynccontextmanager
+    async def astream_lines(
+        self, path: str, body: dict[str, Any]
+    ) -> AsyncIterator[AsyncIterator[str]]:
+        try:
+            response = await self.async_client.post(
+                path, body=body, cast_to=httpx.Response, stream=True, stream_cls=openai.AsyncStream
+            )
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise self._translate(exc) from exc
+        try:
+            yield self._aguard(response.aiter_lines())
+        finally:
+            await response.aclose()
+
+    async def _aguard(self, lines: AsyncIterator[str]) -> AsyncIterator[str]:
+        try:
+            async for line in lines:
+                yield line
+        except httpx.TransportError as exc:
+            raise self._translate(exc) from exc
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise errors.BadRequestError(
+            response.status_code, f"the server answered with something that is not JSON: {exc}"
+        ) from exc

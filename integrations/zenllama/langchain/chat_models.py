@@ -1,0 +1,339 @@
+"""ChatZenLlama: a LangChain chat model on zen or llama-server, switched by BACKEND_URL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.chat_models import (
+    LangSmithParams,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from zenllama.core import ChatClient, ModelInfo, resolve_settings
+from zenllama.core.request import LLAMA_CPP_FIELDS, tool_name
+from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+
+from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
+
+# Fields that are sampling options of the request, sent only when set.
+_OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
+
+
+class ChatZenLlama(BaseChatModel):
+    """Chat model for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
+
+    Reasoning lands in `additional_kwargs["reasoning_content"]` (and so in `content_blocks`),
+    usage in `usage_metadata` with cache reads and reasoning tokens, llama.cpp `timings` in
+    `response_metadata`.
+
+    Example:
+        ```python
+        from zenllama.langchain import ChatZenLlama
+
+        llm = ChatZenLlama()  # BACKEND_URL, BACKEND_API_KEY, BACKEND_MODEL from the environment
+        llm.invoke("Hello")
+        ```
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model_name: str | None = Field(default=None, alias="model")
+    """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
+    base_url: str | None = Field(default=None, alias="api_base")
+    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    """Key for keyed backends; BACKEND_API_KEY (or OPENCODE_API_KEY for zen) if not given."""
+    backend: str = "auto"
+    """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
+    session_id: str | None = None
+    """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    streaming: bool = False
+    stream_usage: bool = True
+    reasoning: bool | None = None
+    """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    top_p: float | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    seed: int | None = None
+    # llama.cpp request fields, sent only when set.
+    top_k: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    repeat_penalty: float | None = None
+    repeat_last_n: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    mirostat: int | None = None
+    mirostat_tau: float | None = None
+    mirostat_eta: float | None = None
+    n_probs: int | None = None
+    cache_prompt: bool | None = None
+    id_slot: int | None = None
+    grammar: str | None = None
+    json_schema: dict[str, Any] | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    reasoning_format: str | None = None
+    samplers: list[str] | None = None
+    dry_multiplier: float | None = None
+    xtc_probability: float | None = None
+
+    extra_body: dict[str, Any] | None = None
+    """Any other request fields, merged into the body last."""
+    default_headers: dict[str, str] | None = None
+
+    _client: ChatClient = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _resolve_backend(self) -> ChatZenLlama:
+        settings = resolve_settings(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            model=self.model_name,
+            backend=self.backend,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            session_id=self.session_id,
+            default_headers=self.default_headers,
+        )
+        self.base_url, self.api_key, self.model_name = (
+            settings.base_url,
+            settings.api_key,
+            settings.model,
+        )
+        self.session_id = settings.session_id
+        self._client = ChatClient(settings)
+        return self
+
+    @property
+    def client(self) -> ChatClient:
+        """The shared core client (backend profile, server facts, model list)."""
+        return self._client
+
+    @property
+    def _llm_type(self) -> str:
+        return "zenllama-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "BACKEND_API_KEY"}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "base_url": self.base_url,
+            "backend": self.backend,
+            **self._options(),
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=kwargs.get("model") or self.model_name or "default",
+            ls_model_type="chat",
+        )
+        if self.temperature is not None:
+            params["ls_temperature"] = kwargs.get("temperature", self.temperature)
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = kwargs.get("max_tokens", self.max_tokens)
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # Requests ------------------------------------------------------------------------
+    def _options(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _OPTION_FIELDS if getattr(self, name)
+                is not None}
+
+    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Splits call-time kwargs into the core's named parts; the rest are request fields."""
+        kwargs = dict(kwargs)
+        request: dict[str, Any] = {
+            "tools": kwargs.pop("tools", None) or (),
+            "tool_choice": kwargs.pop("tool_choice", None),
+            "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
+            "reasoning": kwargs.pop("reasoning", self.reasoning),
+            "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
+            "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
+        }
+        options = self._options()
+        if stop is not None:
+            options["stop"] = stop
+        if options.get("stop") == []:
+            del options["stop"]
+        options.update(kwargs)
+        request["options"] = options
+        return request
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        result = self._client.complete(to_wire_messages(messages), **self._request(stop, kwargs))
+        return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return await agenerate_from_stream(
+                self._astream(messages, stop, run_manager, **kwargs)
+            )
+        result = await self._client.acomplete(
+            to_wire_messages(messages), **self._request(stop, kwargs)
+        )
+        return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        on_token = run_manager.on_llm_new_token if run_manager else None
+        for delta in self._client.stream(to_wire_messages(messages), **self._request(stop, kwargs)):
+            chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+            if on_token is not None:
+                on_token(delta.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request = self._request(stop, kwargs)
+        async for delta in self._client.astream(to_wire_messages(messages), **request):
+            chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(delta.text, chunk=chunk)
+            yield chunk
+
+    # Tools and structured output -----------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Binds tools; tool_choice is "auto", "none", "required"/"any"/True, or a tool's name."""
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        names = [tool_name(t) for t in formatted]
+        chosen = tool_choice
+        if isinstance(chosen, dict):
+            chosen = tool_name(chosen)
+        if isinstance(chosen, str) and chosen not in ("auto", "none", "required", "any"):
+            if chosen not in names:
+                raise ValueError(
+                    f"tool_choice {chosen!r} is not one of the bound tools {names}; "
+                    "pass it in `tools`, or use 'auto', 'required' or 'none'"
+                )
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_schema", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Structured output by `json_schema` (llama-server enforces it with a grammar),
+        `function_calling` (a forced tool call) or `json_mode`."""
+        if kwargs:
+            raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            if schema is None:
+                raise ValueError("method='function_calling' needs a schema")
+            name = tool_name(convert_to_openai_tool(schema))
+            llm = self.bind_tools([schema], tool_choice=name, strict=strict)
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+            )
+        elif method == "json_schema":
+            if schema is None:
+                raise ValueError("method='json_schema' needs a schema")
+            json_schema = convert_to_json_schema(schema)
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": json_schema.get("title", "output"),
+                    "schema": json_schema,
+                    **({"strict": strict} if strict is not None else {}),
+                },
+            }
+            llm = self.bind(response_format=response_format)
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        elif method == "json_mode":
+            llm = self.bind(response_format={"type": "json_object"})
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'"
+            )
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks(
+            [fallback], exception_key="parsing_error"
+        )
+
+    # Server facts --------------------------------------------------------------------
+    def list_models(self) -> list[ModelInfo]:
+        return self._client.list_models()
+
+    async def alist_models(self) -> list[ModelInfo]:
+        return await self._client.alist_models()
+

@@ -1,0 +1,116 @@
+"""LangChain messages to the wire and the core's results back to LangChain messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    convert_to_openai_messages,
+)
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.tool import (
+    invalid_tool_call,
+    tool_call,
+    tool_call_chunk,
+)
+
+from zenllama.core import ChatResult, StreamDelta, Usage
+
+PROVIDER = "zenllama"
+
+
+def _reasoning_of(message: AIMessage) -> str:
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str):
+        return reasoning
+    if isinstance(message.content, list):
+        return "".join(
+            str(block.get("reasoning", ""))
+            for block in message.content
+            if isinstance(block, dict) and block.get("type") == "reasoning"
+        )
+    return ""
+
+
+def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """OpenAI-shaped dicts; assistant turns carry their reasoning for the core's pass-back policy."""
+    wire = []
+    for message in messages:
+        converted: dict[str, Any] = convert_to_openai_messages(message)  # type: ignore[assignment]
+        if isinstance(message, AIMessage):
+            content = converted.get("content")
+            if isinstance(content, list):  # reasoning blocks are not content on the wire
+                converted["content"] = "".join(
+                    str(b.get("text", "")) for b in content if isinstance(b, dict)
+                    and b.get("type") == "text"
+                )
+            if reasoning := _reasoning_of(message):
+                converted["reasoning_content"] = reasoning
+        wire.append(converted)
+    return wire
+
+
+def usage_metadata(usage: Usage | None) -> UsageMetadata | None:
+    if usage is None:
+        return None
+    metadata = UsageMetadata(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+    )
+    if usage.cached_tokens is not None:
+        metadata["input_token_details"] = InputTokenDetails(cache_read=usage.cached_tokens)
+    if usage.reasoning_tokens is not None:
+        metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
+    return metadata
+
+
+def response_metadata(result: ChatResult) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "finish_reason": result.finish_reason,
+        "model_name": result.model,
+        "model_provider": PROVIDER,
+        "backend": result.backend,
+    }
+    if result.timings is not None:
+        metadata["timings"] = result.timings
+    return metadata
+
+
+def to_ai_message(result: ChatResult) -> AIMessage:
+    return AIMessage(
+        content=result.text,
+        additional_kwargs={"reasoning_content": result.reasoning} if result.reasoning else {},
+        tool_calls=[tool_call(name=c.name, args=c.arguments, id=c.id) for c in result.tool_calls],
+        invalid_tool_calls=[
+            invalid_tool_call(name=c.name, args=c.arguments, id=c.id, error=c.error)
+            for c in result.invalid_tool_calls
+        ],
+        usage_metadata=usage_metadata(result.usage),
+        response_metadata=response_metadata(result),
+        id=result.id,
+    )
+
+
+def to_message_chunk(delta: StreamDelta) -> AIMessageChunk:
+    """One chunk per delta; per-response facts only on the last, so merging never doubles them."""
+    chunk = AIMessageChunk(
+        content=delta.text,
+        additional_kwargs={"reasoning_content": delta.reasoning} if delta.reasoning else {},
+        tool_call_chunks=[
+            tool_call_chunk(name=f.name, args=f.arguments, id=f.id, index=f.index)
+            for f in delta.tool_call_fragments
+        ],
+    )
+    result = delta.result
+    if result is not None:
+        chunk.usage_metadata = usage_metadata(result.usage)
+        chunk.response_metadata = response_metadata(result)
+        chunk.chunk_position = "last"
+        if result.id:
+            chunk.id = result.id
+    return chunk

@@ -1,0 +1,145 @@
+"""Starts llama-server on a free loopback port, waits until it is ready, and stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from .binary import Progress, find_llama_server
+from .model import default_model_path
+
+TEMPLATES = Path(__file__).with_name("templates")
+# Named chat templates for the bundled model, which has none of its own.
+TEMPLATE_FILES = {
+    "tools": "meta-llama-Llama-3.1-8B-Instruct.jinja",
+    "reasoning": "Qwen-Qwen3-0.6B.jinja",
+    "glm": "GLM-4.7-Flash.jinja",
+}
+
+
+def template_path(name_or_path: str) -> Path:
+    if name_or_path in TEMPLATE_FILES:
+        return TEMPLATES / TEMPLATE_FILES[name_or_path]
+    path = Path(name_or_path)
+    if not path.is_file():
+        names = ", ".join(TEMPLATE_FILES)
+        raise FileNotFoundError(f"No chat template {name_or_path!r}: use one of {names} or a path")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LlamaServer:
+    """One llama-server process. Use as a context manager, or call start() and stop()."""
+
+    model: Path | None = None
+    # A name from TEMPLATE_FILES, a path, or None for the model's own template.
+    template: str | None = "tools"
+    port: int = 0
+    ctx_size: int = 4096
+    parallel: int = 2
+    embeddings: bool = False
+    extra_args: list[str] = field(default_factory=list)
+    progress: Progress = print
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log: Path | None = field(default=None, init=False, repr=False)
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + "/v1"
+
+    def command(self) -> list[str]:
+        model = self.model or default_model_path(self.progress)
+        cmd = [
+            str(find_llama_server(progress=self.progress)),
+            "--model", str(model),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--ctx-size", str(self.ctx_size),
+            "--parallel", str(self.parallel),
+            "--jinja",
+            "--no-webui",
+        ]
+        if self.template:
+            cmd += ["--chat-template-file", str(template_path(self.template))]
+        if self.embeddings:
+            cmd += ["--embeddings", "--pooling", "mean"]
+        return cmd + self.extra_args
+
+    def start(self, timeout: float = 120.0) -> LlamaServer:
+        if self.port == 0:
+            self.port = free_port()
+        cmd = self.command()
+        fd, log = tempfile.mkstemp(prefix=f"llama-server-{self.port}-", suffix=".log")
+        self._log = Path(log)
+        self._proc = subprocess.Popen(cmd, stdout=fd, stderr=subprocess.STDOUT)
+        os.close(fd)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"llama-server exited with {self._proc.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.root_url + "/health", timeout=2) as answer:
+                    if json.loads(answer.read()).get("status") == "ok":
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+                pass  # not listening yet, or 503 while the model loads
+            time.sleep(0.2)
+        raise TimeoutError(f"llama-server was not ready within {timeout} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self._log is None or not self._log.exists():
+            return ""
+        return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._log is not None:
+            self._log.unlink(missing_ok=True)
+
+    def __enter__(self) -> LlamaServer:
+        return self.start() if self._proc is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
