@@ -82,3 +82,10 @@ def make_vcr(folder: str, *, synthesized: bool = False) -> vcr.VCR:
     else:
         recorder.register_serializer("noted", _NotedYaml(RECORDED_NOTE, "recorded"))  # type: ignore[arg-type]
     return recorder
+
+
+def server_url(request: Any, fixture: str) -> str:
+    """The real server's URL when recording; any URL on replay (the port is not matched)."""
+    if RECORDING:
+        return str(request.getfixturevalue(fixture).base_url)
+    return "http://127.0.0.1:8080/v1"

@@ -9,6 +9,8 @@ import pytest
 
 from zenllama.local import LlamaServer
 
+from .fakes import FakeServer
+
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -36,3 +38,11 @@ def reasoning_server() -> Iterator[LlamaServer]:
 def embeddings_server() -> Iterator[LlamaServer]:
     """`--embeddings --pooling mean`: serves /v1/embeddings."""
     yield from _serve(template=None, embeddings=True)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    """A scripted OpenAI-compatible server on loopback (offline tests of the real transport)."""
+    server = FakeServer()
+    yield server
+    server.close()

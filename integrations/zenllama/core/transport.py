@@ -21,17 +21,10 @@ from .settings import Settings
 class _Retrying:
     """Retries connection errors, 429 and 5xx (honouring Retry-After), never other 4xx."""
 
-    _keyless: bool
-
     def _should_retry(self, response: httpx.Response) -> bool:
         if response.status_code in (408, 409):
             return False
         return super()._should_retry(response)  # type: ignore[misc, no-any-return]
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        # Keyless servers get no Authorization header at all.
-        return {} if self._keyless else super().auth_headers  # type: ignore[misc]
 
 
 class _SyncClient(_Retrying, openai.OpenAI):
@@ -44,6 +37,7 @@ class _AsyncClient(_Retrying, openai.AsyncOpenAI):
 
 def _client_kwargs(settings: Settings, headers: dict[str, str]) -> dict[str, Any]:
     return {
+        # The SDK insists on some key; keyless requests omit the header again (Transport).
         "api_key": settings.api_key.get_secret_value() if settings.api_key else "no-key",
         "base_url": settings.base_url,
         "timeout": settings.timeout,
@@ -118,6 +112,10 @@ class Transport:
         self.settings = settings
         self.headers = {**settings.default_headers, **(headers or {})}
         self.backend = settings.backend
+        # Keyless servers get no Authorization header at all (the SDK's way to omit one).
+        self._options: Any = (
+            {"headers": {"Authorization": openai.Omit()}} if settings.api_key is None else {}
+        )
         self._sync: _SyncClient | None = None
         self._async: _AsyncClient | None = None
 
@@ -125,14 +123,12 @@ class Transport:
     def sync_client(self) -> openai.OpenAI:
         if self._sync is None:
             self._sync = _SyncClient(**_client_kwargs(self.settings, self.headers))
-            self._sync._keyless = self.settings.api_key is None
         return self._sync
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
         if self._async is None:
             self._async = _AsyncClient(**_client_kwargs(self.settings, self.headers))
-            self._async._keyless = self.settings.api_key is None
         return self._async
 
     def _translate(self, exc: Exception) -> Exception:
@@ -151,28 +147,28 @@ class Transport:
     # Whole answers -----------------------------------------------------------------
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = self.sync_client.post(path, body=body, cast_to=httpx.Response)
+            response = self.sync_client.post(path, body=body, cast_to=httpx.Response, options=self._options)
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = await self.async_client.post(path, body=body, cast_to=httpx.Response)
+            response = await self.async_client.post(path, body=body, cast_to=httpx.Response, options=self._options)
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     def get(self, url_or_path: str) -> Any:
         try:
-            response = self.sync_client.get(url_or_path, cast_to=httpx.Response)
+            response = self.sync_client.get(url_or_path, cast_to=httpx.Response, options=self._options)
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     async def aget(self, url_or_path: str) -> Any:
         try:
-            response = await self.async_client.get(url_or_path, cast_to=httpx.Response)
+            response = await self.async_client.get(url_or_path, cast_to=httpx.Response, options=self._options)
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
@@ -183,7 +179,12 @@ class Transport:
         """Yields the answer's lines; leaving the block closes the response (the server stops)."""
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, stream=True, stream_cls=openai.Stream
+                path,
+                body=body,
+                cast_to=httpx.Response,
+                options=self._options,
+                stream=True,
+                stream_cls=openai.Stream,
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
@@ -204,7 +205,12 @@ class Transport:
     ) -> AsyncIterator[AsyncIterator[str]]:
         try:
             response = await self.async_client.post(
-                path, body=body, cast_to=httpx.Response, stream=True, stream_cls=openai.AsyncStream
+                path,
+                body=body,
+                cast_to=httpx.Response,
+                options=self._options,
+                stream=True,
+                stream_cls=openai.AsyncStream,
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc

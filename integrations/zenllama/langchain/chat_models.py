@@ -282,12 +282,19 @@ class ChatZenLlama(BaseChatModel):
         if kwargs:
             raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        # Tracing metadata LangChain reads (BaseChatModel pops it before _generate).
+        traced = {
+            "ls_structured_output_format": {
+                "kwargs": {"method": method, "strict": strict},
+                "schema": convert_to_openai_tool(schema) if schema is not None else None,
+            }
+        }
         parser: Runnable[Any, Any]
         if method == "function_calling":
             if schema is None:
                 raise ValueError("method='function_calling' needs a schema")
             name = tool_name(convert_to_openai_tool(schema))
-            llm = self.bind_tools([schema], tool_choice=name, strict=strict)
+            llm = self.bind_tools([schema], tool_choice=name, strict=strict, **traced)
             parser = (
                 PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
                 if is_pydantic
@@ -305,14 +312,14 @@ class ChatZenLlama(BaseChatModel):
                     **({"strict": strict} if strict is not None else {}),
                 },
             }
-            llm = self.bind(response_format=response_format)
+            llm = self.bind(response_format=response_format, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
                 if is_pydantic
                 else JsonOutputParser()
             )
         elif method == "json_mode":
-            llm = self.bind(response_format={"type": "json_object"})
+            llm = self.bind(response_format={"type": "json_object"}, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
                 if is_pydantic

@@ -116,6 +116,12 @@ class LlamaServer:
             time.sleep(0.2)
         raise TimeoutError(f"llama-server was not ready within {timeout} s:\n{self.log_tail()}")
 
+    def wait(self) -> int:
+        """Blocks until the server exits; returns its exit code."""
+        if self._proc is None:
+            raise RuntimeError("llama-server is not running")
+        return self._proc.wait()
+
     def log_tail(self, lines: int = 20) -> str:
         if self._log is None or not self._log.exists():
             return ""

@@ -1,0 +1,121 @@
+"""What a user gets when the backend is down, loading, overloaded, refusing, or cut off."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenllama.core import (
+    AuthenticationError,
+    BackendConnectionError,
+    BadRequestError,
+    ChatClient,
+    ContextOverflowError,
+    IncompleteStreamError,
+    RateLimitError,
+    ServerLoadingError,
+    StreamError,
+    resolve_settings,
+)
+from zenllama.local import free_port
+
+from ..fakes import FakeServer, Reply, sse
+from ..wire_shapes import chunk
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def client(url: str, **kwargs: object) -> ChatClient:
+    return ChatClient(resolve_settings(base_url=url, backend="llama-server", **kwargs))  # type: ignore[arg-type]
+
+
+def error(status: int, message: str, kind: str = "invalid_request_error", **more: object) -> dict:  # type: ignore[type-arg]
+    return {"error": {"code": status, "message": message, "type": kind, **more}}
+
+
+def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(BackendConnectionError) as caught:
+        client(url, max_retries=0).complete(HI)
+    assert url in str(caught.value) and "zenllama serve" in str(caught.value)
+
+
+def test_overloaded_is_retried_honouring_retry_after_then_typed(fake: FakeServer) -> None:
+    busy = Reply(429, error(429, "no free slot"), headers={"Retry-After": "0.01"})
+    fake.chat(busy, busy, busy)
+    with pytest.raises(RateLimitError) as caught:
+        client(fake.base_url, max_retries=2).complete(HI)
+    assert len(fake.requests_to("/v1/chat/completions")) == 3
+    assert caught.value.retry_after == 0.01 and caught.value.status == 429
+
+
+def test_loading_server_is_retried_and_then_answers(fake: FakeServer) -> None:
+    loading = Reply(503, error(503, "Loading model", "unavailable_error"),
+                    headers={"Retry-After": "0.01"})
+    fake.chat(loading, Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
+    assert client(fake.base_url).complete(HI).text == "ok"
+
+
+def test_still_loading_after_retries_says_so(fake: FakeServer) -> None:
+    fake.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
+    with pytest.raises(ServerLoadingError, match="still loading"):
+        client(fake.base_url, max_retries=0).complete(HI)
+
+
+def test_client_errors_are_never_retried(fake: FakeServer) -> None:
+    fake.chat(Reply(400, error(400, "bad field")))
+    with pytest.raises(BadRequestError, match="bad field"):
+        client(fake.base_url, max_retries=3).complete(HI)
+    assert len(fake.requests_to("/v1/chat/completions")) == 1
+
+
+def test_context_overflow_carries_sizes(fake: FakeServer) -> None:
+    fake.chat(Reply(400, error(400, "the request exceeds the available context size",
+                               "exceed_context_size_error", n_prompt_tokens=5000, n_ctx=4096)))
+    with pytest.raises(ContextOverflowError) as caught:
+        client(fake.base_url).complete(HI)
+    assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == (4096, 5000)
+    assert "--ctx-size" in str(caught.value)
+
+
+def test_authentication_error_never_shows_the_key(fake: FakeServer) -> None:
+    fake.chat(Reply(401, error(401, "Invalid API Key", "authentication_error")))
+    with pytest.raises(AuthenticationError) as caught:
+        client(fake.base_url, api_key="sk-secret-value-1").complete(HI)
+    assert "BACKEND_API_KEY" in str(caught.value) and "sk-secret" not in str(caught.value)
+    assert fake.seen[-1].headers["authorization"] == "Bearer sk-secret-value-1"
+
+
+def test_keyless_server_gets_no_authorization_header(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BACKEND_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake.chat(Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
+    client(fake.base_url).complete(HI)
+    assert "authorization" not in fake.seen[-1].headers
+
+
+def test_error_event_mid_stream(fake: FakeServer) -> None:
+    fake.chat(Reply(events=[chunk({"content": "par"}), {"error": {"message": "slot crashed"}}]))
+    with pytest.raises(StreamError, match="slot crashed"):
+        list(client(fake.base_url).stream(HI))
+
+
+async def test_stream_cut_before_finish_is_an_error(fake: FakeServer) -> None:
+    fake.chat(Reply(events=sse(chunk({"content": "par"}), done=False)))
+    with pytest.raises(IncompleteStreamError):
+        [d async for d in client(fake.base_url).astream(HI)]
+
+
+def test_abandoning_a_stream_closes_the_response(fake: FakeServer) -> None:
+    fake.chat(Reply(events=[chunk({"content": str(i)}) for i in range(400)], pace=0.005))
+    stream = client(fake.base_url).stream(HI)
+    next(stream)
+    stream.close()
+    assert fake.abandoned.wait(5), "the server kept writing to a closed stream"
+
+
+def test_backend_detection_probes_props(fake: FakeServer) -> None:
+    fake.reply("/props", Reply(body={"default_generation_settings": {"n_ctx": 2048}, "total_slots": 2}))
+    chat = ChatClient(resolve_settings(base_url=fake.base_url))
+    assert chat.profile.name == "llama-server" and chat.context_window() == 2048
+    other = ChatClient(resolve_settings(base_url=fake.base_url))
+    assert other.profile.name == "openai-compatible"  # /props now answers 404

@@ -1,0 +1,83 @@
+import pytest
+
+from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
+from zenllama.core.request import build_chat_body
+
+TOOLS = [
+    {"type": "function", "function": {"name": "a", "parameters": {"type": "object"}}},
+    {"type": "function", "function": {"name": "b", "parameters": {"type": "object"}}},
+]
+USER = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("choice", ["any", True, "required"])
+def test_llama_server_gets_required_for_any(choice: object) -> None:
+    body = build_chat_body(LLAMA_SERVER, None, USER, stream=False, tools=TOOLS, tool_choice=choice)  # type: ignore[arg-type]
+    assert body["tool_choice"] == "required" and len(body["tools"]) == 2
+
+
+@pytest.mark.parametrize("choice", ["b", {"type": "function", "function": {"name": "b"}}])
+def test_llama_server_named_tool_becomes_required_with_only_that_tool(choice: object) -> None:
+    body = build_chat_body(LLAMA_SERVER, None, USER, stream=False, tools=TOOLS, tool_choice=choice)  # type: ignore[arg-type]
+    assert body["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in body["tools"]] == ["b"]
+
+
+def test_openai_compatible_keeps_the_object_form() -> None:
+    body = build_chat_body(OPENAI_COMPATIBLE, "m", USER, stream=False, tools=TOOLS, tool_choice="b")
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "b"}}
+
+
+def test_unbound_name_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not among the bound tools"):
+        build_chat_body(LLAMA_SERVER, None, USER, stream=False, tools=TOOLS, tool_choice="zzz")
+
+
+def test_empty_messages_are_refused() -> None:
+    with pytest.raises(ValueError, match="messages is empty"):
+        build_chat_body(LLAMA_SERVER, None, [], stream=False)
+
+
+def test_options_sent_only_when_set_and_stream_usage() -> None:
+    body = build_chat_body(
+        LLAMA_SERVER, None, USER, stream=True, options={"top_k": 5, "min_p": None}
+    )
+    assert body["top_k"] == 5 and "min_p" not in body and "model" not in body
+    assert body["stream_options"] == {"include_usage": True}
+    assert "stream_options" not in build_chat_body(LLAMA_SERVER, None, USER, stream=True, stream_usage=False)
+
+
+def test_extra_body_merges_deep_and_last() -> None:
+    body = build_chat_body(
+        ZEN, "glm-4.7", USER, stream=False, reasoning=False,
+        extra_body={"thinking": {"budget": 5}, "x": 1},
+    )
+    assert body["thinking"] == {"type": "disabled", "budget": 5} and body["x"] == 1
+
+
+HISTORY = [
+    {"role": "user", "content": "q1"},
+    {"role": "assistant", "content": "a1", "reasoning_content": "r1"},
+    {"role": "user", "content": "q2"},
+    {"role": "assistant", "content": "", "reasoning_content": "r2", "tool_calls": []},
+    {"role": "tool", "tool_call_id": "c", "content": "out"},
+]
+
+
+def _reasoning_sent(profile) -> list[str]:  # type: ignore[no-untyped-def]
+    body = build_chat_body(profile, "m", HISTORY, stream=False)
+    return [m["reasoning_content"] for m in body["messages"] if "reasoning_content" in m]
+
+
+def test_reasoning_pass_back_is_a_backend_policy() -> None:
+    assert _reasoning_sent(LLAMA_SERVER) == ["r1", "r2"]
+    assert _reasoning_sent(ZEN) == ["r1", "r2"]
+    assert _reasoning_sent(DEEPSEEK) == ["r2"]  # only the current tool loop
+    assert _reasoning_sent(OPENAI_COMPATIBLE) == []
+
+
+def test_reasoning_switch_per_backend() -> None:
+    zen = build_chat_body(ZEN, "glm-4.7", USER, stream=False, reasoning=False)
+    local = build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning=False)
+    assert zen["thinking"] == {"type": "disabled"}
+    assert local["chat_template_kwargs"] == {"enable_thinking": False}

@@ -1,0 +1,98 @@
+"""ChatZenLlama against the real llama-server test bed, with the 270M model steered."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage, convert_to_messages
+from pydantic import BaseModel
+
+from zenllama.core import ContextOverflowError
+from zenllama.langchain import ChatZenLlama
+from zenllama.local import LlamaServer
+
+from ..testbed import SAMPLING, THINK_GRAMMAR, WEATHER_QUESTION, WEATHER_SHOTS, WEATHER_TOOL
+
+pytestmark = pytest.mark.llama_server
+
+
+def _merge(chunks: list[AIMessageChunk]) -> AIMessageChunk:
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged = merged + chunk
+    return merged
+
+
+async def _four_ways(llm: ChatZenLlama, messages: object) -> list[AIMessage]:
+    return [
+        llm.invoke(messages),  # type: ignore[arg-type]
+        await llm.ainvoke(messages),  # type: ignore[arg-type]
+        _merge(list(llm.stream(messages))),  # type: ignore[arg-type]
+        _merge([c async for c in llm.astream(messages)]),  # type: ignore[arg-type]
+    ]
+
+
+async def test_reasoning_arrives_apart_from_the_answer(reasoning_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=reasoning_server.base_url, grammar=THINK_GRAMMAR, **SAMPLING)
+    for message in await _four_ways(llm, "Say hello"):
+        reasoning = message.additional_kwargs["reasoning_content"]
+        assert reasoning.strip() and "<think>" not in str(message.content)
+        assert message.content and "think>" not in str(message.content)
+        assert message.content_blocks[0] == {"type": "reasoning", "reasoning": reasoning}
+        assert message.response_metadata["timings"]["predicted_n"] > 0
+        assert message.response_metadata["finish_reason"] == "stop"
+
+
+async def test_named_tool_call_in_every_mode(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, **SAMPLING).bind_tools(
+        [WEATHER_TOOL], tool_choice="get_weather"
+    )
+    messages = convert_to_messages([*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}])
+    for message in await _four_ways(llm, messages):  # type: ignore[arg-type]
+        [call] = message.tool_calls
+        assert call["name"] == "get_weather" and call["args"] == {"city": "Paris"}
+        assert call["id"] and message.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_tool_round_trip(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, **SAMPLING)
+    messages = convert_to_messages([*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}])
+    call = llm.bind_tools([WEATHER_TOOL], tool_choice="required").invoke(messages)
+    [tool_call] = call.tool_calls
+    answer = llm.invoke([*messages, call, ToolMessage("rainy, 11 C", tool_call_id=tool_call["id"])])
+    assert isinstance(answer.content, str) and answer.content
+    assert answer.usage_metadata and answer.usage_metadata["input_tokens"] > 0
+
+
+def test_prompt_cache_reads_show_in_usage(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, id_slot=1, cache_prompt=True, **SAMPLING)
+    prompt = "Describe a lighthouse. " * 30
+    llm.invoke(prompt)
+    usage = llm.invoke(prompt).usage_metadata
+    assert usage is not None and usage["input_token_details"]["cache_read"] > 0
+
+
+class City(BaseModel):
+    name: str
+    country: str
+
+
+def test_structured_output_by_json_schema(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, **SAMPLING)
+    city = llm.with_structured_output(City).invoke("Name a city in France.")
+    assert isinstance(city, City) and city.name
+
+
+def test_context_overflow_is_typed_with_sizes(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, max_retries=0, **SAMPLING)
+    with pytest.raises(ContextOverflowError) as caught:
+        llm.invoke("word " * 5000)
+    assert caught.value.n_ctx and caught.value.n_prompt_tokens
+    assert caught.value.n_prompt_tokens > caught.value.n_ctx
+
+
+def test_server_facts(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url)
+    [model] = llm.list_models()
+    assert model.id.endswith(".gguf") and model.owned_by == "llamacpp"
+    assert llm.client.profile.name == "llama-server"
+    assert llm.client.context_window() == model.meta["n_ctx"]
