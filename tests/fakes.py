@@ -80,12 +80,27 @@ class FakeServer:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 server.seen.append(
-                    Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                         body)
+                    Seen(
+                        self.command,
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
                 )
                 queue = server.replies.get(self.path)
-                reply = queue.popleft() if queue else Reply(
-                    404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
+                reply = (
+                    queue.popleft()
+                    if queue
+                    else Reply(
+                        404,
+                        {
+                            "error": {
+                                "code": 404,
+                                "message": "File Not Found",
+                                "type": "not_found_error",
+                            }
+                        },
+                    )
                 )
                 if reply.events is not None:
                     self._stream(reply)

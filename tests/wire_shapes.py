@@ -10,30 +10,54 @@ from typing import Any
 
 from .fakes import Reply, sse
 
-TIMINGS = {"cache_n": 3, "prompt_n": 25, "prompt_ms": 105.7, "predicted_n": 30,
-           "predicted_ms": 942.8, "predicted_per_second": 30.8}
-USAGE = {"completion_tokens": 30, "prompt_tokens": 25, "total_tokens": 55,
-         "prompt_tokens_details": {"cached_tokens": 3},
-         "completion_tokens_details": {"reasoning_tokens": 12}}
+TIMINGS = {
+    "cache_n": 3,
+    "prompt_n": 25,
+    "prompt_ms": 105.7,
+    "predicted_n": 30,
+    "predicted_ms": 942.8,
+    "predicted_per_second": 30.8,
+}
+USAGE = {
+    "completion_tokens": 30,
+    "prompt_tokens": 25,
+    "total_tokens": 55,
+    "prompt_tokens_details": {"cached_tokens": 3},
+    "completion_tokens_details": {"reasoning_tokens": 12},
+}
 
 
-def answer(message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None,
-           **extra: Any) -> dict[str, Any]:
+def answer(
+    message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
-        "id": "chatcmpl-1", "object": "chat.completion", "model": "gemma.gguf",
-        "choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", **message}}],
-        "usage": usage or USAGE, **extra,
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gemma.gguf",
+        "choices": [
+            {"index": 0, "finish_reason": finish, "message": {"role": "assistant", **message}}
+        ],
+        "usage": usage or USAGE,
+        **extra,
     }
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
+def chunk(
+    delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any
+) -> dict[str, Any]:
     choices = [] if delta is None else [{"index": 0, "finish_reason": finish, "delta": delta}]
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gemma.gguf",
-            "choices": choices, **extra}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "model": "gemma.gguf",
+        "choices": choices,
+        **extra,
+    }
 
 
-def stream_of(*deltas: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None,
-              **extra: Any) -> list[Any]:
+def stream_of(
+    *deltas: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
+) -> list[Any]:
     """llama-server's order: deltas, an empty delta with finish_reason, usage (+timings), [DONE]."""
     return sse(
         *(chunk(d) for d in deltas),
@@ -61,84 +85,195 @@ _WEATHER_ARGS = '{"city": "Paris"}'
 SHAPES = [
     Shape(
         "reasoning_content",
-        answer({"content": "Hello there!", "reasoning_content": "The user greets me.\n"},
-               timings=TIMINGS),
-        stream_of({"reasoning_content": "The user "}, {"reasoning_content": "greets me.\n"},
-                  {"content": "Hello"}, {"content": " there!"}, timings=TIMINGS),
-        "Hello there!", "The user greets me.\n",
+        answer(
+            {"content": "Hello there!", "reasoning_content": "The user greets me.\n"},
+            timings=TIMINGS,
+        ),
+        stream_of(
+            {"reasoning_content": "The user "},
+            {"reasoning_content": "greets me.\n"},
+            {"content": "Hello"},
+            {"content": " there!"},
+            timings=TIMINGS,
+        ),
+        "Hello there!",
+        "The user greets me.\n",
     ),
     Shape(
         "reasoning alias",
         answer({"content": "Hi", "reasoning": "short"}),
         stream_of({"reasoning": "sh"}, {"reasoning": "ort"}, {"content": "Hi"}),
-        "Hi", "short",
+        "Hi",
+        "short",
     ),
     Shape(
         "inline think tags, split inside the tags, after whitespace",
         answer({"content": "\n <think>weigh it</think>\n\nAnswer."}),
-        stream_of({"content": "\n <thi"}, {"content": "nk>wei"}, {"content": "gh it</th"},
-                  {"content": "ink>\n"}, {"content": "\nAnswer."}),
-        "Answer.", "weigh it",
+        stream_of(
+            {"content": "\n <thi"},
+            {"content": "nk>wei"},
+            {"content": "gh it</th"},
+            {"content": "ink>\n"},
+            {"content": "\nAnswer."},
+        ),
+        "Answer.",
+        "weigh it",
     ),
     Shape(
         "closing tag only (template opened it)",
         answer({"content": "weigh it</think>Answer."}),
         stream_of({"content": "weigh it</think>Ans"}, {"content": "wer."}),
-        "Answer.", "weigh it",
+        "Answer.",
+        "weigh it",
     ),
     Shape(
         "OpenAI tool call (llama-server, content junk beside it)",
-        answer({"content": "", "tool_calls": [{"type": "function", "id": "dO0J",
-                "function": {"name": "get_weather", "arguments": '{\n  "city": "Paris"\n}'}}]},
-               finish="tool_calls"),
-        stream_of({"tool_calls": [{"index": 0, "id": "dO0J", "type": "function",
-                                   "function": {"name": "get_weather", "arguments": "{\n  \"ci"}}]},
-                  {"tool_calls": [{"index": 0, "function": {"arguments": "ty\": \"Paris\"\n}"}}]},
-                  finish="tool_calls"),
-        "", tool_calls=[("get_weather", {"city": "Paris"})],
+        answer(
+            {
+                "content": "",
+                "tool_calls": [
+                    {
+                        "type": "function",
+                        "id": "dO0J",
+                        "function": {"name": "get_weather", "arguments": '{\n  "city": "Paris"\n}'},
+                    }
+                ],
+            },
+            finish="tool_calls",
+        ),
+        stream_of(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "dO0J",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{\n  "ci'},
+                    }
+                ]
+            },
+            {"tool_calls": [{"index": 0, "function": {"arguments": 'ty": "Paris"\n}'}}]},
+            finish="tool_calls",
+        ),
+        "",
+        tool_calls=[("get_weather", {"city": "Paris"})],
     ),
     Shape(
         "no function wrapper, no id, object arguments",
-        answer({"content": None, "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
-               finish="tool_calls"),
-        stream_of({"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
-                  finish="tool_calls"),
-        "", tool_calls=[("get_weather", {"city": "Paris"})],
+        answer(
+            {
+                "content": None,
+                "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+            },
+            finish="tool_calls",
+        ),
+        stream_of(
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
+            finish="tool_calls",
+        ),
+        "",
+        tool_calls=[("get_weather", {"city": "Paris"})],
     ),
     Shape(
         "two calls in one chunk, id and name repeated in every fragment",
-        answer({"content": "", "tool_calls": [
-            {"id": "a", "function": {"name": "get_weather", "arguments": _WEATHER_ARGS}},
-            {"id": "b", "function": {"name": "get_time", "arguments": '{"tz": "CET"}'}}]},
-            finish="tool_calls"),
+        answer(
+            {
+                "content": "",
+                "tool_calls": [
+                    {"id": "a", "function": {"name": "get_weather", "arguments": _WEATHER_ARGS}},
+                    {"id": "b", "function": {"name": "get_time", "arguments": '{"tz": "CET"}'}},
+                ],
+            },
+            finish="tool_calls",
+        ),
         stream_of(
-            {"tool_calls": [
-                {"index": 0, "id": "a", "function": {"name": "get_weather", "arguments": '{"city": '}},
-                {"index": 1, "id": "b", "function": {"name": "get_time", "arguments": '{"tz": '}}]},
-            {"tool_calls": [
-                {"index": 0, "id": "a", "function": {"name": "get_weather", "arguments": '"Paris"}'}},
-                {"index": 1, "id": "b", "function": {"name": "get_time", "arguments": '"CET"}'}}]},
-            finish="tool_calls"),
-        "", tool_calls=[("get_weather", {"city": "Paris"}), ("get_time", {"tz": "CET"})],
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "a",
+                        "function": {"name": "get_weather", "arguments": '{"city": '},
+                    },
+                    {
+                        "index": 1,
+                        "id": "b",
+                        "function": {"name": "get_time", "arguments": '{"tz": '},
+                    },
+                ]
+            },
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "a",
+                        "function": {"name": "get_weather", "arguments": '"Paris"}'},
+                    },
+                    {
+                        "index": 1,
+                        "id": "b",
+                        "function": {"name": "get_time", "arguments": '"CET"}'},
+                    },
+                ]
+            },
+            finish="tool_calls",
+        ),
+        "",
+        tool_calls=[("get_weather", {"city": "Paris"}), ("get_time", {"tz": "CET"})],
     ),
     Shape(
         "arguments that are not JSON",
-        answer({"content": "", "tool_calls": [{"id": "x", "function": {"name": "get_weather",
-                "arguments": "city=Paris"}}]}, finish="tool_calls"),
-        stream_of({"tool_calls": [{"index": 0, "id": "x", "function": {"name": "get_weather",
-                                   "arguments": "city="}}]},
-                  {"tool_calls": [{"index": 0, "function": {"arguments": "Paris"}}]},
-                  finish="tool_calls"),
-        "", invalid=[("get_weather", "city=Paris")],
+        answer(
+            {
+                "content": "",
+                "tool_calls": [
+                    {"id": "x", "function": {"name": "get_weather", "arguments": "city=Paris"}}
+                ],
+            },
+            finish="tool_calls",
+        ),
+        stream_of(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "x",
+                        "function": {"name": "get_weather", "arguments": "city="},
+                    }
+                ]
+            },
+            {"tool_calls": [{"index": 0, "function": {"arguments": "Paris"}}]},
+            finish="tool_calls",
+        ),
+        "",
+        invalid=[("get_weather", "city=Paris")],
     ),
     Shape(
         "DeepSeek usage (prompt_cache_hit_tokens), SSE comments and blank lines",
-        answer({"content": "ok"}, usage={"prompt_tokens": 25, "completion_tokens": 30,
-               "total_tokens": 55, "prompt_cache_hit_tokens": 3,
-               "completion_tokens_details": {"reasoning_tokens": 12}}),
-        [": ping", "", *stream_of({"content": "o"}, {"content": "k"}, usage={
-            "prompt_tokens": 25, "completion_tokens": 30, "total_tokens": 55,
-            "prompt_cache_hit_tokens": 3, "completion_tokens_details": {"reasoning_tokens": 12}})],
+        answer(
+            {"content": "ok"},
+            usage={
+                "prompt_tokens": 25,
+                "completion_tokens": 30,
+                "total_tokens": 55,
+                "prompt_cache_hit_tokens": 3,
+                "completion_tokens_details": {"reasoning_tokens": 12},
+            },
+        ),
+        [
+            ": ping",
+            "",
+            *stream_of(
+                {"content": "o"},
+                {"content": "k"},
+                usage={
+                    "prompt_tokens": 25,
+                    "completion_tokens": 30,
+                    "total_tokens": 55,
+                    "prompt_cache_hit_tokens": 3,
+                    "completion_tokens_details": {"reasoning_tokens": 12},
+                },
+            ),
+        ],
         "ok",
     ),
 ]

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, ToolMessage, convert_to_messages
 from langchain_core.tools import tool
@@ -54,7 +55,7 @@ def _stream(llm: ChatZenLlama, messages: list[BaseMessage] | str) -> AIMessageCh
 
 
 def _usage(message: AIMessageChunk) -> None:
-    usage = message.usage_metadata or {}
+    usage: dict[str, Any] = dict(message.usage_metadata or {})
     cached = usage.get("input_token_details", {}).get("cache_read")
     reasoning = usage.get("output_token_details", {}).get("reasoning")
     print(

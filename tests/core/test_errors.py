@@ -49,9 +49,12 @@ def test_overloaded_is_retried_honouring_retry_after_then_typed(fake: FakeServer
 
 
 def test_loading_server_is_retried_and_then_answers(fake: FakeServer) -> None:
-    loading = Reply(503, error(503, "Loading model", "unavailable_error"),
-                    headers={"Retry-After": "0.01"})
-    fake.chat(loading, Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
+    loading = Reply(
+        503, error(503, "Loading model", "unavailable_error"), headers={"Retry-After": "0.01"}
+    )
+    fake.chat(
+        loading, Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]})
+    )
     assert client(fake.base_url).complete(HI).text == "ok"
 
 
@@ -69,8 +72,18 @@ def test_client_errors_are_never_retried(fake: FakeServer) -> None:
 
 
 def test_context_overflow_carries_sizes(fake: FakeServer) -> None:
-    fake.chat(Reply(400, error(400, "the request exceeds the available context size",
-                               "exceed_context_size_error", n_prompt_tokens=5000, n_ctx=4096)))
+    fake.chat(
+        Reply(
+            400,
+            error(
+                400,
+                "the request exceeds the available context size",
+                "exceed_context_size_error",
+                n_prompt_tokens=5000,
+                n_ctx=4096,
+            ),
+        )
+    )
     with pytest.raises(ContextOverflowError) as caught:
         client(fake.base_url).complete(HI)
     assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == (4096, 5000)
@@ -85,7 +98,9 @@ def test_authentication_error_never_shows_the_key(fake: FakeServer) -> None:
     assert fake.seen[-1].headers["authorization"] == "Bearer sk-secret-value-1"
 
 
-def test_keyless_server_gets_no_authorization_header(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyless_server_gets_no_authorization_header(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("BACKEND_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     fake.chat(Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
@@ -114,7 +129,9 @@ def test_abandoning_a_stream_closes_the_response(fake: FakeServer) -> None:
 
 
 def test_backend_detection_probes_props(fake: FakeServer) -> None:
-    fake.reply("/props", Reply(body={"default_generation_settings": {"n_ctx": 2048}, "total_slots": 2}))
+    fake.reply(
+        "/props", Reply(body={"default_generation_settings": {"n_ctx": 2048}, "total_slots": 2})
+    )
     chat = ChatClient(resolve_settings(base_url=fake.base_url))
     assert chat.profile.name == "llama-server" and chat.context_window() == 2048
     other = ChatClient(resolve_settings(base_url=fake.base_url))

@@ -31,9 +31,7 @@ def _feed_in_pieces(content: str, cuts: list[int]) -> tuple[str, str]:
     return reasoning + r, answer + a
 
 
-@pytest.mark.parametrize(
-    "content", [c for c, _, _ in CASES if not c.lstrip().startswith("plan")]
-)
+@pytest.mark.parametrize("content", [c for c, _, _ in CASES if not c.lstrip().startswith("plan")])
 def test_stream_split_at_every_point_matches_whole(content: str) -> None:
     expected = split_think(content)
     for cut in range(len(content) + 1):

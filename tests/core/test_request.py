@@ -44,12 +44,18 @@ def test_options_sent_only_when_set_and_stream_usage() -> None:
     )
     assert body["top_k"] == 5 and "min_p" not in body and "model" not in body
     assert body["stream_options"] == {"include_usage": True}
-    assert "stream_options" not in build_chat_body(LLAMA_SERVER, None, USER, stream=True, stream_usage=False)
+    assert "stream_options" not in build_chat_body(
+        LLAMA_SERVER, None, USER, stream=True, stream_usage=False
+    )
 
 
 def test_extra_body_merges_deep_and_last() -> None:
     body = build_chat_body(
-        ZEN, "glm-4.7", USER, stream=False, reasoning=False,
+        ZEN,
+        "glm-4.7",
+        USER,
+        stream=False,
+        reasoning=False,
         extra_body={"thinking": {"budget": 5}, "x": 1},
     )
     assert body["thinking"] == {"type": "disabled", "budget": 5} and body["x"] == 1

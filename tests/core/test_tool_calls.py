@@ -6,8 +6,13 @@ from zenllama.core.tool_calls import ToolCallAssembler, parse_tool_calls, stable
 
 def test_openai_shape() -> None:
     calls, invalid = parse_tool_calls(
-        [{"id": "c1", "type": "function",
-          "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}],
+        [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
         "r1",
     )
     assert calls == [ToolCall("c1", "get_weather", {"city": "Paris"})] and invalid == []
@@ -24,15 +29,21 @@ def test_empty_arguments_are_an_empty_object() -> None:
 
 
 def test_bad_json_is_invalid_with_raw_text_and_error() -> None:
-    calls, invalid = parse_tool_calls([{"id": "x", "function": {"name": "f", "arguments": '{"a": '}}], None)
+    calls, invalid = parse_tool_calls(
+        [{"id": "x", "function": {"name": "f", "arguments": '{"a": '}}], None
+    )
     assert calls == []
     assert invalid[0].arguments == '{"a": ' and invalid[0].name == "f"
     assert "not valid JSON" in invalid[0].error
 
 
 def test_non_object_json_is_invalid() -> None:
-    _, invalid = parse_tool_calls([{"id": "x", "function": {"name": "f", "arguments": "[1]"}}], None)
-    assert invalid == [InvalidToolCall("x", "f", "[1]", "arguments must be a JSON object, got list")]
+    _, invalid = parse_tool_calls(
+        [{"id": "x", "function": {"name": "f", "arguments": "[1]"}}], None
+    )
+    assert invalid == [
+        InvalidToolCall("x", "f", "[1]", "arguments must be a JSON object, got list")
+    ]
 
 
 def test_stable_ids_differ_per_index_and_response() -> None:
@@ -47,12 +58,19 @@ def _assemble(chunks: list[list[dict]], response_id: str | None = "r1"):  # type
 
 
 def test_stream_assembles_by_index_with_repeated_id_and_name() -> None:
-    piece = lambda args: {"index": 0, "id": "c1", "type": "function",  # noqa: E731
-                          "function": {"name": "get_weather", "arguments": args}}
-    fragments, (calls, invalid) = _assemble([[piece('{"ci')], [piece('ty": "Pa')], [piece('ris"}')]])
+    def piece(args: str) -> dict:  # type: ignore[type-arg]
+        return {"index": 0, "id": "c1", "function": {"name": "get_weather", "arguments": args}}
+
+    fragments, (calls, invalid) = _assemble(
+        [[piece('{"ci')], [piece('ty": "Pa')], [piece('ris"}')]]
+    )
     assert calls == [ToolCall("c1", "get_weather", {"city": "Paris"})] and invalid == []
     # id and name are handed out once, with the first fragment.
-    assert [(f.id, f.name) for f in fragments] == [("c1", "get_weather"), (None, None), (None, None)]
+    assert [(f.id, f.name) for f in fragments] == [
+        ("c1", "get_weather"),
+        (None, None),
+        (None, None),
+    ]
 
 
 def test_stream_several_calls_in_one_chunk() -> None:
@@ -61,7 +79,10 @@ def test_stream_several_calls_in_one_chunk() -> None:
         {"index": 1, "id": "b", "function": {"name": "g", "arguments": '{"y": 2}'}},
     ]
     _, (calls, _) = _assemble([chunk])
-    assert [(c.id, c.name, c.arguments) for c in calls] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]
+    assert [(c.id, c.name, c.arguments) for c in calls] == [
+        ("a", "f", {"x": 1}),
+        ("b", "g", {"y": 2}),
+    ]
 
 
 def test_stream_without_ids_gets_the_same_ids_as_invoke() -> None:
@@ -79,11 +100,23 @@ def test_stream_object_arguments_and_no_index() -> None:
 
 def test_stream_invalid_is_judged_like_invoke() -> None:
     raw = '{"city": "Par'
-    _, (_, streamed) = _assemble([[{"index": 0, "id": "c", "function": {"name": "f", "arguments": raw}}]])
+    _, (_, streamed) = _assemble(
+        [[{"index": 0, "id": "c", "function": {"name": "f", "arguments": raw}}]]
+    )
     _, whole = parse_tool_calls([{"id": "c", "function": {"name": "f", "arguments": raw}}], "r1")
     assert streamed == whole and streamed[0].arguments == raw
 
 
 def test_arguments_round_trip_json() -> None:
-    _, (calls, _) = _assemble([[{"index": 0, "id": "a", "function": {"name": "f", "arguments": json.dumps({"n": [1, 2]})}}]])
+    _, (calls, _) = _assemble(
+        [
+            [
+                {
+                    "index": 0,
+                    "id": "a",
+                    "function": {"name": "f", "arguments": json.dumps({"n": [1, 2]})},
+                }
+            ]
+        ]
+    )
     assert calls[0].arguments == {"n": [1, 2]}

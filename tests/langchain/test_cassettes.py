@@ -39,5 +39,7 @@ def test_tool_call(request: pytest.FixtureRequest) -> None:
     llm = ChatZenLlama(base_url=server_url(request, "tools_server"), **SAMPLING)
     messages = convert_to_messages([*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}])
     message = llm.bind_tools([WEATHER_TOOL], tool_choice="get_weather").invoke(messages)
-    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("get_weather", {"city": "Paris"})]
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
     assert llm.client.profile.name == "llama-server"  # detected from the recorded /props

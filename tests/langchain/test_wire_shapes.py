@@ -20,11 +20,9 @@ async def _run(llm: ChatZenLlama, mode: str) -> AIMessage:
         return llm.invoke("hi")
     if mode == "ainvoke":
         return await llm.ainvoke("hi")
-    chunks: list[AIMessageChunk] = []
-    if mode == "stream":
-        chunks = list(llm.stream("hi"))
-    else:
-        chunks = [c async for c in llm.astream("hi")]
+    chunks: list[AIMessageChunk] = (
+        list(llm.stream("hi")) if mode == "stream" else [c async for c in llm.astream("hi")]
+    )
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged + c
@@ -55,7 +53,9 @@ async def test_shape(fake: FakeServer, shape: Shape, mode: str) -> None:
     assert usage.get("input_token_details", {}).get("cache_read") == 3
     assert usage.get("output_token_details", {}).get("reasoning") == 12
     metadata = message.response_metadata
-    assert metadata["finish_reason"] == ("tool_calls" if shape.tool_calls or shape.invalid else "stop")
+    assert metadata["finish_reason"] == (
+        "tool_calls" if shape.tool_calls or shape.invalid else "stop"
+    )
     assert metadata["model_name"] == "gemma.gguf" and metadata["backend"] == "llama-server"
     if "timings" in shape.whole:
         assert metadata["timings"] == TIMINGS

@@ -20,8 +20,12 @@ class BackendProfile:
     api_key_env: tuple[str, ...] = ("BACKEND_API_KEY",)
     # llama-server honours only string tool_choice; a named tool must become "required".
     tool_choice_strings_only: bool = False
-    # Models (by name prefix) that accept only tool_choice "auto" (GLM on Z.ai and zen).
+    # Models (by name prefix) that accept only tool_choice "auto" (GLM: Z.ai's API documents
+    # "auto" as its only value). Other choices are downgraded with a ToolChoiceDowngradedWarning.
     auto_only_tool_choice_models: tuple[str, ...] = ()
+    # Chat is refused before sending when no key is set (zen answers keyless chat with 401/403);
+    # listing models stays keyless.
+    requires_api_key: bool = False
     reasoning_pass_back: ReasoningPassBack = "never"
     accepts_stream_options: bool = True
     # Header that keeps one conversation on one prompt cache (zen's `x-opencode-session`).
@@ -29,6 +33,9 @@ class BackendProfile:
     # Request fields that switch reasoning off / on for one call.
     reasoning_off: dict[str, Any] = field(default_factory=dict)
     reasoning_on: dict[str, Any] = field(default_factory=dict)
+    # Request fields that keep earlier turns' reasoning in the model's context (GLM's preserved
+    # thinking); the reasoning itself goes back by `reasoning_pass_back`.
+    preserve_thinking_on: dict[str, Any] = field(default_factory=dict)
     # Context windows of models the backend serves, where the server does not report one.
     context_windows: dict[str, int] = field(default_factory=dict)
 
@@ -40,6 +47,8 @@ LLAMA_SERVER = BackendProfile(
     reasoning_pass_back="always",
     reasoning_off={"chat_template_kwargs": {"enable_thinking": False}},
     reasoning_on={"chat_template_kwargs": {"enable_thinking": True}},
+    # GLM chat templates (GLM-4.7-Flash.jinja) read the same switch zen takes in the body.
+    preserve_thinking_on={"chat_template_kwargs": {"clear_thinking": False}},
 )
 
 ZEN = BackendProfile(
@@ -47,11 +56,16 @@ ZEN = BackendProfile(
     default_base_url="https://opencode.ai/zen/v1",
     api_key_env=("BACKEND_API_KEY", "OPENCODE_API_KEY"),
     auto_only_tool_choice_models=("glm",),
-    # GLM 4.7 interleaved thinking wants the assistant turn's reasoning back with tool results.
+    requires_api_key=True,
+    # GLM 4.7 interleaved thinking wants the assistant turn's reasoning back with tool results;
+    # preserved thinking wants every earlier turn's, complete and in order.
     reasoning_pass_back="always",
     session_header="x-opencode-session",
     reasoning_off={"thinking": {"type": "disabled"}},
     reasoning_on={"thinking": {"type": "enabled"}},
+    # The reference names only the field; Z.ai API clients send it inside `thinking`; it means
+    # something only while thinking is on.
+    preserve_thinking_on={"thinking": {"type": "enabled", "clear_thinking": False}},
     context_windows={"glm-4.7": 200_000, "glm-4.7-free": 200_000, "glm-4.6": 200_000},
 )
 

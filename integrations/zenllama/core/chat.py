@@ -86,9 +86,12 @@ class ChatClient:
     def build_body(
         self, messages: Sequence[Message], *, stream: bool, **request: Any
     ) -> dict[str, Any]:
-        return build_chat_body(
-            self.profile, self.settings.model, messages, stream=stream, **request
-        )
+        """The chat body for this backend; every chat path builds one before sending anything."""
+        profile = self.profile
+        if profile.requires_api_key and self.settings.api_key is None:
+            # Fail here, not with the backend's 401 after a round trip.
+            raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
+        return build_chat_body(profile, self.settings.model, messages, stream=stream, **request)
 
     def complete(
         self,

@@ -1,4 +1,4 @@
-"""One typed hierarchy for everything a backend can do wrong, so users catch what they can act on."""
+"""One typed hierarchy for what a backend can do wrong, so users catch what they can act on."""
 
 from __future__ import annotations
 
@@ -43,6 +43,20 @@ class AuthenticationError(BackendHTTPError):
     """401/403: the key is missing, wrong, or not allowed this model."""
 
 
+class MissingAPIKeyError(AuthenticationError):
+    """A keyed backend (zen) was asked to chat with no key set: raised before anything is sent.
+
+    `status` is 401, what the backend would have answered.
+    """
+
+    def __init__(self, backend: str, env_names: tuple[str, ...]) -> None:
+        super().__init__(
+            401,
+            f"no API key is set for {backend}; the request was not sent",
+            hint=f"set {' or '.join(env_names)}, or pass api_key",
+        )
+
+
 class RateLimitError(BackendHTTPError):
     """429: rate limited, or (llama-server) no free slot; retried with backoff first."""
 
@@ -51,7 +65,8 @@ class RateLimitError(BackendHTTPError):
         super().__init__(
             status,
             message,
-            hint="wait and retry, raise `max_retries`, or start llama-server with more --parallel slots",
+            hint="wait and retry, raise `max_retries`, "
+            "or start llama-server with more --parallel slots",
         )
 
 
@@ -74,7 +89,9 @@ class ModelNotSupportedError(BadRequestError):
 class ContextOverflowError(BadRequestError):
     """The prompt does not fit the server's context window."""
 
-    def __init__(self, status: int, message: str, *, n_ctx: int | None, n_prompt_tokens: int | None):
+    def __init__(
+        self, status: int, message: str, *, n_ctx: int | None, n_prompt_tokens: int | None
+    ):
         self.n_ctx = n_ctx
         self.n_prompt_tokens = n_prompt_tokens
         super().__init__(
@@ -116,3 +133,10 @@ class InvalidToolCallError(ZenLlamaError, ValueError):
         self.arguments = arguments
         self.error = error
         super().__init__(f"Tool call {name!r} has invalid arguments {arguments!r}: {error}")
+
+
+class ToolChoiceDowngradedWarning(UserWarning):
+    """The model accepts only tool_choice="auto", so the choice asked for was sent as "auto".
+
+    Make it an error with `warnings.simplefilter("error", ToolChoiceDowngradedWarning)`.
+    """

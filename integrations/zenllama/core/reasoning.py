@@ -1,4 +1,4 @@
-"""Inline `<think>…</think>` reasoning, split from the answer even when tags are cut across chunks."""
+"""Inline `<think>…</think>` reasoning, split from the answer even when tags are cut apart."""
 
 from __future__ import annotations
 

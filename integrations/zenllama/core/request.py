@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .backends import BackendProfile
+from .errors import ToolChoiceDowngradedWarning
 
 Message = dict[str, Any]
 ToolSpec = dict[str, Any]
@@ -40,6 +41,25 @@ def tool_name(tool: ToolSpec) -> str:
     return str(tool.get("function", tool).get("name", ""))
 
 
+def named_tool_choice(
+    tools: Sequence[ToolSpec], tool_choice: str | bool | Mapping[str, Any] | None
+) -> str | None:
+    """The tool a tool_choice names, if it names one; a ValueError if that tool is not bound."""
+    if isinstance(tool_choice, Mapping):
+        named = tool_name(dict(tool_choice))
+    elif isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "required", "any"):
+        named = tool_choice
+    else:
+        return None
+    bound = [tool_name(t) for t in tools]
+    if named not in bound:
+        raise ValueError(
+            f"tool_choice names {named!r}, which is not among the bound tools {bound}; "
+            "bind it with bind_tools first, or use 'auto', 'required' or 'none'"
+        )
+    return named
+
+
 def normalize_tool_choice(
     profile: BackendProfile,
     model: str | None,
@@ -50,34 +70,29 @@ def normalize_tool_choice(
     tools = list(tools)
     if tool_choice is None or tool_choice is False:
         return tools, None
+    named = named_tool_choice(tools, tool_choice)
     if tool_choice is True or tool_choice == "any":
         tool_choice = "required"
-    named: str | None = None
-    if isinstance(tool_choice, Mapping):
-        named = tool_name(dict(tool_choice))
-    elif tool_choice not in ("auto", "none", "required"):
-        named = str(tool_choice)
-    if named is not None:
-        bound = [tool_name(t) for t in tools]
-        if named not in bound:
-            raise ValueError(
-                f"tool_choice names {named!r}, which is not among the bound tools {bound}; "
-                "bind it with bind_tools first, or use 'auto', 'required' or 'none'"
-            )
-    if tool_choice == "none" and profile.auto_only_tool_choice_models:
-        # Saying "none" by sending no tools works everywhere.
-        return [], None
     auto_only = bool(model) and any(
         str(model).lower().startswith(p) for p in profile.auto_only_tool_choice_models
     )
+    if auto_only and tool_choice == "none":
+        # Offering no tools says "none" exactly, in the one dialect every model takes.
+        return [], None
     if auto_only and tool_choice != "auto":
-        warnings.warn(
-            f"{model} on {profile.name} accepts only tool_choice='auto'; sending 'auto' instead of "
-            f"{tool_choice!r}. The model may answer without calling a tool.",
-            stacklevel=4,
-        )
+        # Mapped, not refused: LangChain's function-calling structured output and LlamaIndex's
+        # tool_required force a tool, and would otherwise not work on GLM at all.
         if named is not None:
             tools = [t for t in tools if tool_name(t) == named]
+        warnings.warn(
+            ToolChoiceDowngradedWarning(
+                f"{model} on {profile.name} accepts only tool_choice='auto': sent 'auto' "
+                f"instead of {tool_choice!r}"
+                + (f" with only the {named!r} tool offered" if named is not None else "")
+                + ", so the model may answer without calling a tool"
+            ),
+            stacklevel=4,
+        )
         return tools, "auto"
     if named is not None:
         if profile.tool_choice_strings_only:
@@ -112,6 +127,7 @@ def build_chat_body(
     tool_choice: str | bool | Mapping[str, Any] | None = None,
     parallel_tool_calls: bool | None = None,
     reasoning: bool | None = None,
+    preserve_thinking: bool | None = None,
     stream_usage: bool = True,
     options: Mapping[str, Any] | None = None,
     extra_body: Mapping[str, Any] | None = None,
@@ -134,7 +150,9 @@ def build_chat_body(
     for key, value in (options or {}).items():
         if value is not None:
             body[key] = value
-    if reasoning is not None:
+    if preserve_thinking:
+        _deep_merge(body, profile.preserve_thinking_on)
+    if reasoning is not None:  # after preserving, so an explicit switch decides `thinking.type`
         _deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
     if stream:
         body["stream"] = True

@@ -87,7 +87,9 @@ class ToolCallAssembler:
     def __init__(self) -> None:
         self._calls: dict[int, _PartialCall] = {}
 
-    def add(self, raw_calls: list[dict[str, Any]], response_id: str | None) -> list[ToolCallFragment]:
+    def add(
+        self, raw_calls: list[dict[str, Any]], response_id: str | None
+    ) -> list[ToolCallFragment]:
         fragments = []
         for position, raw in enumerate(raw_calls):
             index = raw.get("index")

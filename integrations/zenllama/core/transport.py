@@ -1,4 +1,4 @@
-"""HTTP through the openai SDK's plumbing (auth, retries with Retry-After, timeouts), raw bodies out.
+"""HTTP through the openai SDK's plumbing (auth, retries, Retry-After, timeouts), raw bodies out.
 
 The SDK builds no pydantic object here: answers come back as `httpx.Response` and are parsed
 by zenllama, which is what keeps the streaming hot path cheap.
@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import openai
 
 from . import errors
+from .backends import OPENAI_COMPATIBLE, PROFILES
 from .settings import Settings
 
 
@@ -74,6 +75,24 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _unsupported_hint(message: str) -> str:
+    if "format" in message.lower():  # zen: "Model X is not supported for format oa-compat"
+        return (
+            "the backend serves this model only over another API (/responses or /messages), "
+            "not chat completions; pick a model list_models() shows"
+        )
+    return "this model is not served over chat completions here; pick one list_models() shows"
+
+
+def _auth_hint(exc: openai.APIStatusError, backend: str) -> str:
+    names = " or ".join(PROFILES.get(backend, OPENAI_COMPATIBLE).api_key_env)
+    if "authorization" not in exc.request.headers:
+        return f"no key was sent: set {names}, or pass api_key"
+    if exc.status_code == 401:
+        return f"the key was rejected: check {names} (or api_key)"
+    return f"the key may not use this model: check {names} and the model id"
+
+
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
     body = _error_body(exc)
     status = exc.status_code
@@ -84,14 +103,10 @@ def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.B
             status, message, n_ctx=body.get("n_ctx"), n_prompt_tokens=body.get("n_prompt_tokens")
         )
     if status in (401, 403):
-        if "not supported" in message.lower():
-            return errors.ModelNotSupportedError(
-                status, message, hint="this model is not served over chat completions; pick another"
-            )
-        hint = "set BACKEND_API_KEY (or pass api_key)"
-        if backend == "zen":
-            hint += "; zen keys come from opencode.ai and may also be set as OPENCODE_API_KEY"
-        return errors.AuthenticationError(status, message, hint=hint)
+        # zen answers a model it serves only over /responses or /messages with a 401 ModelError.
+        if "not supported" in message.lower() or kind == "ModelError":
+            return errors.ModelNotSupportedError(status, message, hint=_unsupported_hint(message))
+        return errors.AuthenticationError(status, message, hint=_auth_hint(exc, backend))
     if status == 429:
         return errors.RateLimitError(status, message, retry_after=_retry_after(exc.response))
     if status == 503:
@@ -147,28 +162,36 @@ class Transport:
     # Whole answers -----------------------------------------------------------------
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = self.sync_client.post(path, body=body, cast_to=httpx.Response, options=self._options)
+            response = self.sync_client.post(
+                path, body=body, cast_to=httpx.Response, options=self._options
+            )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = await self.async_client.post(path, body=body, cast_to=httpx.Response, options=self._options)
+            response = await self.async_client.post(
+                path, body=body, cast_to=httpx.Response, options=self._options
+            )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     def get(self, url_or_path: str) -> Any:
         try:
-            response = self.sync_client.get(url_or_path, cast_to=httpx.Response, options=self._options)
+            response = self.sync_client.get(
+                url_or_path, cast_to=httpx.Response, options=self._options
+            )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     async def aget(self, url_or_path: str) -> Any:
         try:
-            response = await self.async_client.get(url_or_path, cast_to=httpx.Response, options=self._options)
+            response = await self.async_client.get(
+                url_or_path, cast_to=httpx.Response, options=self._options
+            )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
@@ -178,13 +201,17 @@ class Transport:
     def stream_lines(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[str]]:
         """Yields the answer's lines; leaving the block closes the response (the server stops)."""
         try:
-            response = self.sync_client.post(
-                path,
-                body=body,
-                cast_to=httpx.Response,
-                options=self._options,
-                stream=True,
-                stream_cls=openai.Stream,
+            # cast_to=httpx.Response: the SDK hands back the raw, unread response.
+            response = cast(
+                httpx.Response,
+                self.sync_client.post(
+                    path,
+                    body=body,
+                    cast_to=httpx.Response,
+                    options=self._options,
+                    stream=True,
+                    stream_cls=openai.Stream,
+                ),
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
@@ -204,13 +231,16 @@ class Transport:
         self, path: str, body: dict[str, Any]
     ) -> AsyncIterator[AsyncIterator[str]]:
         try:
-            response = await self.async_client.post(
-                path,
-                body=body,
-                cast_to=httpx.Response,
-                options=self._options,
-                stream=True,
-                stream_cls=openai.AsyncStream,
+            response = cast(
+                httpx.Response,
+                await self.async_client.post(
+                    path,
+                    body=body,
+                    cast_to=httpx.Response,
+                    options=self._options,
+                    stream=True,
+                    stream_cls=openai.AsyncStream,
+                ),
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc

@@ -7,9 +7,8 @@ from operator import itemgetter
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import (
-    LangSmithParams,
     agenerate_from_stream,
     generate_from_stream,
 )
@@ -27,7 +26,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from zenllama.core import ChatClient, ModelInfo, resolve_settings
-from zenllama.core.request import LLAMA_CPP_FIELDS, tool_name
+from zenllama.core.request import LLAMA_CPP_FIELDS, named_tool_choice, tool_name
 from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
@@ -56,7 +55,7 @@ class ChatZenLlama(BaseChatModel):
 
     model_name: str | None = Field(default=None, alias="model")
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
-    base_url: str | None = Field(default=None, alias="api_base")
+    base_url: str | None = None
     """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
     api_key: SecretStr | None = Field(default=None, repr=False)
     """Key for keyed backends; BACKEND_API_KEY (or OPENCODE_API_KEY for zen) if not given."""
@@ -70,11 +69,14 @@ class ChatZenLlama(BaseChatModel):
     stream_usage: bool = True
     reasoning: bool | None = None
     """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
+    preserve_thinking: bool | None = None
+    """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
+    `clear_thinking: false`); the reasoning goes back complete and in order either way."""
 
     temperature: float | None = None
-    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    max_tokens: int | None = None
     top_p: float | None = None
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | None = None
     seed: int | None = None
     # llama.cpp request fields, sent only when set.
     top_k: int | None = None
@@ -163,8 +165,9 @@ class ChatZenLlama(BaseChatModel):
 
     # Requests ------------------------------------------------------------------------
     def _options(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _OPTION_FIELDS if getattr(self, name)
-                is not None}
+        return {
+            name: getattr(self, name) for name in _OPTION_FIELDS if getattr(self, name) is not None
+        }
 
     def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Splits call-time kwargs into the core's named parts; the rest are request fields."""
@@ -174,6 +177,7 @@ class ChatZenLlama(BaseChatModel):
             "tool_choice": kwargs.pop("tool_choice", None),
             "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
             "reasoning": kwargs.pop("reasoning", self.reasoning),
+            "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
             "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
             "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
         }
@@ -206,9 +210,7 @@ class ChatZenLlama(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return await agenerate_from_stream(
-                self._astream(messages, stop, run_manager, **kwargs)
-            )
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         result = await self._client.acomplete(
             to_wire_messages(messages), **self._request(stop, kwargs)
         )
@@ -254,16 +256,7 @@ class ChatZenLlama(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Binds tools; tool_choice is "auto", "none", "required"/"any"/True, or a tool's name."""
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
-        names = [tool_name(t) for t in formatted]
-        chosen = tool_choice
-        if isinstance(chosen, dict):
-            chosen = tool_name(chosen)
-        if isinstance(chosen, str) and chosen not in ("auto", "none", "required", "any"):
-            if chosen not in names:
-                raise ValueError(
-                    f"tool_choice {chosen!r} is not one of the bound tools {names}; "
-                    "pass it in `tools`, or use 'auto', 'required' or 'none'"
-                )
+        named_tool_choice(formatted, tool_choice)  # an unbound name fails here, not at call time
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
@@ -283,7 +276,7 @@ class ChatZenLlama(BaseChatModel):
             raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         # Tracing metadata LangChain reads (BaseChatModel pops it before _generate).
-        traced = {
+        traced: dict[str, Any] = {
             "ls_structured_output_format": {
                 "kwargs": {"method": method, "strict": strict},
                 "schema": convert_to_openai_tool(schema) if schema is not None else None,
@@ -331,7 +324,9 @@ class ChatZenLlama(BaseChatModel):
             )
         if not include_raw:
             return llm | parser
-        parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
         fallback = RunnablePassthrough.assign(parsed=lambda _: None)
         return RunnableMap(raw=llm) | parsed.with_fallbacks(
             [fallback], exception_key="parsing_error"
@@ -343,4 +338,3 @@ class ChatZenLlama(BaseChatModel):
 
     async def alist_models(self) -> list[ModelInfo]:
         return await self._client.alist_models()
-

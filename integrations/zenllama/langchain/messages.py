@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -37,16 +37,17 @@ def _reasoning_of(message: AIMessage) -> str:
 
 
 def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """OpenAI-shaped dicts; assistant turns carry their reasoning for the core's pass-back policy."""
+    """OpenAI-shaped dicts; assistant turns carry reasoning for the core's pass-back policy."""
     wire = []
     for message in messages:
-        converted: dict[str, Any] = convert_to_openai_messages(message)  # type: ignore[assignment]
+        converted: dict[str, Any] = convert_to_openai_messages(message)
         if isinstance(message, AIMessage):
             content = converted.get("content")
             if isinstance(content, list):  # reasoning blocks are not content on the wire
                 converted["content"] = "".join(
-                    str(b.get("text", "")) for b in content if isinstance(b, dict)
-                    and b.get("type") == "text"
+                    str(b.get("text", ""))
+                    for b in content
+                    if isinstance(b, dict) and b.get("type") == "text"
                 )
             if reasoning := _reasoning_of(message):
                 converted["reasoning_content"] = reasoning
@@ -57,16 +58,16 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 def usage_metadata(usage: Usage | None) -> UsageMetadata | None:
     if usage is None:
         return None
-    metadata = UsageMetadata(
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_tokens,
-    )
+    metadata: dict[str, Any] = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
     if usage.cached_tokens is not None:
         metadata["input_token_details"] = InputTokenDetails(cache_read=usage.cached_tokens)
     if usage.reasoning_tokens is not None:
         metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
-    return metadata
+    return cast(UsageMetadata, metadata)
 
 
 def response_metadata(result: ChatResult) -> dict[str, Any]:

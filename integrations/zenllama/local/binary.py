@@ -87,8 +87,17 @@ def build_llama_server(progress: Progress = print) -> Path:
             progress(f"Fetching {LLAMA_CPP_SDIST} (llama.cpp source) from PyPI…")
             with tempfile.TemporaryDirectory() as tmp:
                 subprocess.run(
-                    [sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                     LLAMA_CPP_SDIST, "-d", tmp],
+                    [
+                        sys.executable,
+                        "-m",
+                        "pip",
+                        "download",
+                        "--no-deps",
+                        "-q",
+                        LLAMA_CPP_SDIST,
+                        "-d",
+                        tmp,
+                    ],
                     check=True,
                 )
                 archive = next(Path(tmp).glob("*.tar.gz"))

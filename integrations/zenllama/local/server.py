@@ -70,11 +70,16 @@ class LlamaServer:
         model = self.model or default_model_path(self.progress)
         cmd = [
             str(find_llama_server(progress=self.progress)),
-            "--model", str(model),
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--ctx-size", str(self.ctx_size),
-            "--parallel", str(self.parallel),
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ctx-size",
+            str(self.ctx_size),
+            "--parallel",
+            str(self.parallel),
             "--jinja",
             "--no-webui",
         ]
