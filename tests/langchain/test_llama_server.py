@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
+
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage, convert_to_messages
 from pydantic import BaseModel
@@ -96,3 +100,20 @@ def test_server_facts(tools_server: LlamaServer) -> None:
     assert model.id.endswith(".gguf") and model.owned_by == "llamacpp"
     assert llm.client.profile.name == "llama-server"
     assert llm.client.context_window() == model.meta["n_ctx"]
+
+
+def _busy_slots(server: LlamaServer) -> int:
+    with urllib.request.urlopen(server.root_url + "/slots", timeout=5) as answer:
+        return sum(1 for slot in json.loads(answer.read()) if slot["is_processing"])
+
+
+def test_abandoning_a_stream_stops_generation(tools_server: LlamaServer) -> None:
+    llm = ChatZenLlama(base_url=tools_server.base_url, temperature=0, seed=1, max_tokens=1500)
+    stream = llm.stream("Count from one to one thousand in words.")
+    next(stream)
+    assert _busy_slots(tools_server) == 1
+    stream.close()
+    deadline = time.monotonic() + 10
+    while _busy_slots(tools_server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _busy_slots(tools_server) == 0, "llama-server kept generating for a closed stream"
