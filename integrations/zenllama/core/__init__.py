@@ -5,6 +5,7 @@ Nothing here imports LangChain or LlamaIndex.
 
 from .backends import BackendProfile, profile_named
 from .chat import ChatClient
+from .embeddings import EmbeddingsClient, EmbeddingsResult
 from .errors import (
     AuthenticationError,
     BackendConnectionError,
@@ -14,6 +15,7 @@ from .errors import (
     ContextOverflowError,
     EmbeddingsNotEnabledError,
     IncompleteStreamError,
+    InputTooLongError,
     InvalidToolCallError,
     MissingAPIKeyError,
     ModelNotSupportedError,
@@ -45,8 +47,11 @@ __all__ = [
     "ChatClient",
     "ChatResult",
     "ContextOverflowError",
+    "EmbeddingsClient",
     "EmbeddingsNotEnabledError",
+    "EmbeddingsResult",
     "IncompleteStreamError",
+    "InputTooLongError",
     "InvalidToolCall",
     "InvalidToolCallError",
     "MissingAPIKeyError",

@@ -65,8 +65,8 @@ class RateLimitError(BackendHTTPError):
         super().__init__(
             status,
             message,
-            hint="wait and retry, raise `max_retries`, "
-            "or start llama-server with more --parallel slots",
+            hint="wait and retry, or raise `max_retries`; a llama-server answers this when all "
+            "its slots are busy (start it with more --parallel slots)",
         )
 
 
@@ -104,6 +104,33 @@ class ContextOverflowError(BadRequestError):
 
 class EmbeddingsNotEnabledError(BadRequestError):
     """The server does not serve OpenAI embeddings as started."""
+
+
+class InputTooLongError(ContextOverflowError):
+    """One embeddings input has more tokens than the server embeds at once.
+
+    `index` is that input's position in the list handed to the embeddings call (LlamaIndex
+    hands over `embed_batch_size` texts at a time), None where the server cannot tell which;
+    the message quotes the text's start. `n_tokens` is its size, `limit` the most per input.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        index: int | None,
+        n_tokens: int | None,
+        limit: int | None,
+        hint: str,
+    ) -> None:
+        self.index = index
+        self.n_tokens = n_tokens
+        self.limit = limit
+        self.n_ctx = limit
+        self.n_prompt_tokens = n_tokens
+        # The parent's hint is about chat prompts; this one names the input and the knob.
+        BadRequestError.__init__(self, status, message, hint=hint)
 
 
 class StreamError(ZenLlamaError):

@@ -6,6 +6,7 @@ by zenllama, which is what keeps the streaming hot path cheap.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,7 +24,9 @@ class _Retrying:
     """Retries connection errors, 429 and 5xx (honouring Retry-After), never other 4xx."""
 
     def _should_retry(self, response: httpx.Response) -> bool:
-        if response.status_code in (408, 409):
+        # 501: the server lacks the feature (llama-server without --embeddings); retrying
+        # cannot help.
+        if response.status_code in (408, 409, 501):
             return False
         return super()._should_retry(response)  # type: ignore[misc, no-any-return]
 
@@ -79,9 +82,9 @@ def _unsupported_hint(message: str) -> str:
     if "format" in message.lower():  # zen: "Model X is not supported for format oa-compat"
         return (
             "the backend serves this model only over another API (/responses or /messages), "
-            "not chat completions; pick a model list_models() shows"
+            "not chat completions: pick another model"
         )
-    return "this model is not served over chat completions here; pick one list_models() shows"
+    return "this backend does not serve this model over chat completions: check the id"
 
 
 def _auth_hint(exc: openai.APIStatusError, backend: str) -> str:
@@ -133,6 +136,7 @@ class Transport:
         )
         self._sync: _SyncClient | None = None
         self._async: _AsyncClient | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def sync_client(self) -> openai.OpenAI:
@@ -142,8 +146,12 @@ class Transport:
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
-        if self._async is None:
+        # httpx's async pool belongs to one event loop; a new loop (asyncio.run again, a new
+        # notebook kernel loop) gets a client of its own.
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async_loop is not loop:
             self._async = _AsyncClient(**_client_kwargs(self.settings, self.headers))
+            self._async_loop = loop
         return self._async
 
     def _translate(self, exc: Exception) -> Exception:

@@ -86,7 +86,9 @@ class LlamaServer:
         if self.template:
             cmd += ["--chat-template-file", str(template_path(self.template))]
         if self.embeddings:
-            cmd += ["--embeddings", "--pooling", "mean"]
+            # With per-slot KV caches (the default), a sequence batched with another gets a
+            # different vector on llama.cpp 11434; one unified cache keeps vectors exact.
+            cmd += ["--embeddings", "--pooling", "mean", "--kv-unified"]
         return cmd + self.extra_args
 
     def start(self, timeout: float = 120.0) -> LlamaServer:

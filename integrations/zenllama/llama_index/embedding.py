@@ -1,0 +1,122 @@
+"""ZenLlamaEmbedding: LlamaIndex embeddings on llama-server or any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
+
+from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage, resolve_settings
+from zenllama.core.embeddings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY
+from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+
+_UNSET_NAME = BaseEmbedding.model_fields["model_name"].default
+
+
+class ZenLlamaEmbedding(BaseEmbedding):
+    """Embeddings from a local llama-server (`--embeddings --pooling mean`) or any
+    OpenAI-compatible `/v1/embeddings`, with `ZenLlama`'s settings.
+
+    Texts are sent unchanged (newlines kept), vectors come back in input order, as base64
+    where the server allows. `embed_batch_size` is the number of texts per request; async
+    batches share `max_concurrency` requests in flight. LlamaIndex's embedding events carry no
+    usage, so `last_usage` holds it for the last batch that finished (LlamaIndex hands over
+    texts `embed_batch_size` at a time, so that is one request's usage).
+
+    Example:
+        ```python
+        from zenllama.llama_index import ZenLlamaEmbedding
+
+        embed_model = ZenLlamaEmbedding()  # BACKEND_URL, BACKEND_API_KEY, BACKEND_MODEL
+        embed_model.get_text_embedding("Hello")
+        ```
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str | None = None
+    """Model id; BACKEND_MODEL if not given (or `model_name`). llama-server needs none."""
+    base_url: str | None = Field(default=None, alias="api_base")
+    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """Key for keyed backends; BACKEND_API_KEY if not given. Never serialized."""
+    backend: str = "auto"
+    """`auto` (detect), `llama-server`, `openai-compatible`, … as for `ZenLlama`."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    dimensions: int | None = None
+    """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
+    embed_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0, le=2048)
+    """Texts per request."""
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
+    """Requests in flight at once on the async path, over every call on this object."""
+    default_headers: dict[str, str] | None = None
+
+    _client: EmbeddingsClient = PrivateAttr()
+    _last_usage: Usage | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _resolve_backend(self) -> ZenLlamaEmbedding:
+        # LlamaIndex users pass `model_name`; it counts when `model` is not given
+        # ("unknown" is BaseEmbedding's placeholder, never a model id).
+        named = None if self.model_name == _UNSET_NAME else self.model_name
+        settings = resolve_settings(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            model=self.model or named,
+            backend=self.backend,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+        self.base_url, self.api_key = settings.base_url, settings.api_key
+        self.model = settings.model
+        self.model_name = settings.model or _UNSET_NAME
+        self._client = EmbeddingsClient(
+            settings,
+            batch_size=self.embed_batch_size,
+            max_concurrency=self.max_concurrency,
+            dimensions=self.dimensions,
+        )
+        return self
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ZenLlamaEmbedding"
+
+    @property
+    def client(self) -> EmbeddingsClient:
+        """The shared core client."""
+        return self._client
+
+    @property
+    def last_usage(self) -> Usage | None:
+        """Token usage of the last finished batch or query (None if the server reports none)."""
+        return self._last_usage
+
+    def _keep(self, result: EmbeddingsResult) -> list[Embedding]:
+        self._last_usage = result.usage
+        return result.vectors
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._keep(self._client.embed([query]))[0]
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return self._keep(await self._client.aembed([query]))[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._keep(self._client.embed([text]))[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return self._keep(await self._client.aembed([text]))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._keep(self._client.embed(texts))
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._keep(await self._client.aembed(texts))

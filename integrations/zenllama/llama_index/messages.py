@@ -1,0 +1,222 @@
+"""LlamaIndex messages to the wire, and the core's results back to LlamaIndex responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    ContentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+
+from zenllama.core import ChatResult, StreamDelta
+
+# Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
+REASONING_KEY = "reasoning_content"
+# Present only on a final response whose tool calls did not parse.
+INVALID_TOOL_CALLS_KEY = "invalid_tool_calls"
+
+
+# LlamaIndex -> wire ----------------------------------------------------------------------
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    if block.url:
+        url = str(block.url)
+    else:
+        data = block.resolve_image(as_base64=True).read().decode()
+        url = f"data:{block.image_mimetype};base64,{data}"
+    image_url = {"url": url, **({"detail": block.detail} if block.detail else {})}
+    return {"type": "image_url", "image_url": image_url}
+
+
+def _content(blocks: Sequence[ContentBlock]) -> str | list[dict[str, Any]]:
+    """Text joins the way `ChatMessage.content` does; images make it a list of parts."""
+    texts = [b.text for b in blocks if isinstance(b, TextBlock)]
+    images = [_image_part(b) for b in blocks if isinstance(b, ImageBlock)]
+    if not images:
+        return "\n".join(texts)
+    return [*({"type": "text", "text": t} for t in texts), *images]
+
+
+def _check_blocks(message: ChatMessage) -> None:
+    for block in message.blocks:
+        if not isinstance(
+            block, TextBlock | ImageBlock | ThinkingBlock | ToolCallBlock | CachePoint
+        ):
+            raise ValueError(
+                f"{type(block).__name__} is not supported by chat completions; "
+                "send text or images (ImageBlock)"
+            )
+
+
+def _wire_call(block: ToolCallBlock) -> dict[str, Any]:
+    arguments = block.tool_kwargs
+    return {
+        "id": block.tool_call_id,
+        "type": "function",
+        "function": {
+            "name": block.tool_name,
+            "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+        },
+    }
+
+
+def to_wire_message(message: ChatMessage) -> dict[str, Any]:
+    _check_blocks(message)
+    role = message.role.value
+    wire: dict[str, Any] = {"role": role, "content": _content(message.blocks)}
+    if role == MessageRole.TOOL.value and "tool_call_id" in message.additional_kwargs:
+        wire["tool_call_id"] = message.additional_kwargs["tool_call_id"]
+    elif role == MessageRole.ASSISTANT.value:
+        calls = [_wire_call(b) for b in message.blocks if isinstance(b, ToolCallBlock)]
+        if calls:
+            wire["tool_calls"] = calls
+        # Sent back always; the core's backend profile decides whether it stays.
+        reasoning = "".join(b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock))
+        if reasoning:
+            wire["reasoning_content"] = reasoning
+    return wire
+
+
+def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    return [to_wire_message(m) for m in messages]
+
+
+# core -> LlamaIndex ----------------------------------------------------------------------
+def response_kwargs(result: ChatResult) -> dict[str, Any]:
+    """Usage, timings and finish reason, flat, as LlamaIndex integrations put them."""
+    kwargs: dict[str, Any] = {}
+    usage = result.usage
+    if usage is not None:
+        kwargs.update(
+            prompt_tokens=usage.input_tokens,
+            completion_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+        )
+        if usage.cached_tokens is not None:
+            kwargs["cached_tokens"] = usage.cached_tokens
+        if usage.reasoning_tokens is not None:
+            kwargs["reasoning_tokens"] = usage.reasoning_tokens
+    if result.timings is not None:
+        kwargs["timings"] = result.timings
+    kwargs["finish_reason"] = result.finish_reason
+    if result.invalid_tool_calls:
+        kwargs[INVALID_TOOL_CALLS_KEY] = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error}
+            for c in result.invalid_tool_calls
+        ]
+    return kwargs
+
+
+def raw_response(result: ChatResult) -> dict[str, Any]:
+    """An OpenAI-shaped summary; `usage` is where TokenCountingHandler looks."""
+    raw: dict[str, Any] = {
+        "id": result.id,
+        "model": result.model,
+        "backend": result.backend,
+        "finish_reason": result.finish_reason,
+    }
+    usage = result.usage
+    if usage is not None:
+        raw["usage"] = {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
+        }
+        if usage.cached_tokens is not None:
+            raw["usage"]["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+        if usage.reasoning_tokens is not None:
+            raw["usage"]["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    if result.timings is not None:
+        raw["timings"] = result.timings
+    return raw
+
+
+def _assistant(reasoning: str, text: str, calls: list[ToolCallBlock]) -> ChatMessage:
+    blocks: list[ContentBlock] = [ThinkingBlock(content=reasoning)] if reasoning else []
+    blocks.append(TextBlock(text=text))
+    blocks.extend(calls)
+    # The OpenAI-shaped mirror is what parts of LlamaIndex still look for (streamed
+    # structured output, chat engines); the blocks are what zenllama reads.
+    extra = {"tool_calls": [_wire_call(c) for c in calls]} if calls else {}
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+
+
+def to_chat_response(
+    result: ChatResult, *, delta: str | None = None, thinking_delta: str = ""
+) -> ChatResponse:
+    calls = [
+        ToolCallBlock(tool_call_id=c.id, tool_name=c.name, tool_kwargs=c.arguments)
+        for c in result.tool_calls
+    ]
+    # Kept with their raw text so the message is truthful; get_tool_calls_from_response raises.
+    calls += [
+        ToolCallBlock(tool_call_id=c.id, tool_name=c.name or "", tool_kwargs=c.arguments)
+        for c in result.invalid_tool_calls
+    ]
+    kwargs = response_kwargs(result)
+    if thinking_delta:
+        kwargs["thinking_delta"] = thinking_delta
+    return ChatResponse(
+        message=_assistant(result.reasoning, result.text, calls),
+        delta=delta,
+        raw=raw_response(result),
+        additional_kwargs=kwargs,
+    )
+
+
+class ChatStream:
+    """Turns one stream's deltas into cumulative ChatResponses; the last one is the whole result."""
+
+    __slots__ = ("_calls", "_reasoning", "_text")
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._reasoning = ""
+        # index -> [id, name, arguments so far]; only for showing calls while they stream.
+        self._calls: dict[int, list[str]] = {}
+
+    def response(self, delta: StreamDelta) -> ChatResponse:
+        if delta.result is not None:
+            return to_chat_response(delta.result, delta=delta.text, thinking_delta=delta.reasoning)
+        self._text += delta.text
+        self._reasoning += delta.reasoning
+        for fragment in delta.tool_call_fragments:
+            call = self._calls.setdefault(fragment.index, ["", "", ""])
+            call[0] = fragment.id or call[0]
+            call[1] = fragment.name or call[1]
+            call[2] += fragment.arguments
+        calls = [
+            ToolCallBlock(tool_call_id=call_id or None, tool_name=name, tool_kwargs=arguments)
+            for call_id, name, arguments in self._calls.values()
+        ]
+        return ChatResponse(
+            message=_assistant(self._reasoning, self._text, calls),
+            delta=delta.text,
+            additional_kwargs={"thinking_delta": delta.reasoning} if delta.reasoning else {},
+        )
+
+
+def to_completion_response(response: ChatResponse) -> CompletionResponse:
+    """Completions have no blocks: the reasoning so far goes in additional_kwargs."""
+    kwargs = dict(response.additional_kwargs)
+    reasoning = "".join(
+        b.content or "" for b in response.message.blocks if isinstance(b, ThinkingBlock)
+    )
+    if reasoning:
+        kwargs[REASONING_KEY] = reasoning
+    return CompletionResponse(
+        text=response.message.content or "",
+        delta=response.delta,
+        raw=response.raw,
+        additional_kwargs=kwargs,
+    )

@@ -1,0 +1,145 @@
+"""ZenLlama against the real llama-server test bed, live and from recorded cassettes.
+
+Each scenario runs twice: live (`llama_server`), and replayed offline from a cassette
+(`cassette`) that `ZENLLAMA_RECORD=1 pytest -m cassette` records from the same server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+from llama_index.core.base.llms.types import ChatMessage, TextBlock, ThinkingBlock, ToolCallBlock
+from llama_index.core.tools import FunctionTool
+
+from tests.cassettes import RECORDING, make_vcr
+from tests.testbed import SAMPLING, THINK_GRAMMAR, WEATHER_QUESTION, WEATHER_SHOTS
+from zenllama.llama_index import ZenLlama
+
+from .calls import stream_chat, user
+
+VCR = make_vcr("llama-server/llama_index")
+# Replay never connects, and the cassettes do not match on the port.
+OFFLINE_URL = "http://127.0.0.1:9/v1"
+
+# The workflow library inspects the agent's pydantic fields, which pydantic warns about.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
+
+
+def _url(request: pytest.FixtureRequest, server: str) -> str:
+    return str(request.getfixturevalue(server).base_url) if RECORDING else OFFLINE_URL
+
+
+def _shots() -> list[ChatMessage]:
+    """WEATHER_SHOTS as LlamaIndex messages, the way an agent's memory holds them."""
+    messages = []
+    for shot in WEATHER_SHOTS:
+        blocks: list[Any] = [TextBlock(text=shot["content"])]
+        blocks += [
+            ToolCallBlock(
+                tool_call_id=call["id"],
+                tool_name=call["function"]["name"],
+                tool_kwargs=json.loads(call["function"]["arguments"]),
+            )
+            for call in shot.get("tool_calls", [])
+        ]
+        extra = {"tool_call_id": shot["tool_call_id"]} if "tool_call_id" in shot else {}
+        messages.append(ChatMessage(role=shot["role"], blocks=blocks, additional_kwargs=extra))
+    return messages
+
+
+# A FunctionAgent calls a tool and hands its output back to the model ---------------------
+async def _agent_tool_loop(base_url: str) -> None:
+    llm = ZenLlama(base_url=base_url, **SAMPLING)
+    bodies: list[dict[str, Any]] = []
+    build_body = llm.client.build_body
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        bodies.append(build_body(*args, **kwargs))
+        return bodies[-1]
+
+    llm.client.build_body = spy  # type: ignore[method-assign]
+    calls: list[dict[str, Any]] = []
+
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city"""
+        calls.append({"city": city})
+        return f"rainy, 12 C in {city}"
+
+    # The 270M model calls a tool only when required, one call at a time (the template
+    # refuses several), after one worked example.
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(get_weather)],
+        llm=llm,
+        initial_tool_choice="get_weather",
+        allow_parallel_tool_calls=False,
+    )
+    handler = agent.run(user_msg=WEATHER_QUESTION, chat_history=_shots(), max_iterations=4)
+    results = [e async for e in handler.stream_events() if isinstance(e, ToolCallResult)]
+    await handler
+
+    [call] = calls
+    assert isinstance(call["city"], str) and call["city"]
+    [result] = results
+    assert result.tool_kwargs == call
+    first, second = bodies[:2]
+    assert first["tool_choice"] == "required"
+    assert first["messages"][-1] == {"role": "user", "content": WEATHER_QUESTION}
+    assistant, tool = second["messages"][-2:]
+    [wire_call] = assistant["tool_calls"]
+    assert json.loads(wire_call["function"]["arguments"]) == call
+    assert tool == {
+        "role": "tool",
+        "content": f"rainy, 12 C in {call['city']}",
+        "tool_call_id": wire_call["id"],
+    }
+    assert wire_call["id"] == result.tool_id
+
+
+@pytest.mark.llama_server
+async def test_agent_calls_a_tool_and_uses_its_output(tools_server: Any) -> None:
+    await _agent_tool_loop(tools_server.base_url)
+
+
+@pytest.mark.cassette
+async def test_agent_tool_loop_cassette(request: pytest.FixtureRequest) -> None:
+    url = _url(request, "tools_server")  # the server starts outside the cassette
+    with VCR.use_cassette("agent_tool_loop"):
+        await _agent_tool_loop(url)
+
+
+# A streamed chat carries real reasoning -----------------------------------------------------
+async def _streamed_reasoning(base_url: str, mode: str) -> None:
+    # THINK_GRAMMAR forces <think>…</think>; the Qwen3 template makes it reasoning_content.
+    llm = ZenLlama(base_url=base_url, grammar=THINK_GRAMMAR, **SAMPLING)
+    responses = await stream_chat(llm, mode, [user("Say hello.")])
+
+    thinking = "".join(r.additional_kwargs.get("thinking_delta", "") for r in responses)
+    text = "".join(r.delta or "" for r in responses)
+    last = responses[-1]
+    assert thinking
+    [block] = [b for b in last.message.blocks if isinstance(b, ThinkingBlock)]
+    assert block.content == thinking
+    assert last.message.content == text
+    assert "<think>" not in text and "</think>" not in text
+    assert last.additional_kwargs["prompt_tokens"] > 0
+    assert last.additional_kwargs["timings"]["predicted_n"] == last.additional_kwargs[
+        "completion_tokens"
+    ]
+    assert last.raw["usage"]["total_tokens"] == last.additional_kwargs["total_tokens"]
+    # The server's per-slot context (4096 over two slots), not LlamaIndex's default 3900.
+    assert llm.metadata.context_window == 2048
+
+
+@pytest.mark.llama_server
+async def test_stream_chat_carries_reasoning(reasoning_server: Any, mode: str) -> None:
+    await _streamed_reasoning(reasoning_server.base_url, mode)
+
+
+@pytest.mark.cassette
+async def test_stream_chat_reasoning_cassette(request: pytest.FixtureRequest, mode: str) -> None:
+    url = _url(request, "reasoning_server")
+    with VCR.use_cassette(f"stream_reasoning_{mode}"):
+        await _streamed_reasoning(url, mode)

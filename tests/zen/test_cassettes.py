@@ -1,0 +1,24 @@
+"""The zen cassettes say they are synthesized and hold no key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ..cassettes import CASSETTES
+from .fake_zen import FAKE_KEY
+from .recording import SYNTHESIZING
+
+pytestmark = pytest.mark.skipif(SYNTHESIZING, reason="the cassettes are being rewritten")
+
+
+def test_zen_cassettes_are_labelled_and_hold_no_key() -> None:
+    files = sorted((CASSETTES / "zen").glob("*.yaml"))
+    assert files, "no zen cassettes: run tests/zen/synthesize_cassettes.py"
+    for path in files:
+        text = path.read_text()
+        assert text.startswith("# provenance: SYNTHESIZED"), path.name
+        assert "\nprovenance: synthesized\n" in text, path.name
+        assert FAKE_KEY not in text and "sk-zen" not in text, path.name
+        assert not re.search(r"(?im)^\s*(authorization|api-key|x-api-key):", text), path.name
