@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo serve test record bench lint
+.PHONY: demo serve test record synthesize bench lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,7 +19,7 @@ serve: $(VENV)/.installed
 	$(VENV)/bin/zenllama serve
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check integrations tests bench
+	$(VENV)/bin/ruff check integrations tests bench notebooks
 	$(VENV)/bin/mypy
 
 test: lint
@@ -28,6 +28,10 @@ test: lint
 # Re-records the llama-server cassettes from the real server (zen ones are synthesized).
 record: $(VENV)/.installed
 	ZENLLAMA_RECORD=1 $(PY) -m pytest -m cassette
+
+# Re-writes the zen cassettes, SYNTHESIZED from zen's documented wire format (never recorded).
+synthesize: $(VENV)/.installed
+	$(PY) tests/zen/synthesize_cassettes.py
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

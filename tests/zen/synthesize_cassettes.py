@@ -7,6 +7,10 @@ their requests to https://opencode.ai/zen/v1 are answered in-process by `fake_ze
 by `make_vcr(..., synthesized=True)`. The request side is therefore exactly what the suite
 sends; the answers are only as true as shared/reference/backends.md.
 
+The notebooks' zen cells (notebooks/show.py: zen_or_replay) are synthesized the same way, by
+executing those notebooks with ZENLLAMA_SYNTHESIZE=1 (this needs the local llama-server test bed,
+which their other cells use).
+
 Then the same tests replay the new cassettes offline, which also checks that none holds a key.
 """
 
@@ -20,12 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "cassettes" / "zen"
 TESTS = ["tests/zen", "tests/scenarios"]
+NOTEBOOKS = ["tests/notebooks", "-k", "quickstart or agent"]
 # The llama-server leg of the scenarios runs live and records nothing.
 SELECT = ["-m", "not llama_server", "-p", "no:cacheprovider", "-q"]
 
 
-def _pytest(**env: str) -> int:
-    command = [sys.executable, "-m", "pytest", *SELECT, *TESTS]
+def _pytest(*args: str, **env: str) -> int:
+    command = [sys.executable, "-m", "pytest", *args]
     return subprocess.call(command, cwd=ROOT, env={**os.environ, **env})
 
 
@@ -33,12 +38,14 @@ def main() -> int:
     FOLDER.mkdir(parents=True, exist_ok=True)
     for stale in FOLDER.glob("*.yaml"):
         stale.unlink()
-    if code := _pytest(ZENLLAMA_SYNTHESIZE="1"):
+    if code := _pytest(*SELECT, *TESTS, ZENLLAMA_SYNTHESIZE="1") or _pytest(
+        "-q", "-p", "no:cacheprovider", *NOTEBOOKS, ZENLLAMA_SYNTHESIZE="1"
+    ):
         print("synthesizing failed; see the test output above", file=sys.stderr)
         return code
     written = sorted(p.name for p in FOLDER.glob("*.yaml"))
     print(f"wrote {len(written)} cassettes to {FOLDER.relative_to(ROOT)}: {', '.join(written)}")
-    return _pytest(ZENLLAMA_SYNTHESIZE="0")
+    return _pytest(*SELECT, *TESTS, ZENLLAMA_SYNTHESIZE="0")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,319 @@
+"""A loopback OpenAI-compatible server that answers at line rate, shaped like llama-server.
+
+Every answer is precomputed bytes written with one `sendall`, so the server costs ~nothing and
+what a benchmark measures is the client. It runs in a subprocess (`LoopbackServer`) so its
+work never competes with the client for the GIL.
+
+    python -m bench.loopback    # serve on a free port until Ctrl-C, for poking at by hand
+
+Chat models (the request's `model` picks the stream):
+  `bench-plain`      N_CHUNKS content deltas
+  `bench-reasoning`  N_REASONING_CHUNKS `reasoning_content` deltas, then the rest as content
+Each stream ends like llama-server's: the finish chunk, a usage + timings chunk with
+`"choices": []`, then `data: [DONE]`. Events are sent one HTTP chunk each, as llama-server does.
+Without `stream`, the same answer comes whole, with usage and timings.
+
+POST /v1/embeddings answers one EMBED_DIMS vector per input, in index order, as JSON floats or
+(`encoding_format: "base64"`) as base64 of little-endian float32. GET /v1/models answers in
+llama-server's two-list shape, GET /props with `default_generation_settings` and `total_slots`
+(so zenllama detects llama-server).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import random
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+N_CHUNKS = 2000
+N_REASONING_CHUNKS = 400
+PLAIN_MODEL = "bench-plain"
+REASONING_MODEL = "bench-reasoning"
+EMBED_MODEL = "bench-embed"
+EMBED_DIMS = 768
+
+_CREATED = 1_764_000_000
+_ID = "chatcmpl-bench0000000000000000000000"
+_FINGERPRINT = "b7100-bench"
+_WORDS = (" the", " quick", " brown", " fox", " jumps", " over", " a", " lazy", " dog", ".")
+_TIMINGS = {
+    "cache_n": 0,
+    "prompt_n": 12,
+    "prompt_ms": 8.1,
+    "prompt_per_token_ms": 0.675,
+    "prompt_per_second": 1481.5,
+    "predicted_n": N_CHUNKS,
+    "predicted_ms": 9876.5,
+    "predicted_per_token_ms": 4.938,
+    "predicted_per_second": 202.5,
+}
+
+
+def token(i: int) -> str:
+    return _WORDS[i % len(_WORDS)]
+
+
+def expected_text(model: str) -> str:
+    """The content (no reasoning) a client should collect from the stream of `model`."""
+    first = N_REASONING_CHUNKS if model == REASONING_MODEL else 0
+    return "".join(token(i) for i in range(first, N_CHUNKS))
+
+
+def expected_reasoning(model: str) -> str:
+    last = N_REASONING_CHUNKS if model == REASONING_MODEL else 0
+    return "".join(token(i) for i in range(last))
+
+
+def _chunk(model: str, choices: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "choices": choices,
+        "created": _CREATED,
+        "id": _ID,
+        "model": model,
+        "system_fingerprint": _FINGERPRINT,
+        "object": "chat.completion.chunk",
+        **extra,
+    }
+
+
+def _delta(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return _chunk(model, [{"finish_reason": finish_reason, "index": 0, "delta": delta}])
+
+
+def _usage() -> dict[str, int]:
+    return {"completion_tokens": N_CHUNKS, "prompt_tokens": 12, "total_tokens": N_CHUNKS + 12}
+
+
+def _sse_events(model: str) -> list[dict[str, Any]]:
+    reasoning = N_REASONING_CHUNKS if model == REASONING_MODEL else 0
+    events = [_delta(model, {"role": "assistant", "content": None})]
+    for i in range(N_CHUNKS):
+        key = "reasoning_content" if i < reasoning else "content"
+        events.append(_delta(model, {key: token(i)}))
+    events.append(_delta(model, {}, "stop"))
+    events.append(_chunk(model, [], usage=_usage(), timings=_TIMINGS))
+    return events
+
+
+def _http(body: bytes, status: str = "200 OK") -> bytes:
+    head = (
+        f"HTTP/1.1 {status}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _json(data: Any) -> bytes:
+    return _http(json.dumps(data, separators=(",", ":")).encode())
+
+
+@cache
+def stream_response(model: str) -> bytes:
+    """The whole SSE answer, HTTP chunked framing included: one HTTP chunk per event."""
+    lines = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in _sse_events(model)]
+    lines.append("data: [DONE]\n\n")
+    parts = [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+    ]
+    for line in lines:
+        data = line.encode()
+        parts.append(b"%x\r\n%s\r\n" % (len(data), data))
+    parts.append(b"0\r\n\r\n")
+    return b"".join(parts)
+
+
+@cache
+def completion_response(model: str) -> bytes:
+    return _json(
+        {
+            "choices": [
+                {
+                    "finish_reason": "stop",
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": expected_text(model),
+                        **(
+                            {"reasoning_content": expected_reasoning(model)}
+                            if model == REASONING_MODEL
+                            else {}
+                        ),
+                    },
+                }
+            ],
+            "created": _CREATED,
+            "id": _ID,
+            "model": model,
+            "system_fingerprint": _FINGERPRINT,
+            "object": "chat.completion",
+            "usage": _usage(),
+            "timings": _TIMINGS,
+        }
+    )
+
+
+@cache
+def server_vectors(n: int) -> list[list[float]]:
+    rng = random.Random(n)
+    return [[rng.uniform(-0.1, 0.1) for _ in range(EMBED_DIMS)] for _ in range(n)]
+
+
+@cache
+def embeddings_response(n: int, encoding_format: str) -> bytes:
+    """`n` vectors in index order, as float lists or as base64 of little-endian float32."""
+    items: list[dict[str, Any]] = []
+    for index, vector in enumerate(server_vectors(n)):
+        embedding: Any = vector
+        if encoding_format == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        items.append({"index": index, "embedding": embedding, "object": "embedding"})
+    return _json(
+        {
+            "model": EMBED_MODEL,
+            "object": "list",
+            "usage": {"prompt_tokens": 8 * n, "total_tokens": 8 * n},
+            "data": items,
+        }
+    )
+
+
+MODELS = _json(
+    {
+        "models": [{"name": PLAIN_MODEL, "model": PLAIN_MODEL, "type": "model"}],
+        "object": "list",
+        "data": [
+            {"id": m, "object": "model", "created": _CREATED, "owned_by": "llamacpp"}
+            for m in (PLAIN_MODEL, REASONING_MODEL, EMBED_MODEL)
+        ],
+    }
+)
+PROPS = _json(
+    {
+        "default_generation_settings": {"n_ctx": 8192, "params": {"temperature": 0.8}},
+        "total_slots": 1,
+        "model_path": "/models/bench.gguf",
+        "chat_template": "{{ messages }}",
+        "build_info": _FINGERPRINT,
+    }
+)
+HEALTH = _json({"status": "ok"})
+
+
+def _not_found(path: str) -> bytes:
+    error = {"code": 404, "message": f"no {path}", "type": "not_found_error"}
+    return _http(json.dumps({"error": error}).encode(), "404 Not Found")
+
+
+def answer(method: bytes, path: bytes, body: bytes) -> bytes:
+    """The whole HTTP answer (head and body, one write) to one request."""
+    route = path.split(b"?")[0].rstrip(b"/").decode()
+    if method == b"GET":
+        answers = {"/v1/models": MODELS, "/models": MODELS, "/props": PROPS, "/health": HEALTH}
+        return answers.get(route) or _not_found(route)
+    request = json.loads(body or b"{}")
+    if route in ("/v1/chat/completions", "/chat/completions"):
+        model = request.get("model")
+        if model not in (PLAIN_MODEL, REASONING_MODEL):
+            model = PLAIN_MODEL
+        return stream_response(model) if request.get("stream") else completion_response(model)
+    if route in ("/v1/embeddings", "/embeddings"):
+        texts = request.get("input")
+        n = len(texts) if isinstance(texts, list) else 1
+        return embeddings_response(n, request.get("encoding_format") or "float")
+    return _not_found(route)
+
+
+def _serve_connection(conn: socket.socket) -> None:
+    """HTTP/1.1 keep-alive with as little parsing as will do: the request line and
+    Content-Length (every client here sends one), so each request costs the server ~nothing."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buffer = b""
+    with conn:
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, buffer = buffer.partition(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            method, path, _ = lines[0].split(b" ", 2)
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(buffer) < length:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            body, buffer = buffer[:length], buffer[length:]
+            try:
+                conn.sendall(answer(method, path, body))
+            except OSError:  # the client hung up mid-answer
+                return
+
+
+def serve(port: int = 0) -> None:
+    """Serves on 127.0.0.1:`port` (0: a free one), a thread per connection, and prints
+    `port N` once ready."""
+    for model in (PLAIN_MODEL, REASONING_MODEL):
+        stream_response(model)
+        completion_response(model)
+    listener = socket.create_server(("127.0.0.1", port))
+    print(f"port {listener.getsockname()[1]}", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=_serve_connection, args=(conn,), daemon=True).start()
+
+
+class LoopbackServer:
+    """Runs `serve()` in a subprocess; `base_url` ends in /v1."""
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> LoopbackServer:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.loopback"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.startswith("port "):
+            self._process.kill()
+            raise RuntimeError(f"the loopback server did not start: {line!r}")
+        self.base_url = f"http://127.0.0.1:{int(line.split()[1])}/v1"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        serve()
