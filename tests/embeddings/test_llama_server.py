@@ -107,7 +107,9 @@ def test_batching_keeps_vectors(embeddings_server: LlamaServer) -> None:
     embeddings = ZenLlamaEmbeddings(base_url=embeddings_server.base_url)
     pair = embeddings.embed_documents(TEXTS[2:4])
     singles = [embeddings.embed_query(t) for t in TEXTS[2:4]]
-    assert all(cosine(v, s) > 0.9999 for v, s in zip(pair, singles, strict=True))
+    # Batched arithmetic differs in the last digits (cosine ~0.9997); per-slot KV caches without
+    # --kv-unified gave other vectors altogether (cosine ~0.8).
+    assert all(cosine(v, s) > 0.999 for v, s in zip(pair, singles, strict=True))
 
 
 @pytest.mark.llama_server

@@ -23,19 +23,16 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from zenllama.core import ChatClient, ModelInfo, resolve_settings
-from zenllama.core.request import LLAMA_CPP_FIELDS, named_tool_choice, tool_name
-from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from zenllama.core import ChatClient, ModelInfo
+from zenllama.core.fields import ChatFields
+from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
 
-# Fields that are sampling options of the request, sent only when set.
-_OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
 
-
-class ChatZenLlama(BaseChatModel):
+class ChatZenLlama(ChatFields, BaseChatModel):
     """Chat model for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning lands in `additional_kwargs["reasoning_content"]` (and so in `content_blocks`),
@@ -55,75 +52,14 @@ class ChatZenLlama(BaseChatModel):
 
     model_name: str | None = Field(default=None, alias="model")
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
-    base_url: str | None = None
-    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
-    api_key: SecretStr | None = Field(default=None, repr=False)
-    """Key for keyed backends; BACKEND_API_KEY (or OPENCODE_API_KEY for zen) if not given."""
-    backend: str = "auto"
-    """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
-    session_id: str | None = None
-    """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
-    timeout: float | None = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
     streaming: bool = False
-    stream_usage: bool = True
-    reasoning: bool | None = None
-    """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
-    preserve_thinking: bool | None = None
-    """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
-    `clear_thinking: false`); the reasoning goes back complete and in order either way."""
-
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
-    # llama.cpp request fields, sent only when set.
-    top_k: int | None = None
-    min_p: float | None = None
-    typical_p: float | None = None
-    repeat_penalty: float | None = None
-    repeat_last_n: int | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    mirostat: int | None = None
-    mirostat_tau: float | None = None
-    mirostat_eta: float | None = None
-    n_probs: int | None = None
-    cache_prompt: bool | None = None
-    id_slot: int | None = None
-    grammar: str | None = None
-    json_schema: dict[str, Any] | None = None
-    chat_template_kwargs: dict[str, Any] | None = None
-    reasoning_format: str | None = None
-    samplers: list[str] | None = None
-    dry_multiplier: float | None = None
-    xtc_probability: float | None = None
-
-    extra_body: dict[str, Any] | None = None
-    """Any other request fields, merged into the body last."""
-    default_headers: dict[str, str] | None = None
 
     _client: ChatClient = PrivateAttr()
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ChatZenLlama:
-        settings = resolve_settings(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            model=self.model_name,
-            backend=self.backend,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            session_id=self.session_id,
-            default_headers=self.default_headers,
-        )
-        self.base_url, self.api_key, self.model_name = (
-            settings.base_url,
-            settings.api_key,
-            settings.model,
-        )
-        self.session_id = settings.session_id
+        settings = self._resolve(self.model_name, self.session_id)
+        self.model_name, self.session_id = settings.model, settings.session_id
         self._client = ChatClient(settings)
         return self
 
@@ -146,7 +82,7 @@ class ChatZenLlama(BaseChatModel):
             "model_name": self.model_name,
             "base_url": self.base_url,
             "backend": self.backend,
-            **self._options(),
+            **self.options(),
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -164,32 +100,6 @@ class ChatZenLlama(BaseChatModel):
         return params
 
     # Requests ------------------------------------------------------------------------
-    def _options(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name) for name in _OPTION_FIELDS if getattr(self, name) is not None
-        }
-
-    def _request(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Splits call-time kwargs into the core's named parts; the rest are request fields."""
-        kwargs = dict(kwargs)
-        request: dict[str, Any] = {
-            "tools": kwargs.pop("tools", None) or (),
-            "tool_choice": kwargs.pop("tool_choice", None),
-            "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
-            "reasoning": kwargs.pop("reasoning", self.reasoning),
-            "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
-            "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
-            "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
-        }
-        options = self._options()
-        if stop is not None:
-            options["stop"] = stop
-        if options.get("stop") == []:
-            del options["stop"]
-        options.update(kwargs)
-        request["options"] = options
-        return request
-
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -199,7 +109,9 @@ class ChatZenLlama(BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        result = self._client.complete(to_wire_messages(messages), **self._request(stop, kwargs))
+        result = self._client.complete(
+            to_wire_messages(messages), **self.request_parts(kwargs, stop)
+        )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
     async def _agenerate(
@@ -212,7 +124,7 @@ class ChatZenLlama(BaseChatModel):
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         result = await self._client.acomplete(
-            to_wire_messages(messages), **self._request(stop, kwargs)
+            to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -224,7 +136,9 @@ class ChatZenLlama(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         on_token = run_manager.on_llm_new_token if run_manager else None
-        for delta in self._client.stream(to_wire_messages(messages), **self._request(stop, kwargs)):
+        for delta in self._client.stream(
+            to_wire_messages(messages), **self.request_parts(kwargs, stop)
+        ):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
             if on_token is not None:
                 on_token(delta.text, chunk=chunk)
@@ -237,7 +151,7 @@ class ChatZenLlama(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request = self._request(stop, kwargs)
+        request = self.request_parts(kwargs, stop)
         async for delta in self._client.astream(to_wire_messages(messages), **request):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
             if run_manager is not None:

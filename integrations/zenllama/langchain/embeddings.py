@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage, resolve_settings
+from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage
 from zenllama.core.embeddings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY
-from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from zenllama.core.fields import ConnectionFields
 
 
-class ZenLlamaEmbeddings(BaseModel, Embeddings):
+class ZenLlamaEmbeddings(ConnectionFields, Embeddings):
     """Embeddings from a local llama-server (`--embeddings --pooling mean`) or any
     OpenAI-compatible `/v1/embeddings`, with the chat model's settings.
 
@@ -31,37 +31,19 @@ class ZenLlamaEmbeddings(BaseModel, Embeddings):
 
     model: str | None = None
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
-    base_url: str | None = Field(default=None, alias="api_base")
-    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
-    api_key: SecretStr | None = Field(default=None, repr=False)
-    """Key for keyed backends; BACKEND_API_KEY if not given."""
-    backend: str = "auto"
-    """`auto` (detect), `llama-server`, `openai-compatible`, … as for `ChatZenLlama`."""
-    timeout: float | None = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
     dimensions: int | None = None
     """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
     """Texts per request."""
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
     """Requests in flight at once on the async path, over every call on this object."""
-    default_headers: dict[str, str] | None = None
 
     _client: EmbeddingsClient = PrivateAttr()
     _last_usage: Usage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlamaEmbeddings:
-        settings = resolve_settings(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            model=self.model,
-            backend=self.backend,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        self.base_url, self.api_key = settings.base_url, settings.api_key
+        settings = self._resolve(self.model)
         self.model = settings.model
         self._client = EmbeddingsClient(
             settings,

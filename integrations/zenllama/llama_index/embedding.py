@@ -7,18 +7,17 @@ from llama_index.core.bridge.pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     model_validator,
 )
 
-from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage, resolve_settings
+from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage
 from zenllama.core.embeddings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY
-from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from zenllama.core.fields import ConnectionFields
 
 _UNSET_NAME = BaseEmbedding.model_fields["model_name"].default
 
 
-class ZenLlamaEmbedding(BaseEmbedding):
+class ZenLlamaEmbedding(ConnectionFields, BaseEmbedding):
     """Embeddings from a local llama-server (`--embeddings --pooling mean`) or any
     OpenAI-compatible `/v1/embeddings`, with `ZenLlama`'s settings.
 
@@ -41,21 +40,12 @@ class ZenLlamaEmbedding(BaseEmbedding):
 
     model: str | None = None
     """Model id; BACKEND_MODEL if not given (or `model_name`). llama-server needs none."""
-    base_url: str | None = Field(default=None, alias="api_base")
-    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
-    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    """Key for keyed backends; BACKEND_API_KEY if not given. Never serialized."""
-    backend: str = "auto"
-    """`auto` (detect), `llama-server`, `openai-compatible`, … as for `ZenLlama`."""
-    timeout: float | None = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
     dimensions: int | None = None
     """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
     embed_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0, le=2048)
     """Texts per request."""
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
     """Requests in flight at once on the async path, over every call on this object."""
-    default_headers: dict[str, str] | None = None
 
     _client: EmbeddingsClient = PrivateAttr()
     _last_usage: Usage | None = PrivateAttr(default=None)
@@ -65,16 +55,7 @@ class ZenLlamaEmbedding(BaseEmbedding):
         # LlamaIndex users pass `model_name`; it counts when `model` is not given
         # ("unknown" is BaseEmbedding's placeholder, never a model id).
         named = None if self.model_name == _UNSET_NAME else self.model_name
-        settings = resolve_settings(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            model=self.model or named,
-            backend=self.backend,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        self.base_url, self.api_key = settings.base_url, settings.api_key
+        settings = self._resolve(self.model or named)
         self.model = settings.model
         self.model_name = settings.model or _UNSET_NAME
         self._client = EmbeddingsClient(

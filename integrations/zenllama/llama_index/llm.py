@@ -17,17 +17,16 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     ToolCallBlock,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, model_validator
+from llama_index.core.bridge.pydantic import PrivateAttr, model_validator
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
-from pydantic import AliasChoices
 
-from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo, resolve_settings
-from zenllama.core.request import LLAMA_CPP_FIELDS, named_tool_choice
-from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo
+from zenllama.core.fields import ChatFields
+from zenllama.core.request import named_tool_choice
 
 from .messages import (
     INVALID_TOOL_CALLS_KEY,
@@ -39,9 +38,6 @@ from .messages import (
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
-
-# Fields that are sampling options of the request, sent only when set.
-_OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
 
 
 def _arguments(kwargs: dict[str, Any] | str) -> dict[str, Any]:
@@ -55,7 +51,7 @@ def _arguments(kwargs: dict[str, Any] | str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-class ZenLlama(FunctionCallingLLM):
+class ZenLlama(ChatFields, FunctionCallingLLM):
     """LLM for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning comes as a `ThinkingBlock` in `message.blocks` (streamed: `thinking_delta` in
@@ -74,78 +70,15 @@ class ZenLlama(FunctionCallingLLM):
 
     model: str | None = None
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
-    base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("base_url", "api_base")
-    )
-    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
-    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    """Key for keyed backends; BACKEND_API_KEY (or OPENCODE_API_KEY for zen) if not given.
-    Never serialized: `to_dict()` leaves it out and a restored LLM reads the environment."""
-    backend: str = "auto"
-    """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
-    session_id: str | None = None
-    """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
-    timeout: float | None = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
-    reasoning: bool | None = None
-    """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
-    preserve_thinking: bool | None = None
-    """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
-    `clear_thinking: false`); the reasoning goes back complete and in order either way."""
-    stream_usage: bool = True
-    """Ask for usage at the end of streams (TokenCountingHandler reads it)."""
     context_window: int | None = None
     """Overrides the context window read from the server (llama-server `n_ctx`)."""
-
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
-    # llama.cpp request fields, sent only when set.
-    top_k: int | None = None
-    min_p: float | None = None
-    typical_p: float | None = None
-    repeat_penalty: float | None = None
-    repeat_last_n: int | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
-    mirostat: int | None = None
-    mirostat_tau: float | None = None
-    mirostat_eta: float | None = None
-    n_probs: int | None = None
-    cache_prompt: bool | None = None
-    id_slot: int | None = None
-    grammar: str | None = None
-    json_schema: dict[str, Any] | None = None
-    chat_template_kwargs: dict[str, Any] | None = None
-    reasoning_format: str | None = None
-    samplers: list[str] | None = None
-    dry_multiplier: float | None = None
-    xtc_probability: float | None = None
-
-    extra_body: dict[str, Any] | None = Field(
-        default=None, validation_alias=AliasChoices("extra_body", "additional_kwargs")
-    )
-    """Any other request fields, merged into the body last (`additional_kwargs` also works)."""
-    default_headers: dict[str, str] | None = None
 
     _client: ChatClient = PrivateAttr()
     _server_window: int | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlama:
-        settings = resolve_settings(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            model=self.model,
-            backend=self.backend,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            session_id=self.session_id,
-            default_headers=self.default_headers,
-        )
-        self.base_url, self.api_key = settings.base_url, settings.api_key
+        settings = self._resolve(self.model, self.session_id)
         self.model, self.session_id = settings.model, settings.session_id
         self._client = ChatClient(settings)
         return self
@@ -178,46 +111,29 @@ class ZenLlama(FunctionCallingLLM):
         return self._server_window
 
     # Requests ------------------------------------------------------------------------
-    def _request(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Splits call-time kwargs into the core's named parts; the rest are request fields."""
-        kwargs = dict(kwargs)
-        request: dict[str, Any] = {
-            "tools": kwargs.pop("tools", None) or (),
-            "tool_choice": kwargs.pop("tool_choice", None),
-            "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
-            "reasoning": kwargs.pop("reasoning", self.reasoning),
-            "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
-            "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
-            "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
-        }
-        options = {name: getattr(self, name) for name in _OPTION_FIELDS}
-        options.update(kwargs)
-        request["options"] = options  # the core drops the None ones
-        return request
-
     # Undecorated, so a completion built on a chat is one LLM event, counted once.
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        result = self._client.complete(to_wire_messages(messages), **self._request(kwargs))
+        result = self._client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
         return to_chat_response(result)
 
-    async def _achat(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> ChatResponse:
-        result = await self._client.acomplete(to_wire_messages(messages), **self._request(kwargs))
+    async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
+        result = await self._client.acomplete(
+            to_wire_messages(messages), **self.request_parts(kwargs)
+        )
         return to_chat_response(result)
 
     def _stream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponseGen:
         response = ChatStream().response
-        for delta in self._client.stream(to_wire_messages(messages), **self._request(kwargs)):
+        for delta in self._client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
             yield response(delta)
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponseAsyncGen:
         response = ChatStream().response
-        deltas = self._client.astream(to_wire_messages(messages), **self._request(kwargs))
+        deltas = self._client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
         async for delta in deltas:
             yield response(delta)
 

@@ -1,0 +1,117 @@
+"""The settings every zenllama class takes, declared once (pydantic only, no framework).
+
+Each framework class inherits these next to its framework base: `ConnectionFields` for where
+the backend is, `ChatFields` adds the chat request fields and the split of call-time kwargs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+
+from .request import LLAMA_CPP_FIELDS
+from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
+
+# Sampling options of a chat request, sent only when set.
+OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
+
+
+class ConnectionFields(BaseModel):
+    base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("base_url", "api_base")
+    )
+    """Backend URL (…/v1); BACKEND_URL if not given, else a local llama-server."""
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """Key for keyed backends; BACKEND_API_KEY (or OPENCODE_API_KEY for zen) if not given.
+    Never serialized: a restored object reads the environment again."""
+    backend: str = "auto"
+    """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: dict[str, str] | None = None
+
+    def _resolve(self, model: str | None, session_id: str | None = None) -> Settings:
+        """Arguments, then the environment; the resolved values are written back."""
+        settings = resolve_settings(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            model=model,
+            backend=self.backend,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            session_id=session_id,
+            default_headers=self.default_headers,
+        )
+        self.base_url, self.api_key = settings.base_url, settings.api_key
+        return settings
+
+
+class ChatFields(ConnectionFields):
+    session_id: str | None = None
+    """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
+    reasoning: bool | None = None
+    """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
+    preserve_thinking: bool | None = None
+    """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
+    `clear_thinking: false`); the reasoning goes back complete and in order either way."""
+    stream_usage: bool = True
+    """Ask for usage at the end of streams."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    # llama.cpp request fields (request.LLAMA_CPP_FIELDS), sent only when set.
+    top_k: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    repeat_penalty: float | None = None
+    repeat_last_n: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    mirostat: int | None = None
+    mirostat_tau: float | None = None
+    mirostat_eta: float | None = None
+    n_probs: int | None = None
+    cache_prompt: bool | None = None
+    id_slot: int | None = None
+    grammar: str | None = None
+    json_schema: dict[str, Any] | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    reasoning_format: str | None = None
+    samplers: list[str] | None = None
+    dry_multiplier: float | None = None
+    xtc_probability: float | None = None
+
+    extra_body: dict[str, Any] | None = Field(
+        default=None, validation_alias=AliasChoices("extra_body", "additional_kwargs")
+    )
+    """Any other request fields, merged into the body last (`additional_kwargs` also works)."""
+
+    def options(self) -> dict[str, Any]:
+        return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
+
+    def request_parts(
+        self, kwargs: dict[str, Any], stop: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Splits call-time kwargs into the core's named parts; the rest are request fields."""
+        kwargs = dict(kwargs)
+        parts: dict[str, Any] = {
+            "tools": kwargs.pop("tools", None) or (),
+            "tool_choice": kwargs.pop("tool_choice", None),
+            "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
+            "reasoning": kwargs.pop("reasoning", self.reasoning),
+            "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
+            "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
+            "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
+        }
+        options = self.options()
+        if stop is not None:
+            options["stop"] = stop
+        if not options.get("stop", True):  # LangChain passes stop=[] for "none"
+            del options["stop"]
+        options.update(kwargs)
+        parts["options"] = options
+        return parts
