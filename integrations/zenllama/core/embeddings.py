@@ -31,9 +31,10 @@ from .transport import Transport, root_url
 from .usage import parse_usage
 
 EMBEDDINGS_PATH = "/embeddings"
-# Texts per request: within the per-request cap of servers that have one (TEI: 32);
-# llama-server queues every input as its own task and gains nothing from larger requests.
-DEFAULT_BATCH_SIZE = 32
+# Texts per request. llama-server queues every input as its own task, so a request's size
+# costs it nothing, while each request costs the client a round trip; OpenAI's cap is 2048.
+# Servers with a small per-request cap (TEI: 32) need `batch_size` set to it.
+DEFAULT_BATCH_SIZE = 256
 # Requests in flight at once per client (async), across every call sharing the client.
 DEFAULT_MAX_CONCURRENCY = 4
 

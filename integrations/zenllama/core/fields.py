@@ -1,16 +1,19 @@
 """The settings every zenllama class takes, declared once (pydantic only, no framework).
 
 Each framework class inherits these next to its framework base: `ConnectionFields` for where
-the backend is, `ChatFields` adds the chat request fields and the split of call-time kwargs.
+the backend is; `ChatFields` adds the chat request fields and the split of call-time kwargs;
+`EmbeddingsFields` the embeddings settings, client and last usage.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 
+from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .request import LLAMA_CPP_FIELDS
+from .results import Usage
 from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
 
 # Sampling options of a chat request, sent only when set.
@@ -115,3 +118,41 @@ class ChatFields(ConnectionFields):
         options.update(kwargs)
         parts["options"] = options
         return parts
+
+
+class EmbeddingsFields(ConnectionFields):
+    model: str | None = None
+    """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
+    dimensions: int | None = None
+    """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
+    """Requests in flight at once on the async path, over every call on this object."""
+
+    _client: EmbeddingsClient = PrivateAttr()
+    _last_usage: Usage | None = PrivateAttr(default=None)
+
+    def _connect(self, model: str | None, batch_size: int) -> None:
+        settings = self._resolve(model)
+        self.model = settings.model
+        self._client = EmbeddingsClient(
+            settings,
+            batch_size=batch_size,
+            max_concurrency=self.max_concurrency,
+            dimensions=self.dimensions,
+        )
+
+    @property
+    def client(self) -> EmbeddingsClient:
+        """The shared core client."""
+        return self._client
+
+    @property
+    def last_usage(self) -> Usage | None:
+        """Token usage of the last finished call, summed over its requests (None if unreported).
+
+        Neither framework has a place for embeddings usage, so it is kept here."""
+        return self._last_usage
+
+    def _keep(self, result: EmbeddingsResult) -> list[list[float]]:
+        self._last_usage = result.usage
+        return result.vectors

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage
-from zenllama.core.embeddings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY
-from zenllama.core.fields import ConnectionFields
+from zenllama.core.embeddings import DEFAULT_BATCH_SIZE
+from zenllama.core.fields import EmbeddingsFields
 
 
-class ZenLlamaEmbeddings(ConnectionFields, Embeddings):
+class ZenLlamaEmbeddings(EmbeddingsFields, Embeddings):
     """Embeddings from a local llama-server (`--embeddings --pooling mean`) or any
     OpenAI-compatible `/v1/embeddings`, with the chat model's settings.
 
@@ -29,43 +28,13 @@ class ZenLlamaEmbeddings(ConnectionFields, Embeddings):
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
-    model: str | None = None
-    """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
-    dimensions: int | None = None
-    """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0)
     """Texts per request."""
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
-    """Requests in flight at once on the async path, over every call on this object."""
-
-    _client: EmbeddingsClient = PrivateAttr()
-    _last_usage: Usage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlamaEmbeddings:
-        settings = self._resolve(self.model)
-        self.model = settings.model
-        self._client = EmbeddingsClient(
-            settings,
-            batch_size=self.batch_size,
-            max_concurrency=self.max_concurrency,
-            dimensions=self.dimensions,
-        )
+        self._connect(self.model, self.batch_size)
         return self
-
-    @property
-    def client(self) -> EmbeddingsClient:
-        """The shared core client."""
-        return self._client
-
-    @property
-    def last_usage(self) -> Usage | None:
-        """Token usage of the last finished call, summed over its requests (None if unreported)."""
-        return self._last_usage
-
-    def _keep(self, result: EmbeddingsResult) -> list[list[float]]:
-        self._last_usage = result.usage
-        return result.vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._keep(self._client.embed(texts))

@@ -6,18 +6,16 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import (
     ConfigDict,
     Field,
-    PrivateAttr,
     model_validator,
 )
 
-from zenllama.core import EmbeddingsClient, EmbeddingsResult, Usage
-from zenllama.core.embeddings import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY
-from zenllama.core.fields import ConnectionFields
+from zenllama.core.embeddings import DEFAULT_BATCH_SIZE
+from zenllama.core.fields import EmbeddingsFields
 
 _UNSET_NAME = BaseEmbedding.model_fields["model_name"].default
 
 
-class ZenLlamaEmbedding(ConnectionFields, BaseEmbedding):
+class ZenLlamaEmbedding(EmbeddingsFields, BaseEmbedding):
     """Embeddings from a local llama-server (`--embeddings --pooling mean`) or any
     OpenAI-compatible `/v1/embeddings`, with `ZenLlama`'s settings.
 
@@ -38,51 +36,21 @@ class ZenLlamaEmbedding(ConnectionFields, BaseEmbedding):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    model: str | None = None
-    """Model id; BACKEND_MODEL if not given (or `model_name`). llama-server needs none."""
-    dimensions: int | None = None
-    """Sent as `dimensions` where given; llama-server ignores it (full-size vectors)."""
     embed_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, gt=0, le=2048)
     """Texts per request."""
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, gt=0)
-    """Requests in flight at once on the async path, over every call on this object."""
-
-    _client: EmbeddingsClient = PrivateAttr()
-    _last_usage: Usage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlamaEmbedding:
         # LlamaIndex users pass `model_name`; it counts when `model` is not given
         # ("unknown" is BaseEmbedding's placeholder, never a model id).
         named = None if self.model_name == _UNSET_NAME else self.model_name
-        settings = self._resolve(self.model or named)
-        self.model = settings.model
-        self.model_name = settings.model or _UNSET_NAME
-        self._client = EmbeddingsClient(
-            settings,
-            batch_size=self.embed_batch_size,
-            max_concurrency=self.max_concurrency,
-            dimensions=self.dimensions,
-        )
+        self._connect(self.model or named, self.embed_batch_size)
+        self.model_name = self.model or _UNSET_NAME
         return self
 
     @classmethod
     def class_name(cls) -> str:
         return "ZenLlamaEmbedding"
-
-    @property
-    def client(self) -> EmbeddingsClient:
-        """The shared core client."""
-        return self._client
-
-    @property
-    def last_usage(self) -> Usage | None:
-        """Token usage of the last finished batch or query (None if the server reports none)."""
-        return self._last_usage
-
-    def _keep(self, result: EmbeddingsResult) -> list[Embedding]:
-        self._last_usage = result.usage
-        return result.vectors
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self._keep(self._client.embed([query]))[0]
