@@ -1,6 +1,12 @@
-"""A scripted OpenAI-compatible server on loopback, for offline tests of the real transport.
+"""The one scripted OpenAI-compatible server on loopback, for offline tests of the real transport.
 
-Each path has a queue of replies; every request is recorded (path, headers, JSON body).
+Real sockets, so the tests exercise zenllama's real transport (the openai SDK over httpx).
+A request to a path is answered, in this order, by:
+  1. the next reply queued for that path (`reply`, `chat`),
+  2. the path's handler, which computes the answer from the request (`handle`),
+  3. `props`, for GET /props (llama-server's; None answers 404, as other servers do),
+  4. a 404 like llama-server's.
+Every request is recorded in `seen` (method, path, lower-cased headers, JSON body).
 """
 
 from __future__ import annotations
@@ -9,9 +15,12 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+CHAT = "/v1/chat/completions"
 
 
 @dataclass
@@ -33,13 +42,26 @@ class Seen:
     body: Any
 
 
+# Computes the answer to a request; None leaves the path unserved (404).
+Handler = Callable[[Seen], Reply | None]
+
+
 def sse(*events: Any, done: bool = True) -> list[Any]:
     return [*events, "data: [DONE]"] if done else list(events)
+
+
+def error(
+    status: int, message: str, kind: str = "invalid_request_error", **more: Any
+) -> dict[str, Any]:
+    """An error body as llama-server and the OpenAI API send it."""
+    return {"error": {"code": status, "message": message, "type": kind, **more}}
 
 
 class FakeServer:
     def __init__(self) -> None:
         self.replies: dict[str, deque[Reply]] = defaultdict(deque)
+        self.handlers: dict[str, Handler] = {}
+        self.props: dict[str, Any] | None = None
         self.seen: list[Seen] = []
         self.abandoned = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -57,19 +79,38 @@ class FakeServer:
         self.replies[path].extend(replies)
 
     def chat(self, *replies: Reply) -> None:
-        self.reply("/v1/chat/completions", *replies)
+        self.reply(CHAT, *replies)
+
+    def handle(self, path: str, handler: Handler) -> None:
+        self.handlers[path] = handler
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]
+
+    @property
+    def chat_bodies(self) -> list[Any]:
+        return [s.body for s in self.requests_to(CHAT)]
 
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def _answer(self, seen: Seen) -> Reply:
+        queue = self.replies.get(seen.path)
+        if queue:
+            return queue.popleft()
+        handler = self.handlers.get(seen.path)
+        reply = handler(seen) if handler is not None else None
+        if reply is None and seen.path == "/props" and self.props is not None:
+            reply = Reply(body=self.props)
+        if reply is None:
+            reply = Reply(404, error(404, "File Not Found", "not_found_error"))
+        return reply
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: Any) -> None:
@@ -79,29 +120,10 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
-                server.seen.append(
-                    Seen(
-                        self.command,
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        body,
-                    )
-                )
-                queue = server.replies.get(self.path)
-                reply = (
-                    queue.popleft()
-                    if queue
-                    else Reply(
-                        404,
-                        {
-                            "error": {
-                                "code": 404,
-                                "message": "File Not Found",
-                                "type": "not_found_error",
-                            }
-                        },
-                    )
-                )
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                seen = Seen(self.command, self.path, headers, body)
+                server.seen.append(seen)
+                reply = server._answer(seen)
                 if reply.events is not None:
                     self._stream(reply)
                 else:
@@ -136,4 +158,4 @@ class FakeServer:
             do_GET = _serve
             do_POST = _serve
 
-        return Handler
+        return RequestHandler

@@ -18,13 +18,25 @@ TIMINGS = {
     "predicted_ms": 942.8,
     "predicted_per_second": 30.8,
 }
-USAGE = {
-    "completion_tokens": 30,
-    "prompt_tokens": 25,
-    "total_tokens": 55,
-    "prompt_tokens_details": {"cached_tokens": 3},
-    "completion_tokens_details": {"reasoning_tokens": 12},
-}
+
+
+def usage(
+    prompt: int, completion: int, *, cached: int | None = None, reasoning: int | None = None
+) -> dict[str, Any]:
+    """OpenAI-style usage; the details only where given."""
+    counts: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        counts["prompt_tokens_details"] = {"cached_tokens": cached}
+    if reasoning is not None:
+        counts["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return counts
+
+
+USAGE = usage(25, 30, cached=3, reasoning=12)
 
 
 def answer(

@@ -18,7 +18,7 @@ from zenllama.core import (
 )
 from zenllama.local import free_port
 
-from ..fakes import FakeServer, Reply, sse
+from ..fakes import FakeServer, Reply, error, sse
 from ..wire_shapes import chunk
 
 HI = [{"role": "user", "content": "hi"}]
@@ -26,10 +26,6 @@ HI = [{"role": "user", "content": "hi"}]
 
 def client(url: str, **kwargs: object) -> ChatClient:
     return ChatClient(resolve_settings(base_url=url, backend="llama-server", **kwargs))  # type: ignore[arg-type]
-
-
-def error(status: int, message: str, kind: str = "invalid_request_error", **more: object) -> dict:  # type: ignore[type-arg]
-    return {"error": {"code": status, "message": message, "type": kind, **more}}
 
 
 def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:

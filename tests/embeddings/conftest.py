@@ -1,4 +1,4 @@
-"""Fixtures for embeddings: the loopback fake, and a llama-server with pooling `none`."""
+"""Embeddings fixtures: the loopback fake with computed vectors, llama-server with pooling none."""
 
 from __future__ import annotations
 
@@ -10,19 +10,16 @@ import pytest
 from zenllama.local import LlamaServer
 
 from ..conftest import _serve
-from .fake import EmbeddingsFake
+from ..fakes import FakeServer
+from .answers import EmbeddingsFake
 
 T = TypeVar("T")
 
-# What llama-server's /props carries that makes zenllama detect it.
-LLAMA_PROPS: dict[str, Any] = {"default_generation_settings": {"n_ctx": 2048}, "total_slots": 2}
-
 
 @pytest.fixture
-def fake() -> Iterator[EmbeddingsFake]:
-    server = EmbeddingsFake().start()
-    yield server
-    server.stop()
+def fake(fake: FakeServer) -> EmbeddingsFake:
+    """The loopback fake server, answering /v1/embeddings with vectors computed from the texts."""
+    return EmbeddingsFake(fake)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from zenllama.core import EmbeddingsNotEnabledError
 from zenllama.langchain import ZenLlamaEmbeddings
 from zenllama.local import LlamaServer
 
-from .fake import EmbeddingsFake, vector
+from .answers import EmbeddingsFake, vector
 
 
 class TestZenLlamaEmbeddingsUnit(EmbeddingsUnitTests):
@@ -88,6 +88,6 @@ def test_empty_documents(fake: EmbeddingsFake) -> None:
 
 def test_errors_reach_the_user_typed(fake: EmbeddingsFake) -> None:
     message = "This server does not support embeddings. Start it with `--embeddings`"
-    fake.errors = [(501, {"error": {"code": 501, "message": message, "type": "not_supported"}})]
+    fake.fail((501, {"error": {"code": 501, "message": message, "type": "not_supported"}}))
     with pytest.raises(EmbeddingsNotEnabledError, match="--pooling mean"):
         ZenLlamaEmbeddings(base_url=fake.base_url, max_retries=0).embed_query("a")

@@ -11,8 +11,8 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from zenllama.core import EmbeddingsNotEnabledError, InputTooLongError
 from zenllama.llama_index import ZenLlamaEmbedding
 
+from .answers import EmbeddingsFake, vector
 from .conftest import Run
-from .fake import EmbeddingsFake, vector
 
 TEXTS = ["alpha\nbeta", "gamma", "delta epsilon", "zeta", "eta\n\ntheta", "iota", "kappa"]
 
@@ -102,7 +102,7 @@ def test_callbacks_see_the_chunks_and_vectors(fake: EmbeddingsFake) -> None:
 
 async def test_errors(fake: EmbeddingsFake, run: Run[Any]) -> None:
     message = "Pooling type 'none' is not OAI compatible. Please use a different pooling type"
-    fake.errors = [(400, {"error": {"code": 400, "message": message, "type": "x"}})]
+    fake.fail((400, {"error": {"code": 400, "message": message, "type": "x"}}))
     embed_model = model(fake, embed_batch_size=4)
     with pytest.raises(EmbeddingsNotEnabledError, match="--embeddings --pooling mean"):
         await run(

@@ -1,21 +1,12 @@
-"""Fixtures for the LlamaIndex layer: a loopback fake server and a ZenLlama pointed at it."""
+"""Fixtures for the LlamaIndex layer: a ZenLlama pointed at the loopback fake server (`fake`)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from zenllama.llama_index import ZenLlama
 
-from .fake_server import FakeServer
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    server = FakeServer().start()
-    yield server
-    server.stop()
+from ..fakes import FakeServer
 
 
 @pytest.fixture

@@ -13,14 +13,9 @@ from pydantic import BaseModel
 from zenllama.core import InvalidToolCallError
 from zenllama.llama_index import ZenLlama
 
+from ..fakes import FakeServer, Reply
+from .answers import LLAMA_PROPS, text_stream, tool_call_answer, tool_call_stream
 from .calls import user
-from .fake_server import (
-    LLAMA_PROPS,
-    FakeServer,
-    text_stream,
-    tool_call_answer,
-    tool_call_stream,
-)
 
 # The workflow library inspects the agent's pydantic fields, which pydantic warns about.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
@@ -37,8 +32,10 @@ async def test_function_agent_runs_a_tool_loop_with_thinking(
     fake: FakeServer, llm: ZenLlama
 ) -> None:
     fake.props = LLAMA_PROPS  # llama-server: reasoning goes back with the tool results
-    fake.reply_sse(tool_call_stream(['{"city": ', '"Paris"}'], reasoning="Need the weather."))
-    fake.reply_sse(text_stream("It is ", "rainy.", reasoning="The tool said rain."))
+    fake.chat(
+        Reply(events=tool_call_stream(['{"city": ', '"Paris"}'], reasoning="Need the weather."))
+    )
+    fake.chat(Reply(events=text_stream("It is ", "rainy.", reasoning="The tool said rain.")))
     calls: list[str] = []
 
     def get_weather(city: str) -> str:
@@ -78,10 +75,11 @@ async def test_function_agent_runs_a_tool_loop_with_thinking(
 async def test_function_agent_stops_on_arguments_that_do_not_parse(
     fake: FakeServer, llm: ZenLlama
 ) -> None:
-    fake.reply_sse(tool_call_stream(['{"city": ', '"Par']))
+    fake.chat(Reply(events=tool_call_stream(['{"city": ', '"Par'])))
     calls: list[str] = []
-    agent = FunctionAgent(tools=[FunctionTool.from_defaults(calls.append, name="get_weather")],
-                          llm=llm)
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(calls.append, name="get_weather")], llm=llm
+    )
 
     with pytest.raises(InvalidToolCallError) as caught:  # not a call with made-up {} args
         await agent.run(user_msg="Weather in Paris?")
@@ -92,7 +90,7 @@ async def test_function_agent_stops_on_arguments_that_do_not_parse(
 async def test_structured_predict_forces_the_schema_tool(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(tool_call_answer('{"city": "Oslo", "celsius": 3}', name="Weather"))
+    fake.chat(Reply(body=tool_call_answer('{"city": "Oslo", "celsius": 3}', name="Weather")))
     prompt = PromptTemplate("Weather in {city}?")
     if mode == "sync":
         weather = llm.structured_predict(Weather, prompt, city="Oslo")
@@ -107,7 +105,9 @@ async def test_structured_predict_forces_the_schema_tool(
 
 
 async def test_as_structured_llm_returns_the_object(fake: FakeServer, llm: ZenLlama) -> None:
-    fake.reply_json(tool_call_answer(json.dumps({"city": "Rome", "celsius": 24}), name="Weather"))
+    fake.chat(
+        Reply(body=tool_call_answer(json.dumps({"city": "Rome", "celsius": 24}), name="Weather"))
+    )
     response = llm.as_structured_llm(Weather).chat([user("Weather in Rome?")])
     assert response.raw == Weather(city="Rome", celsius=24)
     assert json.loads(response.message.content or "") == {"city": "Rome", "celsius": 24}
@@ -116,8 +116,8 @@ async def test_as_structured_llm_returns_the_object(fake: FakeServer, llm: ZenLl
 async def test_stream_structured_predict_fills_the_object_as_it_streams(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_sse(
-        tool_call_stream(['{"city": "Os', 'lo", "cel', 'sius": 3}'], name="Weather")
+    fake.chat(
+        Reply(events=tool_call_stream(['{"city": "Os', 'lo", "cel', 'sius": 3}'], name="Weather"))
     )
     prompt = PromptTemplate("Weather in {city}?")
     if mode == "sync":

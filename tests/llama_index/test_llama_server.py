@@ -125,9 +125,10 @@ async def _streamed_reasoning(base_url: str, mode: str) -> None:
     assert last.message.content == text
     assert "<think>" not in text and "</think>" not in text
     assert last.additional_kwargs["prompt_tokens"] > 0
-    assert last.additional_kwargs["timings"]["predicted_n"] == last.additional_kwargs[
-        "completion_tokens"
-    ]
+    assert (
+        last.additional_kwargs["timings"]["predicted_n"]
+        == last.additional_kwargs["completion_tokens"]
+    )
     assert last.raw["usage"]["total_tokens"] == last.additional_kwargs["total_tokens"]
     # The server's per-slot context (4096 over two slots), not LlamaIndex's default 3900.
     assert llm.metadata.context_window == 2048

@@ -23,18 +23,18 @@ from zenllama.core import (
 )
 from zenllama.llama_index import ZenLlama
 
-from .calls import chat, chat_with_tools, complete, stream_chat, stream_complete, user
-from .fake_server import (
+from ..fakes import FakeServer, Reply, sse
+from .answers import (
     LLAMA_PROPS,
     REASONING_ANSWER,
     TIMINGS,
     ZEN_ANSWER,
-    FakeServer,
     reasoning_stream,
     text_stream,
     tool_call_answer,
     tool_call_stream,
 )
+from .calls import chat, chat_with_tools, complete, stream_chat, stream_complete, user
 
 
 def _thinking(message: ChatMessage) -> str:
@@ -55,7 +55,7 @@ def get_time(city: str) -> str:
 async def test_chat_puts_reasoning_in_a_thinking_block(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     response = await chat(llm, mode, [user("Hi")])
 
     assert response.message.content == "Hello there!"
@@ -83,7 +83,7 @@ async def test_chat_puts_reasoning_in_a_thinking_block(
 
 
 async def test_reasoning_tokens_reach_both_usage_places(fake: FakeServer, mode: str) -> None:
-    fake.reply_json(ZEN_ANSWER)
+    fake.chat(Reply(body=ZEN_ANSWER))
     llm = ZenLlama(base_url=fake.base_url, backend="zen", api_key="k", max_retries=0)
     response = await chat(llm, mode, [user("2+2?")])
 
@@ -95,7 +95,7 @@ async def test_reasoning_tokens_reach_both_usage_places(fake: FakeServer, mode: 
 async def test_complete_keeps_reasoning_in_additional_kwargs(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     response = await complete(llm, mode, "Hi")
 
     assert response.text == "Hello there!"
@@ -108,7 +108,7 @@ async def test_complete_keeps_reasoning_in_additional_kwargs(
 async def test_stream_chat_is_cumulative_with_thinking_deltas(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_sse(reasoning_stream())
+    fake.chat(Reply(events=reasoning_stream()))
     responses = await stream_chat(llm, mode, [user("Hi")])
 
     deltas = [r.delta or "" for r in responses]
@@ -132,7 +132,7 @@ async def test_stream_chat_is_cumulative_with_thinking_deltas(
 async def test_stream_complete_is_cumulative_and_ends_with_reasoning(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_sse(text_stream("Hel", "lo", reasoning="Greeting."))
+    fake.chat(Reply(events=text_stream("Hel", "lo", reasoning="Greeting.")))
     responses = await stream_complete(llm, mode, "Hi")
 
     assert [r.text for r in responses if r.delta] == ["Hel", "Hello"]
@@ -146,17 +146,22 @@ async def test_stream_complete_is_cumulative_and_ends_with_reasoning(
 async def test_chat_tool_call_becomes_a_tool_call_block(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(tool_call_answer('{\n  "city": "Paris"\n}'))
-    response = await chat_with_tools(llm, mode, [FunctionTool.from_defaults(get_weather)],
-                                     user_msg="Weather in Paris?")
+    fake.chat(Reply(body=tool_call_answer('{\n  "city": "Paris"\n}')))
+    response = await chat_with_tools(
+        llm, mode, [FunctionTool.from_defaults(get_weather)], user_msg="Weather in Paris?"
+    )
 
     [block] = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
     assert (block.tool_call_id, block.tool_name, block.tool_kwargs) == (
-        "call_1", "get_weather", {"city": "Paris"}
+        "call_1",
+        "get_weather",
+        {"city": "Paris"},
     )
     [selection] = llm.get_tool_calls_from_response(response)
     assert (selection.tool_id, selection.tool_name, selection.tool_kwargs) == (
-        "call_1", "get_weather", {"city": "Paris"}
+        "call_1",
+        "get_weather",
+        {"city": "Paris"},
     )
     assert response.additional_kwargs["finish_reason"] == "tool_calls"
 
@@ -164,7 +169,7 @@ async def test_chat_tool_call_becomes_a_tool_call_block(
 async def test_streamed_tool_call_is_readable_on_every_chunk(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_sse(tool_call_stream(['{"ci', 'ty": "Pa', 'ris"}']))
+    fake.chat(Reply(events=tool_call_stream(['{"ci', 'ty": "Pa', 'ris"}'])))
     responses = await stream_chat(llm, mode, [user("Weather in Paris?")])
 
     for response in responses[:-1]:  # partial JSON never raises while streaming
@@ -177,14 +182,16 @@ async def test_streamed_tool_call_is_readable_on_every_chunk(
     assert last.tool_kwargs == {"city": "Paris"}  # judged once, by the core, at the end
     [call] = llm.get_tool_calls_from_response(responses[-1])
     assert (call.tool_id, call.tool_name, call.tool_kwargs) == (
-        "call_s1", "get_weather", {"city": "Paris"}
+        "call_s1",
+        "get_weather",
+        {"city": "Paris"},
     )
 
 
 async def test_no_tool_call_is_an_error_only_when_asked(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     response = await chat(llm, mode, [user("Hi")])
     assert llm.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
     with pytest.raises(ValueError, match="tool_required"):
@@ -194,7 +201,7 @@ async def test_no_tool_call_is_an_error_only_when_asked(
 async def test_invalid_arguments_raise_a_typed_error(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_json(tool_call_answer('{"city": "Par'))
+    fake.chat(Reply(body=tool_call_answer('{"city": "Par')))
     response = await chat(llm, mode, [user("Weather?")])
 
     with pytest.raises(InvalidToolCallError) as caught:
@@ -210,7 +217,7 @@ async def test_invalid_arguments_raise_a_typed_error(
 async def test_invalid_streamed_arguments_raise_only_at_the_end(
     fake: FakeServer, llm: ZenLlama, mode: str
 ) -> None:
-    fake.reply_sse(tool_call_stream(['{"city": ', '"Par']))
+    fake.chat(Reply(events=tool_call_stream(['{"city": ', '"Par'])))
     responses = await stream_chat(llm, mode, [user("Weather?")])
 
     for response in responses[:-1]:
@@ -226,12 +233,18 @@ async def test_tool_choice_reaches_llama_server_in_its_dialect(
     tools = [FunctionTool.from_defaults(get_weather), FunctionTool.from_defaults(get_time)]
     history = [user("Hello")]
     for _ in range(3):
-        fake.reply_json(tool_call_answer('{"city": "Paris"}'))
+        fake.chat(Reply(body=tool_call_answer('{"city": "Paris"}')))
 
     await chat_with_tools(llm, mode, tools, user_msg="Weather?", chat_history=history)
     await chat_with_tools(llm, mode, tools, user_msg="Weather?", tool_required=True)
-    await chat_with_tools(llm, mode, tools, user_msg="Weather?", tool_choice="get_time",
-                          allow_parallel_tool_calls=True)
+    await chat_with_tools(
+        llm,
+        mode,
+        tools,
+        user_msg="Weather?",
+        tool_choice="get_time",
+        allow_parallel_tool_calls=True,
+    )
 
     auto, required, named = fake.chat_bodies
     assert history == [user("Hello")]  # the caller's list is left alone
@@ -253,13 +266,14 @@ async def test_single_tool_call_kept_unless_parallel_allowed(
     answer = tool_call_answer('{"city": "Paris"}')
     call = answer["choices"][0]["message"]["tool_calls"][0]
     answer["choices"][0]["message"]["tool_calls"] = [call, {**call, "id": "call_2"}]
-    fake.reply_json(answer)
-    fake.reply_json(answer)
+    fake.chat(Reply(body=answer))
+    fake.chat(Reply(body=answer))
     tools = [FunctionTool.from_defaults(get_weather)]
 
     single = await chat_with_tools(llm, mode, tools, user_msg="Weather?")
-    both = await chat_with_tools(llm, mode, tools, user_msg="Weather?",
-                                 allow_parallel_tool_calls=True)
+    both = await chat_with_tools(
+        llm, mode, tools, user_msg="Weather?", allow_parallel_tool_calls=True
+    )
     assert [c.tool_id for c in llm.get_tool_calls_from_response(single)] == ["call_1"]
     assert [c["id"] for c in single.message.additional_kwargs["tool_calls"]] == ["call_1"]
     assert [c.tool_id for c in llm.get_tool_calls_from_response(both)] == ["call_1", "call_2"]
@@ -282,22 +296,22 @@ async def test_http_errors_are_typed(
     fake: FakeServer, llm: ZenLlama, mode: str, stream: bool
 ) -> None:
     call = stream_chat if stream else chat
-    fake.reply_json(CONTEXT_OVERFLOW, status=400)
+    fake.chat(Reply(400, CONTEXT_OVERFLOW))
     with pytest.raises(ContextOverflowError) as caught:
         await call(llm, mode, [user("long")])
     assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == (4096, 9000)
 
-    fake.reply_json({"error": {"message": "Invalid API key"}}, status=401)
+    fake.chat(Reply(401, {"error": {"message": "Invalid API key"}}))
     with pytest.raises(AuthenticationError, match="BACKEND_API_KEY"):
         await call(llm, mode, [user("hi")])
 
 
 async def test_stream_failures_are_typed(fake: FakeServer, llm: ZenLlama, mode: str) -> None:
-    fake.reply_sse([*text_stream("Hel")[:1], {"error": {"message": "slot crashed"}}])
+    fake.chat(Reply(events=sse(text_stream("Hel")[0], {"error": {"message": "slot crashed"}})))
     with pytest.raises(StreamError, match="slot crashed"):
         await stream_chat(llm, mode, [user("hi")])
 
-    fake.reply_sse(text_stream("Hel")[:1], done=False)  # cut before finish_reason and [DONE]
+    fake.chat(Reply(events=text_stream("Hel")[:1]))  # cut before finish_reason and [DONE]
     with pytest.raises(IncompleteStreamError):
         await stream_chat(llm, mode, [user("hi")])
 
@@ -308,13 +322,14 @@ async def test_token_counting_handler_counts_server_usage_once(
     fake: FakeServer, mode: str, call: Any
 ) -> None:
     counter = TokenCountingHandler()
-    llm = ZenLlama(base_url=fake.base_url, max_retries=0,
-                   callback_manager=CallbackManager([counter]))
+    llm = ZenLlama(
+        base_url=fake.base_url, max_retries=0, callback_manager=CallbackManager([counter])
+    )
     streamed = call in (stream_chat, stream_complete)
     if streamed:
-        fake.reply_sse(reasoning_stream())
+        fake.chat(Reply(events=reasoning_stream()))
     else:
-        fake.reply_json(REASONING_ANSWER)
+        fake.chat(Reply(body=REASONING_ANSWER))
     await call(llm, mode, "Hi" if call in (complete, stream_complete) else [user("Hi")])
 
     # A completion is built on a chat, yet is one LLM event: counted once, not twice.

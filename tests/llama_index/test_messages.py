@@ -17,8 +17,9 @@ from llama_index.core.base.llms.types import (
 from zenllama.llama_index import ZenLlama
 from zenllama.llama_index.messages import to_wire_messages
 
+from ..fakes import FakeServer, Reply
+from .answers import LLAMA_PROPS, REASONING_ANSWER
 from .calls import chat, user
-from .fake_server import LLAMA_PROPS, REASONING_ANSWER, FakeServer
 
 TOOL_LOOP = [
     ChatMessage(role="system", content="Be brief."),
@@ -28,8 +29,9 @@ TOOL_LOOP = [
         blocks=[
             ThinkingBlock(content="I should call the tool."),
             TextBlock(text=""),
-            ToolCallBlock(tool_call_id="call_1", tool_name="get_weather",
-                          tool_kwargs={"city": "Paris"}),
+            ToolCallBlock(
+                tool_call_id="call_1", tool_name="get_weather", tool_kwargs={"city": "Paris"}
+            ),
         ],
     ),
     ChatMessage(role="tool", content="rainy", additional_kwargs={"tool_call_id": "call_1"}),
@@ -66,7 +68,7 @@ async def test_reasoning_goes_back_as_the_backend_profile_wants(
     fake: FakeServer, llm: ZenLlama, mode: str, props: dict[str, object] | None, kept: bool
 ) -> None:
     fake.props = props
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     await chat(llm, mode, TOOL_LOOP)
     assistant = fake.chat_bodies[-1]["messages"][2]
     assert ("reasoning_content" in assistant) is kept

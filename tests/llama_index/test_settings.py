@@ -10,8 +10,9 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from zenllama.core.request import LLAMA_CPP_FIELDS
 from zenllama.llama_index import ZenLlama
 
+from ..fakes import FakeServer, Reply
+from .answers import LLAMA_PROPS, REASONING_ANSWER, text_stream
 from .calls import chat, stream_chat, user
-from .fake_server import LLAMA_PROPS, REASONING_ANSWER, FakeServer, text_stream
 
 SECRET = "sk-zen-do-not-leak-42"
 
@@ -31,16 +32,16 @@ async def test_environment_fills_what_arguments_leave_out(
     llm = ZenLlama(max_retries=0)
     assert (llm.base_url, llm.model) == (fake.base_url, "glm-4.7-free")
 
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     await chat(llm, mode, [user("Hi")])
     assert fake.chat_bodies[-1]["model"] == "glm-4.7-free"
-    assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
+    assert fake.seen[-1].headers["authorization"] == f"Bearer {SECRET}"
 
 
 async def test_llama_index_spellings_are_accepted(fake: FakeServer, mode: str) -> None:
     llm = ZenLlama(api_base=fake.base_url, additional_kwargs={"n_keep": 4}, max_retries=0)
     assert llm.base_url == fake.base_url
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     await chat(llm, mode, [user("Hi")])
     assert fake.chat_bodies[-1]["n_keep"] == 4
 
@@ -58,7 +59,7 @@ async def test_every_llama_cpp_field_is_a_setting_sent_when_set(
         stop=["<|eot_id|>"],
         extra_body={"n_keep": 1},
     )
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
     await chat(llm, mode, [user("Hi")], top_k=9, n_probs=2)  # call-time kwargs win
 
     body = fake.chat_bodies[-1]
@@ -74,8 +75,8 @@ async def test_every_llama_cpp_field_is_a_setting_sent_when_set(
 async def test_thinking_switches_use_the_backend_dialect(fake: FakeServer, mode: str) -> None:
     fake.props = LLAMA_PROPS
     llm = ZenLlama(base_url=fake.base_url, reasoning=False, max_retries=0)
-    fake.reply_json(REASONING_ANSWER)
-    fake.reply_json(REASONING_ANSWER)
+    fake.chat(Reply(body=REASONING_ANSWER))
+    fake.chat(Reply(body=REASONING_ANSWER))
     await chat(llm, mode, [user("Hi")])
     await chat(llm, mode, [user("Hi")], reasoning=True, preserve_thinking=True)
 
@@ -86,7 +87,7 @@ async def test_thinking_switches_use_the_backend_dialect(fake: FakeServer, mode:
 
 async def test_stream_usage_can_be_turned_off(fake: FakeServer, mode: str) -> None:
     llm = ZenLlama(base_url=fake.base_url, stream_usage=False, max_retries=0)
-    fake.reply_sse(text_stream("Hi"))
+    fake.chat(Reply(events=text_stream("Hi")))
     await stream_chat(llm, mode, [user("Hi")])
     assert "stream_options" not in fake.chat_bodies[-1]
 
@@ -94,8 +95,13 @@ async def test_stream_usage_can_be_turned_off(fake: FakeServer, mode: str) -> No
 def test_api_key_is_never_shown_or_serialized(fake: FakeServer) -> None:
     llm = ZenLlama(base_url=fake.base_url, api_key=SECRET)
     assert llm.api_key is not None and llm.api_key.get_secret_value() == SECRET
-    for text in (repr(llm), str(llm), json.dumps(llm.to_dict()), llm.to_json(),
-                 json.dumps(llm.to_payload())):
+    for text in (
+        repr(llm),
+        str(llm),
+        json.dumps(llm.to_dict()),
+        llm.to_json(),
+        json.dumps(llm.to_payload()),
+    ):
         assert SECRET not in text
     restored = ZenLlama.from_dict(llm.to_dict())
     assert (restored.base_url, restored.api_key) == (fake.base_url, None)
@@ -104,15 +110,15 @@ def test_api_key_is_never_shown_or_serialized(fake: FakeServer) -> None:
 def test_construction_and_metadata_touch_the_network_once(fake: FakeServer) -> None:
     fake.props = LLAMA_PROPS
     llm = ZenLlama(base_url=fake.base_url, max_tokens=256)
-    assert fake.requests == []
+    assert fake.seen == []
 
     metadata = llm.metadata
     assert metadata.context_window == 8192  # llama-server's n_ctx
     assert (metadata.is_chat_model, metadata.is_function_calling_model) == (True, True)
     assert metadata.num_output == 256
-    asked = len(fake.requests)
+    asked = len(fake.seen)
     assert llm.metadata.context_window == 8192
-    assert len(fake.requests) == asked == 1
+    assert len(fake.seen) == asked == 1
 
 
 def test_context_window_without_a_server(fake: FakeServer) -> None:
@@ -120,6 +126,6 @@ def test_context_window_without_a_server(fake: FakeServer) -> None:
     assert zen.metadata.context_window == 200_000  # known for zen models, no request
     assert zen.metadata.model_name == "glm-4.7"
     assert ZenLlama(base_url=fake.base_url, context_window=1234).metadata.context_window == 1234
-    assert fake.requests == []
+    assert fake.seen == []
     # A server that does not say (no /props) leaves LlamaIndex's default.
     assert ZenLlama(base_url=fake.base_url).metadata.context_window == DEFAULT_CONTEXT_WINDOW

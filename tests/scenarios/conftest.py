@@ -93,9 +93,7 @@ class Leg:
         pytest.param("llama-server", marks=pytest.mark.llama_server),
     ]
 )
-def leg(
-    request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch
-) -> Leg:
+def leg(request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Leg:
     monkeypatch.delenv("OPENCODE_API_KEY", raising=False)
     monkeypatch.setenv("BACKEND_MODEL", MODEL)
     return Leg(str(request.param), driver, monkeypatch, request)

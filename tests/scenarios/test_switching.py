@@ -113,4 +113,3 @@ async def test_usage_and_prompt_cache(leg: Leg, driver: Driver, sent: SentReques
 
 def _call_ids(message: dict[str, Any]) -> list[str]:
     return [c["id"] for c in message.get("tool_calls", [])]
-

@@ -116,10 +116,16 @@ class FakeZen:
 
     def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         if method == "GET" and path == "/zen/v1/models":
-            return _json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": CREATED, "owned_by": "opencode"}
-                for m in (*CHAT_MODELS, *OTHER_API_MODELS)
-            ]})
+            return _json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": CREATED, "owned_by": "opencode"}
+                        for m in (*CHAT_MODELS, *OTHER_API_MODELS)
+                    ],
+                },
+            )
         if method != "POST" or path != "/zen/v1/chat/completions":
             return zen_error(404, "NotFoundError", f"{method} {path} not found")
         if self.scripted:
@@ -170,12 +176,15 @@ class FakeZen:
             message["reasoning_content"] = reply.reasoning
         if reply.call:
             message["tool_calls"] = [_wire_call(reply.call)]
-        return _json(200, {
-            **head,
-            "object": "chat.completion",
-            "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-            "usage": usage,
-        })
+        return _json(
+            200,
+            {
+                **head,
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
+                "usage": usage,
+            },
+        )
 
     @staticmethod
     def _stream(head: dict[str, Any], reply: _Reply, usage: dict[str, Any] | None) -> Answer:

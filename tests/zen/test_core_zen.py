@@ -26,8 +26,13 @@ def _tools_sent(body: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("choice", "offered"),
-    [("required", ["a", "b"]), (True, ["a", "b"]), ("any", ["a", "b"]), ("b", ["b"]),
-     ({"type": "function", "function": {"name": "b"}}, ["b"])],
+    [
+        ("required", ["a", "b"]),
+        (True, ["a", "b"]),
+        ("any", ["a", "b"]),
+        ("b", ["b"]),
+        ({"type": "function", "function": {"name": "b"}}, ["b"]),
+    ],
 )
 def test_glm_gets_auto_with_a_warning_for_forced_choices(choice: Any, offered: list[str]) -> None:
     with pytest.warns(ToolChoiceDowngradedWarning, match="accepts only tool_choice='auto'"):

@@ -119,9 +119,10 @@ def test_free_model_without_a_key_is_forbidden(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("OPENCODE_API_KEY")
     client = ChatClient(resolve_settings(model="glm-4.7-free", max_retries=0))
     body = {"model": "glm-4.7-free", "messages": [{"role": "user", "content": HELLO}]}
-    with zen_cassette("error_403_anonymous_free_model"), pytest.raises(
-        AuthenticationError
-    ) as caught:
+    with (
+        zen_cassette("error_403_anonymous_free_model"),
+        pytest.raises(AuthenticationError) as caught,
+    ):
         client.transport.post("/chat/completions", body)
     assert caught.value.status == 403
     assert "no key was sent" in str(caught.value) and "OPENCODE_API_KEY" in str(caught.value)
@@ -129,9 +130,10 @@ def test_free_model_without_a_key_is_forbidden(monkeypatch: pytest.MonkeyPatch) 
 
 # Other errors ----------------------------------------------------------------------------
 def test_model_served_only_over_another_api() -> None:
-    with zen_cassette("error_401_model_not_supported"), pytest.raises(
-        ModelNotSupportedError
-    ) as caught:
+    with (
+        zen_cassette("error_401_model_not_supported"),
+        pytest.raises(ModelNotSupportedError) as caught,
+    ):
         ChatZenLlama(model="gpt-5.1-codex", max_retries=0).invoke(HELLO)
     assert caught.value.status == 401 and "gpt-5.1-codex" in caught.value.message
     assert "/responses" in str(caught.value)
@@ -166,9 +168,9 @@ def test_stream_carries_reasoning_deltas_and_usage() -> None:
         chunks = list(ChatZenLlama().stream(HELLO))
     reasoning = [c.additional_kwargs["reasoning_content"] for c in chunks if c.additional_kwargs]
     message = _merged(chunks)
-    assert len(reasoning) > 1 and "".join(reasoning) == message.additional_kwargs[
-        "reasoning_content"
-    ]
+    assert (
+        len(reasoning) > 1 and "".join(reasoning) == message.additional_kwargs["reasoning_content"]
+    )
     assert message.content == "Hello! How can I help you today?"
     assert message.usage_metadata["output_token_details"]["reasoning"] > 0
 

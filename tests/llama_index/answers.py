@@ -1,0 +1,100 @@
+"""Canned llama-server and zen answers for the LlamaIndex tests, built with tests/wire_shapes.
+
+The bodies are the wire shapes of shared/reference/backends.md; the streams end in [DONE],
+ready for `Reply(events=...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..fakes import sse
+from ..wire_shapes import answer, chunk, stream_of, usage
+
+TIMINGS = {"cache_n": 0, "prompt_n": 25, "prompt_ms": 105.7, "predicted_n": 30, "predicted_ms": 942}
+
+LLAMA_PROPS = {
+    "default_generation_settings": {"n_ctx": 8192},
+    "n_ctx": 8192,
+    "total_slots": 2,
+    "chat_template": "…",
+}
+
+# llama-server, Qwen3 template, non-streaming: reasoning_content, cached_tokens, timings.
+REASONING_ANSWER = answer(
+    {"content": "Hello there!", "reasoning_content": "The user greets me.\n"},
+    usage=usage(25, 30, cached=5),
+    created=1795547803,
+    timings=TIMINGS,
+)
+
+# zen GLM 4.7: reasoning tokens in completion_tokens_details.
+ZEN_ANSWER = answer(
+    {"content": "4", "reasoning_content": "2+2 is 4."},
+    usage=usage(12, 9, cached=8, reasoning=6),
+    id="chatcmpl-zen",
+    model="glm-4.7",
+)
+
+
+def tool_call_answer(
+    arguments: str, *, name: str = "get_weather", call_id: str | None = "call_1"
+) -> dict[str, Any]:
+    """llama-server's tool-call answer."""
+    call: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": arguments}}
+    if call_id:
+        call["id"] = call_id
+    return answer(
+        {"content": "", "tool_calls": [call]},
+        finish="tool_calls",
+        usage=usage(40, 12),
+        id="chatcmpl-2",
+    )
+
+
+# What every stream below ends with: usage (cached tokens) + timings, `"choices": []`.
+STREAM_USAGE = usage(20, 7, cached=3)
+
+
+def _stream(*deltas: dict[str, Any], finish: str = "stop") -> list[Any]:
+    return stream_of(*deltas, finish=finish, usage=STREAM_USAGE, timings=TIMINGS)
+
+
+def reasoning_stream() -> list[Any]:
+    """llama-server streaming: reasoning deltas, text deltas, finish, usage + timings."""
+    return sse(
+        chunk({"role": "assistant", "content": None}),
+        chunk({"reasoning_content": "The user "}),
+        ": ping",
+        chunk({"reasoning_content": "greets me."}),
+        chunk({"content": "Hello"}),
+        chunk({"content": " there!"}),
+        chunk({}, "stop"),
+        chunk(None, usage=STREAM_USAGE, timings=TIMINGS),
+    )
+
+
+def _reasoning(reasoning: str) -> list[dict[str, Any]]:
+    return [{"reasoning_content": reasoning}] if reasoning else []
+
+
+def tool_call_stream(
+    pieces: list[str], *, name: str = "get_weather", reasoning: str = ""
+) -> list[Any]:
+    """OpenAI-style streamed call: id and name once, then the arguments in pieces."""
+    head = {
+        "index": 0,
+        "id": "call_s1",
+        "type": "function",
+        "function": {"name": name, "arguments": ""},
+    }
+    return _stream(
+        *_reasoning(reasoning),
+        {"tool_calls": [head]},
+        *({"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces),
+        finish="tool_calls",
+    )
+
+
+def text_stream(*pieces: str, reasoning: str = "") -> list[Any]:
+    return _stream(*_reasoning(reasoning), *({"content": piece} for piece in pieces))
