@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,14 +27,17 @@ def serve(args: argparse.Namespace) -> int:
         embeddings=args.embeddings,
         progress=_progress,
     )
-    with server:
-        print(f"llama-server is ready. Use it with:\n\n  export BACKEND_URL={server.base_url}\n")
-        print("Ctrl-C stops it.", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)  # stop the child on `kill` too
-        try:
+    # `kill` stops the child too, also while building or loading (start() cleans up).
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with server:
+            print(
+                f"llama-server is ready. Use it with:\n\n  export BACKEND_URL={server.base_url}\n"
+            )
+            print("Ctrl-C stops it.", flush=True)
             code = server.wait()
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:
+        return 0
     print(f"llama-server exited with {code}", file=sys.stderr)
     return 1
 
@@ -84,7 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (ZenLlamaError, FileNotFoundError, RuntimeError, TimeoutError) as exc:
+    except (
+        ZenLlamaError,
+        FileNotFoundError,
+        ImportError,  # the bundled model's package is not installed
+        RuntimeError,  # the build or llama-server failed; the message has its output
+        TimeoutError,
+        ValueError,  # e.g. an unknown --backend
+        subprocess.CalledProcessError,  # fetching the llama.cpp source failed
+    ) as exc:
         print(f"zenllama: {exc}", file=sys.stderr)
         return 1
 

@@ -109,14 +109,15 @@ def run_demo() -> int:
         messages = [*history, *convert_to_messages([("user", WEATHER_QUESTION)])]
         with_tools = chat.bind_tools([get_weather], tool_choice="get_weather")
         call = with_tools.invoke(messages)
+        if not call.tool_calls:
+            print("  the model answered without a tool call:", call.content)
+            return 1
+        messages.append(call)
         for tool_call in call.tool_calls:
             print(f"  [tool call] {tool_call['name']}({tool_call['args']}) id={tool_call['id']}")
             result = get_weather.invoke(tool_call["args"])
             print(f"  [result]    {result}")
-            messages += [call, ToolMessage(content=result, tool_call_id=tool_call["id"])]
-        if not call.tool_calls:
-            print("  the model answered without a tool call:", call.content)
-            return 1
+            messages.append(ToolMessage(content=result, tool_call_id=tool_call["id"]))
         _usage(_stream(chat, messages))
     return 0
 

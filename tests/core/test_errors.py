@@ -132,3 +132,16 @@ def test_backend_detection_probes_props(fake: FakeServer) -> None:
     assert chat.profile.name == "llama-server" and chat.context_window() == 2048
     other = ChatClient(resolve_settings(base_url=fake.base_url))
     assert other.profile.name == "openai-compatible"  # /props now answers 404
+
+
+def test_a_json_answer_to_a_stream_request_is_read_whole(fake: FakeServer) -> None:
+    body = {"choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}]}
+    fake.chat(Reply(body=body))  # a server that ignored "stream": true
+    [delta] = list(client(fake.base_url).stream(HI))
+    assert delta.text == "whole" and delta.result and delta.result.finish_reason == "stop"
+
+
+def test_an_error_body_to_a_stream_request_keeps_its_message(fake: FakeServer) -> None:
+    fake.chat(Reply(body={"error": {"message": "model crashed"}}))  # status 200, no SSE
+    with pytest.raises(StreamError, match="model crashed"):
+        list(client(fake.base_url).stream(HI))

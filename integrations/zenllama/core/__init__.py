@@ -24,6 +24,7 @@ from .errors import (
     ServerLoadingError,
     StreamError,
     ToolChoiceDowngradedWarning,
+    UnsupportedSettingWarning,
     ZenLlamaError,
 )
 from .models import ModelInfo
@@ -66,6 +67,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFragment",
     "ToolChoiceDowngradedWarning",
+    "UnsupportedSettingWarning",
     "Usage",
     "ZenLlamaError",
     "profile_named",

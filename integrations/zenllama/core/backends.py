@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -27,7 +26,6 @@ class BackendProfile:
     # listing models stays keyless.
     requires_api_key: bool = False
     reasoning_pass_back: ReasoningPassBack = "never"
-    accepts_stream_options: bool = True
     # Header that keeps one conversation on one prompt cache (zen's `x-opencode-session`).
     session_header: str | None = None
     # Request fields that switch reasoning off / on for one call.
@@ -102,17 +100,6 @@ def profile_from_url(url: str) -> BackendProfile | None:
     if host.endswith("deepseek.com"):
         return DEEPSEEK
     return None
-
-
-def is_local(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private
 
 
 def looks_like_llama_server(props: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
 from . import errors
@@ -27,11 +27,17 @@ class ChatClient:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._profile: BackendProfile | None = (
-            None if settings.backend == "auto" else profile_named(settings.backend)
-        )
         self._props: dict[str, Any] | None = None
-        self._transport: Transport | None = None
+        self._transport = Transport(settings)
+        self._profile: BackendProfile | None = None
+        if settings.backend != "auto":
+            self._use(profile_named(settings.backend))
+
+    def _use(self, profile: BackendProfile) -> None:
+        self._profile = profile
+        self._transport.backend = profile.name
+        if profile.session_header:
+            self._transport.request_headers[profile.session_header] = self.settings.session_id
 
     # Backend ------------------------------------------------------------------------
     def _detect(self, props: Any) -> BackendProfile:
@@ -43,44 +49,41 @@ class ChatClient:
     @property
     def profile(self) -> BackendProfile:
         if self._profile is None:
-            self._profile = self._detect(self._probe_props())
+            self._use(self._detect(self._probe_props()))
+        assert self._profile is not None
         return self._profile
 
     async def aprofile(self) -> BackendProfile:
         if self._profile is None:
-            self._profile = self._detect(await self._aprobe_props())
+            self._use(self._detect(await self._aprobe_props()))
+        assert self._profile is not None
         return self._profile
 
     def _probe_props(self) -> Any:
         try:
-            return self._bare_transport().get(root_url(self.settings.base_url) + "/props")
-        except errors.BackendHTTPError:
+            return self._transport.get(self._props_url, probe=True)
+        except (errors.BackendHTTPError, errors.BackendTimeoutError):
             return None
 
     async def _aprobe_props(self) -> Any:
         try:
-            return await self._bare_transport().aget(root_url(self.settings.base_url) + "/props")
-        except errors.BackendHTTPError:
+            return await self._transport.aget(self._props_url, probe=True)
+        except (errors.BackendHTTPError, errors.BackendTimeoutError):
             return None
 
-    def _bare_transport(self) -> Transport:
-        # Probing happens before the profile (and so its headers) is known.
-        return Transport(self.settings)
+    @property
+    def _props_url(self) -> str:
+        return root_url(self.settings.base_url) + "/props"
 
     @property
     def transport(self) -> Transport:
-        if self._transport is None:
-            profile = self.profile
-            headers = {}
-            if profile.session_header:
-                headers[profile.session_header] = self.settings.session_id
-            self._transport = Transport(self.settings, headers)
-            self._transport.backend = profile.name
+        """The backend's transport, once the backend is known (its headers depend on it)."""
+        self.profile  # noqa: B018 - resolves the backend first
         return self._transport
 
     async def atransport(self) -> Transport:
         await self.aprofile()
-        return self.transport
+        return self._transport
 
     # Chat ---------------------------------------------------------------------------
     def build_body(
@@ -91,7 +94,9 @@ class ChatClient:
         if profile.requires_api_key and self.settings.api_key is None:
             # Fail here, not with the backend's 401 after a round trip.
             raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
-        return build_chat_body(profile, self.settings.model, messages, stream=stream, **request)
+        # A model named for this call (options["model"]) decides the backend's rules too.
+        model = (request.get("options") or {}).get("model") or self.settings.model
+        return build_chat_body(profile, model, messages, stream=stream, **request)
 
     def complete(
         self,
@@ -148,7 +153,7 @@ class ChatClient:
         tools: Sequence[ToolSpec] = (),
         tool_choice: str | bool | Mapping[str, Any] | None = None,
         **request: Any,
-    ) -> AsyncIterator[StreamDelta]:
+    ) -> AsyncGenerator[StreamDelta, None]:
         transport = await self.atransport()
         body = self.build_body(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
@@ -174,7 +179,7 @@ class ChatClient:
         if self.profile.name != "llama-server":
             return None
         if self._props is None:
-            self._props = self.transport.get(root_url(self.settings.base_url) + "/props")
+            self._props = self.transport.get(self._props_url)
         return self._props
 
     def context_window(self) -> int | None:
@@ -187,5 +192,7 @@ class ChatClient:
         return int(n_ctx) if n_ctx else None
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        self._transport.close()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()

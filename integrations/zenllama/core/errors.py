@@ -167,3 +167,7 @@ class ToolChoiceDowngradedWarning(UserWarning):
 
     Make it an error with `warnings.simplefilter("error", ToolChoiceDowngradedWarning)`.
     """
+
+
+class UnsupportedSettingWarning(UserWarning):
+    """A setting (reasoning, preserve_thinking) this backend has no request field for."""

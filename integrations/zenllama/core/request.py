@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .backends import BackendProfile
-from .errors import ToolChoiceDowngradedWarning
+from .errors import ToolChoiceDowngradedWarning, UnsupportedSettingWarning
 
 Message = dict[str, Any]
 ToolSpec = dict[str, Any]
@@ -55,7 +55,7 @@ def named_tool_choice(
     if named not in bound:
         raise ValueError(
             f"tool_choice names {named!r}, which is not among the bound tools {bound}; "
-            "bind it with bind_tools first, or use 'auto', 'required' or 'none'"
+            "pass that tool along with the call, or use 'auto', 'required' or 'none'"
         )
     return named
 
@@ -146,21 +146,35 @@ def build_chat_body(
             if parallel_tool_calls is not None:
                 body["parallel_tool_calls"] = parallel_tool_calls
     elif tool_choice not in (None, False, "auto", "none"):
-        raise ValueError(f"tool_choice={tool_choice!r} needs tools: bind them first")
+        raise ValueError(f"tool_choice={tool_choice!r} needs tools: pass them along with the call")
     for key, value in (options or {}).items():
         if value is not None:
             body[key] = value
     if preserve_thinking:
-        _deep_merge(body, profile.preserve_thinking_on)
+        _switch(body, profile, "preserve_thinking", profile.preserve_thinking_on)
     if reasoning is not None:  # after preserving, so an explicit switch decides `thinking.type`
-        _deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+        fields = profile.reasoning_on if reasoning else profile.reasoning_off
+        _switch(body, profile, "reasoning", fields)
     if stream:
         body["stream"] = True
-        if stream_usage and profile.accepts_stream_options:
+        if stream_usage:
             body["stream_options"] = {"include_usage": True}
     if extra_body:
         _deep_merge(body, extra_body)
     return body
+
+
+def _switch(
+    body: dict[str, Any], profile: BackendProfile, setting: str, fields: Mapping[str, Any]
+) -> None:
+    if not fields:
+        warnings.warn(
+            f"{setting} has no request field on the {profile.name} backend and is not sent; "
+            "pass the backend's own field in extra_body",
+            UnsupportedSettingWarning,
+            stacklevel=5,
+        )
+    _deep_merge(body, fields)
 
 
 def _deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import errors
 from .reasoning import ThinkSplitter, split_think
-from .results import ChatResult, StreamDelta
+from .results import ChatResult, StreamDelta, ToolCallFragment
 from .tool_calls import ToolCallAssembler, parse_tool_calls
 from .usage import parse_usage
 
@@ -76,6 +76,7 @@ class StreamParser:
         "_model",
         "_reasoning",
         "_splitter",
+        "_stray",
         "_text",
         "_timings",
         "_tools",
@@ -94,10 +95,13 @@ class StreamParser:
         self._model: str | None = None
         self._id: str | None = None
         self._done = False
+        self._stray: list[str] = []
 
     def feed(self, line: str) -> StreamDelta | None:
         # SSE: blank lines separate events, ':' starts a comment (keep-alive pings).
         if not line.startswith("data:"):
+            if line and not line.startswith((":", "event:", "id:", "retry:")):
+                self._stray.append(line)  # not SSE at all: kept to say what came instead
             return None
         payload = line[5:].strip()
         if payload == "[DONE]":
@@ -145,6 +149,8 @@ class StreamParser:
 
     def finish(self) -> StreamDelta:
         if self._finish_reason is None and not self._done:
+            if self._stray and not (self._text or self._reasoning):
+                return self._whole_answer("\n".join(self._stray))
             raise errors.IncompleteStreamError()
         reasoning, text = self._splitter.flush()
         self._text.append(text)
@@ -163,3 +169,16 @@ class StreamParser:
             timings=self._timings,
         )
         return StreamDelta(text, reasoning, [], result)
+
+    def _whole_answer(self, text: str) -> StreamDelta:
+        """A server that ignored `stream` (or failed) and sent one JSON body instead."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None
+        result = parse_chat_response(data, self._backend)
+        fragments = [
+            ToolCallFragment(index, call.id, call.name, json.dumps(call.arguments))
+            for index, call in enumerate(result.tool_calls)
+        ]
+        return StreamDelta(result.text, result.reasoning, fragments, result)

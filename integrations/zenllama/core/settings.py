@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from .backends import LLAMA_SERVER, PROFILES, BackendProfile, profile_from_url, profile_named
+from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -72,6 +72,3 @@ def resolve_settings(
         session_id=session_id or uuid.uuid4().hex,
         default_headers=dict(default_headers or {}),
     )
-
-
-__all__ = ["PROFILES", "Settings", "resolve_settings"]

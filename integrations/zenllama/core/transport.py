@@ -123,17 +123,23 @@ def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.B
     return errors.BadRequestError(status, message)
 
 
+# A probe (is this llama-server?) must not hold up a first call on a server that hangs.
+PROBE_TIMEOUT = 5.0
+
+
 class Transport:
     """One backend's HTTP clients, created on first use and reused."""
 
-    def __init__(self, settings: Settings, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.headers = {**settings.default_headers, **(headers or {})}
+        self.headers = dict(settings.default_headers)
+        # For error hints; set once the backend is known.
         self.backend = settings.backend
-        # Keyless servers get no Authorization header at all (the SDK's way to omit one).
-        self._options: Any = (
-            {"headers": {"Authorization": openai.Omit()}} if settings.api_key is None else {}
-        )
+        # Sent with every request: added once the backend is known (zen's session id).
+        self.request_headers: dict[str, Any] = {}
+        if settings.api_key is None and "authorization" not in map(str.lower, self.headers):
+            # Keyless servers get no Authorization header at all (the SDK's way to omit one).
+            self.request_headers["Authorization"] = openai.Omit()
         self._sync: _SyncClient | None = None
         self._async: _AsyncClient | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
@@ -154,6 +160,12 @@ class Transport:
             self._async_loop = loop
         return self._async
 
+    def _options(self, probe: bool = False) -> Any:
+        options: dict[str, Any] = {"headers": self.request_headers}
+        if probe:
+            options.update(timeout=PROBE_TIMEOUT, max_retries=0)
+        return options
+
     def _translate(self, exc: Exception) -> Exception:
         url = self.settings.base_url
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
@@ -171,7 +183,7 @@ class Transport:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options
+                path, body=body, cast_to=httpx.Response, options=self._options()
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
@@ -180,25 +192,25 @@ class Transport:
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
         try:
             response = await self.async_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options
+                path, body=body, cast_to=httpx.Response, options=self._options()
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
-    def get(self, url_or_path: str) -> Any:
+    def get(self, url_or_path: str, *, probe: bool = False) -> Any:
         try:
             response = self.sync_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options
+                url_or_path, cast_to=httpx.Response, options=self._options(probe)
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
-    async def aget(self, url_or_path: str) -> Any:
+    async def aget(self, url_or_path: str, *, probe: bool = False) -> Any:
         try:
             response = await self.async_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options
+                url_or_path, cast_to=httpx.Response, options=self._options(probe)
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
@@ -216,7 +228,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options,
+                    options=self._options(),
                     stream=True,
                     stream_cls=openai.Stream,
                 ),
@@ -245,7 +257,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options,
+                    options=self._options(),
                     stream=True,
                     stream_cls=openai.AsyncStream,
                 ),
@@ -267,6 +279,12 @@ class Transport:
     def close(self) -> None:
         if self._sync is not None:
             self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.close()
+            self._async = None
 
 
 def _json(response: httpx.Response) -> Any:

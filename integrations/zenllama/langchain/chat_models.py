@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -152,11 +153,13 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self.request_parts(kwargs, stop)
-        async for delta in self._client.astream(to_wire_messages(messages), **request):
-            chunk = ChatGenerationChunk(message=to_message_chunk(delta))
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(delta.text, chunk=chunk)
-            yield chunk
+        # aclosing: a consumer that stops early closes the HTTP stream at once (frees the slot).
+        async with aclosing(self._client.astream(to_wire_messages(messages), **request)) as deltas:
+            async for delta in deltas:
+                chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(delta.text, chunk=chunk)
+                yield chunk
 
     # Tools and structured output -----------------------------------------------------
     def bind_tools(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
@@ -24,7 +25,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo
+from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo, ZenLlamaError
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice
 
@@ -107,7 +108,13 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
             return self.context_window
         # Asked once, on first use: construction never touches the network.
         if self._server_window is None:
-            self._server_window = self._client.context_window() or DEFAULT_CONTEXT_WINDOW
+            try:
+                window = self._client.context_window()
+            except ZenLlamaError:
+                # LlamaIndex reads metadata while building indexes and engines, before any
+                # call: a server that is not up yet must not fail those. Asked again next time.
+                return DEFAULT_CONTEXT_WINDOW
+            self._server_window = window or DEFAULT_CONTEXT_WINDOW
         return self._server_window
 
     # Requests ------------------------------------------------------------------------
@@ -134,8 +141,9 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     ) -> ChatResponseAsyncGen:
         response = ChatStream().response
         deltas = self._client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
-        async for delta in deltas:
-            yield response(delta)
+        async with aclosing(deltas):  # stopping early closes the HTTP stream at once
+            async for delta in deltas:
+                yield response(delta)
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -228,6 +236,8 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
                 b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is calls[0]
             ]
             message.additional_kwargs["tool_calls"] = message.additional_kwargs["tool_calls"][:1]
+            # Calls past the first are dropped, the unparseable ones with them.
+            response.additional_kwargs.pop(INVALID_TOOL_CALLS_KEY, None)
         return response
 
     def get_tool_calls_from_response(
