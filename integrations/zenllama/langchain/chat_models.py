@@ -26,7 +26,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from zenllama.core import ChatClient, ModelInfo
+from zenllama.core import ChatClient, ModelInfo, wire
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
 
@@ -213,15 +213,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         elif method == "json_schema":
             if schema is None:
                 raise ValueError("method='json_schema' needs a schema")
-            json_schema = convert_to_json_schema(schema)
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": json_schema.get("title", "output"),
-                    "schema": json_schema,
-                    **({"strict": strict} if strict is not None else {}),
-                },
-            }
+            response_format = wire.json_schema_format(convert_to_json_schema(schema), strict)
             llm = self.bind(response_format=response_format, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
@@ -229,7 +221,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
                 else JsonOutputParser()
             )
         elif method == "json_mode":
-            llm = self.bind(response_format={"type": "json_object"}, **traced)
+            llm = self.bind(response_format=wire.JSON_OBJECT_FORMAT, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
                 if is_pydantic

@@ -18,7 +18,7 @@ from langchain_core.messages.tool import (
     tool_call_chunk,
 )
 
-from zenllama.core import ChatResult, StreamDelta, Usage
+from zenllama.core import ChatResult, StreamDelta, Usage, wire
 
 PROVIDER = "zenllama"
 
@@ -38,7 +38,7 @@ def _reasoning_of(message: AIMessage) -> str:
 
 def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """OpenAI-shaped dicts; assistant turns carry reasoning for the core's pass-back policy."""
-    wire = []
+    sent: list[dict[str, Any]] = []
     for message in messages:
         converted: dict[str, Any] = convert_to_openai_messages(message)
         if isinstance(message, AIMessage):
@@ -50,9 +50,9 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                     if isinstance(b, dict) and b.get("type") == "text"
                 )
             if reasoning := _reasoning_of(message):
-                converted["reasoning_content"] = reasoning
-        wire.append(converted)
-    return wire
+                converted[wire.REASONING_FIELD] = reasoning
+        sent.append(converted)
+    return sent
 
 
 def usage_metadata(usage: Usage | None) -> UsageMetadata | None:

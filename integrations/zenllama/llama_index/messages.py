@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from zenllama.core import ChatResult, StreamDelta
+from zenllama.core import ChatResult, StreamDelta, wire
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
 REASONING_KEY = "reasoning_content"
@@ -34,8 +33,7 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
     else:
         data = block.resolve_image(as_base64=True).read().decode()
         url = f"data:{block.image_mimetype};base64,{data}"
-    image_url = {"url": url, **({"detail": block.detail} if block.detail else {})}
-    return {"type": "image_url", "image_url": image_url}
+    return wire.image_part(url, block.detail)
 
 
 def _content(blocks: Sequence[ContentBlock]) -> str | list[dict[str, Any]]:
@@ -59,32 +57,24 @@ def _check_blocks(message: ChatMessage) -> None:
 
 
 def _wire_call(block: ToolCallBlock) -> dict[str, Any]:
-    arguments = block.tool_kwargs
-    return {
-        "id": block.tool_call_id,
-        "type": "function",
-        "function": {
-            "name": block.tool_name,
-            "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
-        },
-    }
+    return wire.tool_call(block.tool_call_id, block.tool_name, block.tool_kwargs)
 
 
 def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     _check_blocks(message)
     role = message.role.value
-    wire: dict[str, Any] = {"role": role, "content": _content(message.blocks)}
+    sent: dict[str, Any] = {"role": role, "content": _content(message.blocks)}
     if role == MessageRole.TOOL.value and "tool_call_id" in message.additional_kwargs:
-        wire["tool_call_id"] = message.additional_kwargs["tool_call_id"]
+        sent["tool_call_id"] = message.additional_kwargs["tool_call_id"]
     elif role == MessageRole.ASSISTANT.value:
         calls = [_wire_call(b) for b in message.blocks if isinstance(b, ToolCallBlock)]
         if calls:
-            wire["tool_calls"] = calls
+            sent["tool_calls"] = calls
         # Sent back always; the core's backend profile decides whether it stays.
         reasoning = "".join(b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock))
         if reasoning:
-            wire["reasoning_content"] = reasoning
-    return wire
+            sent[wire.REASONING_FIELD] = reasoning
+    return sent
 
 
 def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
@@ -127,15 +117,7 @@ def raw_response(result: ChatResult) -> dict[str, Any]:
     }
     usage = result.usage
     if usage is not None:
-        raw["usage"] = {
-            "prompt_tokens": usage.input_tokens,
-            "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.total_tokens,
-        }
-        if usage.cached_tokens is not None:
-            raw["usage"]["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
-        if usage.reasoning_tokens is not None:
-            raw["usage"]["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+        raw["usage"] = wire.usage_json(usage)
     if result.timings is not None:
         raw["timings"] = result.timings
     return raw

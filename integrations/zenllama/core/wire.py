@@ -1,0 +1,55 @@
+"""Outgoing OpenAI chat-completions shapes the framework layers need to build their messages.
+
+The layers translate their own types into these; only this module knows the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .results import Usage
+
+# On an assistant message sent back: the turn's reasoning (the backend's profile keeps it or not).
+REASONING_FIELD = "reasoning_content"
+
+
+def tool_call(call_id: str | None, name: str, arguments: dict[str, Any] | str) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {
+            "name": name,
+            "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+        },
+    }
+
+
+def image_part(url: str, detail: str | None = None) -> dict[str, Any]:
+    image_url = {"url": url, **({"detail": detail} if detail else {})}
+    return {"type": "image_url", "image_url": image_url}
+
+
+def json_schema_format(schema: dict[str, Any], strict: bool | None) -> dict[str, Any]:
+    """`response_format` asking for JSON that follows `schema` (llama-server: a grammar)."""
+    spec: dict[str, Any] = {"name": schema.get("title", "output"), "schema": schema}
+    if strict is not None:
+        spec["strict"] = strict
+    return {"type": "json_schema", "json_schema": spec}
+
+
+JSON_OBJECT_FORMAT: dict[str, Any] = {"type": "json_object"}
+
+
+def usage_json(usage: Usage) -> dict[str, Any]:
+    """Usage as OpenAI reports it, for tools that read that shape (LlamaIndex token counting)."""
+    data: dict[str, Any] = {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cached_tokens is not None:
+        data["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.reasoning_tokens is not None:
+        data["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
+    return data
