@@ -1,0 +1,152 @@
+"""Users install a wheel: build one as a release would, install it in a fresh venv outside the
+repository, and run `zenllama serve` and `zenllama demo` from there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zenllama.local import find_llama_server, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "integrations" / "zenllama"
+
+pytestmark = [pytest.mark.llama_server, pytest.mark.wheel]
+
+
+def _tracked(under: Path) -> list[str]:
+    """What a clean clone has below `under`, relative to the repository."""
+    out = subprocess.run(
+        ["git", "ls-files", "--", str(under)], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout
+    return out.split()
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """sdist, then the wheel built from that sdist (as `python -m build` does), from a copy
+    of the tracked files only: what a clean clone would release."""
+    root = tmp_path_factory.mktemp("release")
+    source = root / "source"
+    for name in _tracked(REPO):
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((REPO / name).read_bytes())
+    out = root / "dist"
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert "SetuptoolsDeprecationWarning" not in build.stdout + build.stderr
+    return out
+
+
+def _package_files() -> set[str]:
+    return {
+        name.removeprefix("integrations/")
+        for name in _tracked(PACKAGE)
+        if "__pycache__" not in name
+    }
+
+
+def test_wheel_and_sdist_carry_every_file_the_package_has(dist: Path) -> None:
+    wheel = next(dist.glob("zenllama-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = {n for n in archive.namelist() if n.startswith("zenllama/")}
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        assert "License-Expression: MIT" in archive.read(metadata).decode()
+    expected = _package_files()
+    assert any(name.endswith(".jinja") for name in expected)
+    assert expected - in_wheel == set(), "missing from the wheel"
+
+    sdist = next(dist.glob("zenllama-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        in_sdist = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
+    assert {f"integrations/{name}" for name in expected} - in_sdist == set(), "missing in sdist"
+
+
+@pytest.fixture(scope="module")
+def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel and its extras; nothing of the repository on its path."""
+    home = tmp_path_factory.mktemp("user")
+    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
+    wheel = next(dist.glob("zenllama-*.whl"))
+    install = subprocess.run(
+        [str(home / "venv/bin/python"), "-m", "pip", "install", "-q", f"{wheel}[all]"],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    return home / "venv"
+
+
+def _user_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "BACKEND_"))}
+    # The llama-server this suite uses (built once, cached): the wheel must not rebuild it.
+    env["LLAMA_SERVER_BIN"] = str(find_llama_server(build=False))
+    return env
+
+
+def test_the_installed_package_comes_from_the_venv(venv: Path) -> None:
+    where = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import zenllama; print(zenllama.__file__)"],
+        cwd=venv.parent,
+        env=_user_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(venv), where
+
+
+@pytest.fixture
+def served(venv: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(venv / "bin/zenllama"), "serve", "--port", str(port)],
+        cwd=venv.parent,
+        env=_user_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    yield proc, port
+    proc.kill()
+    proc.wait()
+
+
+def test_zenllama_serve_from_the_wheel(served: tuple[subprocess.Popen[str], int]) -> None:
+    proc, port = served
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(3)]
+    assert f"export BACKEND_URL=http://127.0.0.1:{port}/v1" in "".join(lines)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
+        assert b'"ok"' in answer.read()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+
+
+def test_zenllama_demo_from_the_wheel(venv: Path) -> None:
+    demo = subprocess.run(
+        [str(venv / "bin/zenllama"), "demo"],
+        cwd=venv.parent,
+        env=_user_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "[tool call]" in demo.stdout
+    # A first run prints progress lines, never a wall of warnings.
+    assert "Warning" not in demo.stderr, demo.stderr[-3000:]
