@@ -19,22 +19,24 @@ from .usage import parse_usage
 _JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
 
 
-def malformed(what: str, value: Any) -> NoReturn:
-    """Raises the error for `what` (a field) being `value`, of the wrong kind."""
+def malformed(what: str, value: Any, expected: str) -> NoReturn:
+    """Raises the error for `what` (a field) being `value`, not the `expected` kind."""
     kind = _JSON_KINDS.get(type(value)) or ("null" if value is None else "a number")
-    raise errors.MalformedResponseError(f"{what} is {kind} ({str(value)[:80]!r})")
+    raise errors.MalformedResponseError(
+        f"{what} is {kind} ({str(value)[:80]!r}), expected {expected}"
+    )
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
     if type(value) is not dict:
-        malformed(f"{what} (expected an object)", value)
+        malformed(what, value, "an object")
     return value
 
 
 def _optional_str(value: Any, what: str) -> str | None:
     if value is None or type(value) is str:
         return value
-    malformed(f"{what} (expected a string)", value)
+    malformed(what, value, "a string")
 
 
 def _text_of(content: Any, what: str = "`content`") -> str:
@@ -45,7 +47,7 @@ def _text_of(content: Any, what: str = "`content`") -> str:
         return ""
     if type(content) is list:
         return "".join(_part_text(part, what) for part in content)
-    malformed(f"{what} (expected text)", content)
+    malformed(what, content, "text")
 
 
 def _part_text(part: Any, what: str) -> str:
@@ -53,7 +55,7 @@ def _part_text(part: Any, what: str) -> str:
         return part
     text = part.get("text", "") if type(part) is dict else None
     if type(text) is not str:
-        malformed(f"a part of {what} (expected text)", part)
+        malformed(f"a part of {what}", part, "text")
     return text
 
 
@@ -91,9 +93,10 @@ def parse_chat_response(data: Any, backend: str) -> ChatResult:
     if not choices:
         raise errors.MalformedResponseError("the answer has no `choices`")
     if type(choices) is not list:
-        malformed("`choices` (expected a list)", choices)
+        malformed("`choices`", choices, "a list")
     choice = _object(choices[0], "`choices[0]`")
-    message = _object(choice.get("message") or {}, "`choices[0].message`")
+    message = choice.get("message")
+    message = {} if message is None else _object(message, "`choices[0].message`")
     inline_reasoning, text = split_think(_text_of(message.get("content")))
     raw_calls = message.get("tool_calls")
     if not raw_calls and message.get("function_call") is not None:
@@ -166,7 +169,7 @@ class StreamParser:
                 f"the event {payload[:200]!r} is not JSON ({type(exc).__name__})"
             ) from None
         if type(data) is not dict:
-            malformed("a stream event (expected an object)", data)
+            malformed("a stream event", data, "an object")
         if data.get("error") is not None:
             _raise_stream_error(data)
         if self._id is None:
@@ -180,17 +183,17 @@ class StreamParser:
         if not choices:
             return None
         if type(choices) is not list:
-            malformed("`choices` (expected a list)", choices)
+            malformed("`choices`", choices, "a list")
         choice = choices[0]
         if type(choice) is not dict:
-            malformed("`choices[0]` (expected an object)", choice)
+            malformed("`choices[0]`", choice, "an object")
         if reason := choice.get("finish_reason"):
             self._finish_reason = _optional_str(reason, "`finish_reason`")
         delta = choice.get("delta") or choice.get("message")
         if not delta:
             return None
         if type(delta) is not dict:
-            malformed("`delta` (expected an object)", delta)
+            malformed("`delta`", delta, "an object")
         reasoning = _reasoning_field(delta)
         content = delta.get("content")
         text = ""
