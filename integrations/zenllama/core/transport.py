@@ -79,7 +79,7 @@ def _client_kwargs(settings: Settings) -> dict[str, Any]:
 ClientKey = tuple[str, float | None, int, tuple[tuple[str, str], ...], str]
 
 
-def client_key(settings: Settings) -> ClientKey:
+def _client_key(settings: Settings) -> ClientKey:
     """What makes two objects' clients interchangeable (the key as a digest, never itself)."""
     secret = settings.api_key.get_secret_value() if settings.api_key else ""
     digest = hashlib.sha256(secret.encode()).hexdigest() if secret else ""
@@ -126,7 +126,7 @@ _loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients
 
 
 def shared_sync_client(settings: Settings) -> _SyncClient:
-    key = client_key(settings)
+    key = _client_key(settings)
     with _lock:
         client = _sync_clients.get(key)
         if client is None:
@@ -140,7 +140,7 @@ def shared_sync_client(settings: Settings) -> _SyncClient:
 
 async def shared_async_client(settings: Settings) -> _AsyncClient:
     loop = asyncio.get_running_loop()
-    key = client_key(settings)
+    key = _client_key(settings)
     fresh: _LoopClients | None = None
     with _lock:
         record = _loop_clients.get(loop)
@@ -158,12 +158,6 @@ async def shared_async_client(settings: Settings) -> _AsyncClient:
     if fresh is not None:
         await fresh.start()
     return client
-
-
-def forget_shared_clients() -> None:
-    """Drops the process's shared sync clients (objects holding one keep it); for tests."""
-    with _lock:
-        _sync_clients.clear()
 
 
 # Errors ------------------------------------------------------------------------------
