@@ -156,11 +156,15 @@ def test_asyncio_run_twice_on_one_object_is_silent(
 ) -> None:
     fake.handle(CHAT, lambda seen: OK)
     chat = auto(fake.base_url)
+    loops: list[asyncio.AbstractEventLoop] = []
+    clients: list[Any] = []
 
     async def call() -> str:
         loop = asyncio.get_running_loop()
+        loops.append(loop)
         loop.set_exception_handler(lambda loop, context: loop_reports.append(context))
         text = (await chat.acomplete(HI)).text
+        clients.append(await (await chat.atransport()).async_client())
         gc.collect()  # what the next loop may find to collect from the last one
         return text
 
@@ -168,7 +172,8 @@ def test_asyncio_run_twice_on_one_object_is_silent(
     gc.collect()
     assert loop_reports == []
     # Each loop's clients were closed and dropped with it.
-    assert len(transport_module._loop_clients) == 0
+    assert not any(loop in transport_module._loop_clients for loop in loops)
+    assert len(set(map(id, clients))) == 3 and all(c.is_closed() for c in clients)
 
 
 async def test_async_objects_on_one_loop_share_one_client(fake: FakeServer) -> None:
