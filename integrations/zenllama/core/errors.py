@@ -10,7 +10,7 @@ _QUOTE = 200
 
 
 def redact_url(url: str) -> str:
-    """The URL without secrets: a password in it and query values are masked.
+    """The URL with its user info and query values masked (a token may be in either).
 
     `url` and error messages say where the backend is, never with the credentials some
     gateways take in the URL (`https://user:key@host/v1`, `…/v1?api-key=…`).
@@ -19,8 +19,7 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         netloc = parts.netloc
         if "@" in netloc:
-            user, _, host = netloc.rpartition("@")
-            netloc = f"{user.partition(':')[0]}:***@{host}"
+            netloc = "***@" + netloc.rpartition("@")[2]
         query = re.sub(r"=[^&]*", "=***", parts.query)
         return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:
