@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from zenllama.core.chat import forget_detected_backends
+
 CHAT = "/v1/chat/completions"
 
 
@@ -32,6 +34,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     # Seconds between events, so a test can abandon a stream while it is going.
     pace: float = 0.0
+    # A body that is not JSON (an HTML error page), sent as it is.
+    text: str | None = None
+    # Send only this many bytes of the body, then hang up (a server dying mid-answer).
+    cut_after: int | None = None
+    # Seconds to wait before answering at all.
+    delay: float = 0.0
 
 
 @dataclass
@@ -40,6 +48,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: Any
+    # The client's (host, port): one per connection it opened.
+    peer: tuple[str, int] = ("", 0)
 
 
 # Computes the answer to a request; None leaves the path unserved (404).
@@ -58,13 +68,13 @@ def error(
 
 
 class FakeServer:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.replies: dict[str, deque[Reply]] = defaultdict(deque)
         self.handlers: dict[str, Handler] = {}
         self.props: dict[str, Any] | None = None
         self.seen: list[Seen] = []
         self.abandoned = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -94,6 +104,8 @@ class FakeServer:
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        # zenllama remembers each URL's backend for the process; this port may serve another.
+        forget_detected_backends()
 
     def _answer(self, seen: Seen) -> Reply:
         queue = self.replies.get(seen.path)
@@ -121,23 +133,35 @@ class FakeServer:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                seen = Seen(self.command, self.path, headers, body)
+                seen = Seen(self.command, self.path, headers, body, self.client_address[:2])
                 server.seen.append(seen)
                 reply = server._answer(seen)
+                if reply.delay:
+                    time.sleep(reply.delay)
                 if reply.events is not None:
                     self._stream(reply)
                 else:
                     self._json(reply)
 
             def _json(self, reply: Reply) -> None:
-                data = json.dumps(reply.body).encode()
+                if reply.text is not None:
+                    data, kind = reply.text.encode(), "text/html"
+                else:
+                    data, kind = json.dumps(reply.body).encode(), "application/json"
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    if reply.cut_after is not None:
+                        self.wfile.write(data[: reply.cut_after])
+                        self.close_connection = True
+                    else:
+                        self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
 
             def _stream(self, reply: Reply) -> None:
                 self.send_response(reply.status)

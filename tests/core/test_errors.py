@@ -130,8 +130,10 @@ def test_backend_detection_probes_props(fake: FakeServer) -> None:
     )
     chat = ChatClient(resolve_settings(base_url=fake.base_url))
     assert chat.profile.name == "llama-server" and chat.context_window() == 2048
+    # Found once per URL per process: /props would now answer 404, and is not asked again.
     other = ChatClient(resolve_settings(base_url=fake.base_url))
-    assert other.profile.name == "openai-compatible"  # /props now answers 404
+    assert other.profile.name == "llama-server"
+    assert len(fake.requests_to("/props")) == 1
 
 
 def test_a_json_answer_to_a_stream_request_is_read_whole(fake: FakeServer) -> None:

@@ -120,3 +120,35 @@ def test_arguments_round_trip_json() -> None:
         ]
     )
     assert calls[0].arguments == {"n": [1, 2]}
+
+
+def test_stream_name_piece_equal_to_the_name_so_far_continues_it() -> None:
+    fragments, (calls, _) = _assemble(
+        [
+            [{"index": 0, "id": "c1", "function": {"name": "a", "arguments": ""}}],
+            [{"index": 0, "function": {"name": "a", "arguments": "{}"}}],
+        ]
+    )
+    assert calls == [ToolCall("c1", "aa", {})]
+    assert [f.name for f in fragments] == ["a", "aa"]
+
+
+def test_stream_repeating_id_and_whole_name_is_not_doubled_even_for_short_names() -> None:
+    # Gateways that repeat the id repeat the whole name with it, in every fragment.
+    _, (calls, _) = _assemble(
+        [
+            [{"index": 0, "id": "c1", "function": {"name": "a", "arguments": '{"x"'}}],
+            [{"index": 0, "id": "c1", "function": {"name": "a", "arguments": ": 1}"}}],
+        ]
+    )
+    assert calls == [ToolCall("c1", "a", {"x": 1})]
+
+
+def test_stream_name_in_pieces() -> None:
+    _, (calls, _) = _assemble(
+        [
+            [{"index": 0, "id": "c1", "function": {"name": "get_"}}],
+            [{"index": 0, "function": {"name": "weather", "arguments": "{}"}}],
+        ]
+    )
+    assert calls == [ToolCall("c1", "get_weather", {})]

@@ -15,6 +15,7 @@ from zenllama.core import (
     EmbeddingsClient,
     EmbeddingsNotEnabledError,
     InputTooLongError,
+    MalformedResponseError,
     resolve_settings,
 )
 from zenllama.core.embeddings import decode_base64, parse_embeddings
@@ -80,7 +81,7 @@ def test_vectors_are_placed_by_index_not_by_position() -> None:
     ],
 )
 def test_answers_that_do_not_cover_the_input_are_errors(data: list[Any]) -> None:
-    with pytest.raises(BadRequestError):
+    with pytest.raises(MalformedResponseError):
         parse_embeddings({"data": data}, 2)
 
 

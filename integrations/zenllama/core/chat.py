@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +24,25 @@ from .transport import Transport, root_url
 CHAT_PATH = "/chat/completions"
 
 
+# Which backend serves a URL is found once per process: by a probe of llama-server's /props,
+# per (base URL, whether a key is sent), whatever the number of objects, threads and loops.
+_DetectionKey = tuple[str, bool]
+_detected: dict[_DetectionKey, BackendProfile] = {}
+_probe_locks: dict[_DetectionKey, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _probe_lock(key: _DetectionKey) -> threading.Lock:
+    with _guard:
+        return _probe_locks.setdefault(key, threading.Lock())
+
+
+def forget_detected_backends() -> None:
+    """Probes again from now on (a server at a known URL was replaced); for tests."""
+    with _guard:
+        _detected.clear()
+
+
 class ChatClient:
     """Talks to one backend. Framework classes hold one and translate what it returns."""
 
@@ -34,41 +55,51 @@ class ChatClient:
             self._use(profile_named(settings.backend))
 
     def _use(self, profile: BackendProfile) -> None:
-        self._profile = profile
         self._transport.backend = profile.name
         if profile.session_header:
             self._transport.request_headers[profile.session_header] = self.settings.session_id
+        self._profile = profile  # last: another thread may read it and send at once
 
     # Backend ------------------------------------------------------------------------
+    @property
+    def profile(self) -> BackendProfile:
+        return self._profile or self._resolve()
+
+    async def aprofile(self) -> BackendProfile:
+        # The probe is a blocking call, made once per URL per process: off the event loop.
+        if self._profile is not None:
+            return self._profile
+        return await asyncio.to_thread(self._resolve)
+
+    def _resolve(self) -> BackendProfile:
+        has_key = self.settings.api_key is not None or "authorization" in map(
+            str.lower, self.settings.default_headers
+        )
+        key = (self.settings.base_url, has_key)
+        with _probe_lock(key):
+            profile = _detected.get(key)
+            if profile is None:
+                profile = _detected[key] = self._detect(self._probe_props())
+        self._use(profile)
+        return profile
+
     def _detect(self, props: Any) -> BackendProfile:
         if looks_like_llama_server(props):
             self._props = props
             return profile_named("llama-server")
         return OPENAI_COMPATIBLE
 
-    @property
-    def profile(self) -> BackendProfile:
-        if self._profile is None:
-            self._use(self._detect(self._probe_props()))
-        assert self._profile is not None
-        return self._profile
-
-    async def aprofile(self) -> BackendProfile:
-        if self._profile is None:
-            self._use(self._detect(await self._aprobe_props()))
-        assert self._profile is not None
-        return self._profile
-
     def _probe_props(self) -> Any:
-        try:
-            return self._transport.get(self._props_url, probe=True)
-        except (errors.BackendHTTPError, errors.BackendTimeoutError):
-            return None
+        """/props with the object's own timeout and retries; None where the server has none.
 
-    async def _aprobe_props(self) -> Any:
+        Nothing answering, a timeout or a loading server is an error (the call could not
+        have gone through either), and nothing is remembered.
+        """
         try:
-            return await self._transport.aget(self._props_url, probe=True)
-        except (errors.BackendHTTPError, errors.BackendTimeoutError):
+            return self._transport.get(self._props_url)
+        except errors.ServerLoadingError:
+            raise
+        except (errors.BackendHTTPError, errors.MalformedResponseError):
             return None
 
     @property
@@ -192,6 +223,7 @@ class ChatClient:
         return int(n_ctx) if n_ctx else None
 
     def close(self) -> None:
+        """Lets go of the shared HTTP clients (never closed by one object; see transport)."""
         self._transport.close()
 
     async def aclose(self) -> None:

@@ -69,10 +69,19 @@ class _Overflow:
 
 def decode_base64(value: str) -> list[float]:
     """Little-endian float32, as OpenAI and llama-server send it."""
-    floats = array("f", base64.b64decode(value))
+    try:
+        floats = array("f", base64.b64decode(value, validate=True))
+    except ValueError as exc:  # binascii.Error, or a length that is not whole floats
+        raise errors.MalformedResponseError(f"an embedding is not base64 float32 ({exc})") from None
     if sys.byteorder == "big":
         floats.byteswap()
     return floats.tolist()
+
+
+def _numbers(raw: list[Any], index: int) -> list[float]:
+    if not all(type(x) is float or type(x) is int for x in raw):
+        raise errors.MalformedResponseError(f"embedding {index} holds something not a number")
+    return raw
 
 
 def parse_embeddings(answer: Any, count: int) -> tuple[list[list[float]], Usage | None, bool]:
@@ -80,22 +89,24 @@ def parse_embeddings(answer: Any, count: int) -> tuple[list[list[float]], Usage 
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, list) or len(data) != count:
         got = len(data) if isinstance(data, list) else "no"
-        raise errors.BadRequestError(200, f"expected {count} embeddings in `data`, got {got}")
+        raise errors.MalformedResponseError(f"expected {count} embeddings in `data`, got {got}")
     vectors: list[list[float]] = [[]] * count
     filled = [False] * count
     floats = False
     for position, item in enumerate(data):
         index = item.get("index", position) if isinstance(item, dict) else None
         if not isinstance(index, int) or not 0 <= index < count or filled[index]:
-            raise errors.BadRequestError(200, f"embedding `index` {index!r} does not fit the input")
+            raise errors.MalformedResponseError(
+                f"embedding `index` {index!r} does not fit the input"
+            )
         raw = item.get("embedding")
         if isinstance(raw, str):
             vectors[index] = decode_base64(raw)
         elif isinstance(raw, list):
-            vectors[index] = raw
+            vectors[index] = _numbers(raw, index)
             floats = True
         else:
-            raise errors.BadRequestError(200, f"embedding {index} is {type(raw).__name__}")
+            raise errors.MalformedResponseError(f"embedding {index} is {type(raw).__name__}")
         filled[index] = True
     return vectors, parse_usage(answer.get("usage")), floats
 

@@ -2,31 +2,95 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+# How much of a non-JSON error body (an HTML error page from a proxy) a message quotes.
+_QUOTE = 200
+
+
+def redact_url(url: str) -> str:
+    """The URL with its user info and query values masked (a token may be in either).
+
+    `url` and error messages say where the backend is, never with the credentials some
+    gateways take in the URL (`https://user:key@host/v1`, `…/v1?api-key=…`).
+    """
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = "***@" + netloc.rpartition("@")[2]
+        query = re.sub(r"=[^&]*", "=***", parts.query)
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return "<unparseable URL>"
+
+
+def _redacted(text: str, url: str) -> str:
+    return text.replace(url, redact_url(url)) if url else text
+
+
+def shorten(text: str) -> str:
+    """A readable start of a body that is not JSON: an HTML page's title, else its first text."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title is None and re.search(r"<(html|body|!doctype)", text[:500], re.IGNORECASE):
+        text = re.sub(r"<[^>]*>", " ", text)
+    elif title is not None:
+        text = title[1]
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE else text[:_QUOTE] + "…"
+
 
 class ZenLlamaError(Exception):
     """Base of every error zenllama raises on purpose."""
 
 
 class BackendConnectionError(ZenLlamaError, ConnectionError):
-    """Nothing answered at the backend URL (refused, reset, DNS)."""
+    """Nothing answered at the backend URL (refused, DNS, no route)."""
 
     def __init__(self, url: str, detail: str = "") -> None:
-        self.url = url
+        self.url = redact_url(url)
         hint = (
             "Is llama-server running there? Start the local default with `zenllama serve`, "
             "or point BACKEND_URL at a running server."
         )
-        super().__init__(f"Could not connect to {url}: {detail or 'connection failed'}. {hint}")
+        detail = _redacted(detail, url) or "connection failed"
+        super().__init__(f"Could not connect to {self.url}: {detail}. {hint}")
 
 
 class BackendTimeoutError(ZenLlamaError, TimeoutError):
-    """The backend took longer than `timeout` seconds."""
+    """The backend took longer than `timeout` seconds (backend detection included)."""
 
     def __init__(self, url: str, timeout: float | None) -> None:
-        self.url = url
+        self.url = redact_url(url)
         self.timeout = timeout
         super().__init__(
-            f"{url} did not answer within {timeout} s. Raise `timeout`, or ask for fewer tokens."
+            f"{self.url} did not answer within {timeout} s. Raise `timeout`, or ask for fewer "
+            "tokens."
+        )
+
+
+class IncompleteResponseError(ZenLlamaError):
+    """The connection broke after the request went out: the answer is cut off or missing."""
+
+    def __init__(self, detail: str = "", *, url: str = "") -> None:
+        self.url = redact_url(url) if url else ""
+        where = f" from {self.url}" if url else ""
+        super().__init__(
+            f"The answer{where} was cut off before it was complete"
+            + (f" ({_redacted(detail, url)})" if detail else "")
+            + ". The server may have crashed or been restarted; retry the call."
+        )
+
+
+class MalformedResponseError(ZenLlamaError, ValueError):
+    """The server answered with something chat completions never sends (wrong JSON shape)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"The server's answer is malformed: {what}. Check that base_url points at an "
+            "OpenAI-compatible /v1 endpoint."
         )
 
 
@@ -141,11 +205,13 @@ class StreamError(ZenLlamaError):
         super().__init__(f"The stream was aborted by the server: {message}")
 
 
-class IncompleteStreamError(ZenLlamaError):
+class IncompleteStreamError(IncompleteResponseError):
     """The stream ended without a finish reason or `[DONE]`: the answer is cut off."""
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__(
+        self.url = ""
+        ZenLlamaError.__init__(
+            self,
             "The stream ended before the server finished (no finish_reason or [DONE])"
             + (f": {detail}" if detail else "")
             + ". The server may have crashed or been restarted; retry the call."

@@ -1,67 +1,120 @@
-"""Turns chat-completions answers, whole or streamed as SSE lines, into `ChatResult`s."""
+"""Turns chat-completions answers, whole or streamed as SSE lines, into `ChatResult`s.
+
+Any answer of the wrong shape (valid JSON or not) is a `MalformedResponseError` naming what
+was wrong, never a TypeError or KeyError from deep inside.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from . import errors
 from .reasoning import ThinkSplitter, split_think
 from .results import ChatResult, StreamDelta, ToolCallFragment
 from .tool_calls import ToolCallAssembler, parse_tool_calls
+from .transport import translate_error_body
 from .usage import parse_usage
 
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
 
-def _text_of(content: Any) -> str:
+
+def malformed(what: str, value: Any, expected: str) -> NoReturn:
+    """Raises the error for `what` (a field) being `value`, not the `expected` kind."""
+    kind = _JSON_KINDS.get(type(value)) or ("null" if value is None else "a number")
+    raise errors.MalformedResponseError(
+        f"{what} is {kind} ({str(value)[:80]!r}), expected {expected}"
+    )
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        malformed(what, value, "an object")
+    return value
+
+
+def _optional_str(value: Any, what: str) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    malformed(what, value, "a string")
+
+
+def _text_of(content: Any, what: str = "`content`") -> str:
     """Content is a string, null, or (some gateways) a list of text parts."""
+    if type(content) is str:
+        return content
     if content is None:
         return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
-        )
-    return str(content)
+    if type(content) is list:
+        return "".join(_part_text(part, what) for part in content)
+    malformed(what, content, "text")
+
+
+def _part_text(part: Any, what: str) -> str:
+    if type(part) is str:
+        return part
+    text = part.get("text", "") if type(part) is dict else None
+    if type(text) is not str:
+        malformed(f"a part of {what}", part, "text")
+    return text
 
 
 def _reasoning_field(message: dict[str, Any]) -> str:
     # `reasoning_content` (llama-server, zen, DeepSeek), else `reasoning` (vLLM, OpenRouter, …).
-    return _text_of(message.get("reasoning_content") or message.get("reasoning"))
+    if "reasoning_content" in message:
+        return _text_of(message["reasoning_content"] or message.get("reasoning"), "reasoning")
+    if "reasoning" in message:
+        return _text_of(message["reasoning"], "`reasoning`")
+    return ""
 
 
-def _raise_error_payload(payload: dict[str, Any]) -> None:
+def _raise_stream_error(payload: dict[str, Any]) -> NoReturn:
     error = payload["error"]
     message = error.get("message", error) if isinstance(error, dict) else error
     raise errors.StreamError(str(message), payload)
 
 
+def _error_answer(error: Any, backend: str) -> errors.BackendHTTPError:
+    """A whole answer that is `{"error": …}` although the HTTP status said success."""
+    body = error if isinstance(error, dict) else {"message": str(error)}
+    code = body.get("code")
+    status = code if type(code) is int and 400 <= code < 600 else 200
+    if status == 200:
+        message = str(body.get("message") or errors.shorten(str(body)))
+        return errors.ServerError(200, message, hint="the server reported this error with 200 OK")
+    return translate_error_body(status, body, backend)
+
+
 def parse_chat_response(data: Any, backend: str) -> ChatResult:
-    if not isinstance(data, dict):
-        raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
-    if "error" in data:
-        _raise_error_payload(data)
-    choices = data.get("choices") or []
+    data = _object(data, "the answer")
+    if data.get("error") is not None:
+        raise _error_answer(data["error"], backend)
+    choices = data.get("choices")
     if not choices:
-        raise errors.BadRequestError(200, "the answer has no choices")
-    choice = choices[0]
-    message = choice.get("message") or {}
+        raise errors.MalformedResponseError("the answer has no `choices`")
+    if type(choices) is not list:
+        malformed("`choices`", choices, "a list")
+    choice = _object(choices[0], "`choices[0]`")
+    message = choice.get("message")
+    message = {} if message is None else _object(message, "`choices[0].message`")
     inline_reasoning, text = split_think(_text_of(message.get("content")))
     raw_calls = message.get("tool_calls")
-    if not raw_calls and isinstance(message.get("function_call"), dict):
-        raw_calls = [message["function_call"]]  # the pre-tools OpenAI shape
-    tool_calls, invalid = parse_tool_calls(raw_calls, data.get("id"))
+    if not raw_calls and message.get("function_call") is not None:
+        raw_calls = [_object(message["function_call"], "`function_call`")]  # pre-tools shape
+    response_id = _optional_str(data.get("id"), "`id`")
+    tool_calls, invalid = parse_tool_calls(raw_calls, response_id)
+    timings = data.get("timings")
     return ChatResult(
         text=text,
         reasoning=_reasoning_field(message) + inline_reasoning,
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage=parse_usage(data.get("usage")),
-        finish_reason=choice.get("finish_reason"),
-        model=data.get("model"),
-        id=data.get("id"),
+        finish_reason=_optional_str(choice.get("finish_reason"), "`finish_reason`"),
+        model=_optional_str(data.get("model"), "`model`"),
+        id=response_id,
         backend=backend,
-        timings=data.get("timings"),
+        timings=None if timings is None else _object(timings, "`timings`"),
     )
 
 
@@ -111,26 +164,36 @@ class StreamParser:
             return None
         try:
             data = json.loads(payload)
-        except ValueError as exc:
-            raise errors.StreamError(f"malformed event {payload[:200]!r}") from exc
-        if "error" in data:
-            _raise_error_payload(data)
+        except (ValueError, RecursionError) as exc:
+            raise errors.MalformedResponseError(
+                f"the event {payload[:200]!r} is not JSON ({type(exc).__name__})"
+            ) from None
+        if type(data) is not dict:
+            malformed("a stream event", data, "an object")
+        if data.get("error") is not None:
+            _raise_stream_error(data)
         if self._id is None:
-            self._id = data.get("id")
-            self._model = data.get("model")
+            self._id = _optional_str(data.get("id"), "`id`")
+            self._model = _optional_str(data.get("model"), "`model`")
         if usage := data.get("usage"):
-            self._usage = usage
+            self._usage = _object(usage, "`usage`")
         if timings := data.get("timings"):
-            self._timings = timings
+            self._timings = _object(timings, "`timings`")
         choices = data.get("choices")
         if not choices:
             return None
+        if type(choices) is not list:
+            malformed("`choices`", choices, "a list")
         choice = choices[0]
+        if type(choice) is not dict:
+            malformed("`choices[0]`", choice, "an object")
         if reason := choice.get("finish_reason"):
-            self._finish_reason = reason
+            self._finish_reason = _optional_str(reason, "`finish_reason`")
         delta = choice.get("delta") or choice.get("message")
         if not delta:
             return None
+        if type(delta) is not dict:
+            malformed("`delta`", delta, "an object")
         reasoning = _reasoning_field(delta)
         content = delta.get("content")
         text = ""
@@ -174,8 +237,10 @@ class StreamParser:
         """A server that ignored `stream` (or failed) and sent one JSON body instead."""
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None
+        if type(data) is dict and data.get("error") is not None:
+            _raise_stream_error(data)
         result = parse_chat_response(data, self._backend)
         fragments = [
             ToolCallFragment(index, call.id, call.name, json.dumps(call.arguments))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
+from .errors import redact_url
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -28,8 +29,9 @@ class Settings:
 
     def __repr__(self) -> str:  # never show the key, not even masked differently per caller
         key = "**********" if self.api_key else None
+        url = redact_url(self.base_url)  # some gateways take a key in the URL
         return (
-            f"Settings(base_url={self.base_url!r}, api_key={key}, model={self.model!r}, "
+            f"Settings(base_url={url!r}, api_key={key}, model={self.model!r}, "
             f"backend={self.backend!r}, timeout={self.timeout}, max_retries={self.max_retries})"
         )
 

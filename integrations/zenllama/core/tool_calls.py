@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import MalformedResponseError
 from .results import InvalidToolCall, ToolCall, ToolCallFragment
 
 
@@ -48,28 +49,49 @@ def _split(
     return valid, invalid
 
 
-def _unwrap(raw: dict[str, Any]) -> dict[str, Any]:
-    # OpenAI nests name/arguments under "function"; some servers put them at the top.
+def _calls(raw_calls: Any) -> list[Any]:
+    if raw_calls is None:
+        return []
+    if not isinstance(raw_calls, list):
+        raise MalformedResponseError(f"`tool_calls` is {type(raw_calls).__name__}, not a list")
+    return raw_calls
+
+
+def _unwrap(raw: Any) -> tuple[dict[str, Any], str | None, str | None]:
+    """(function, id, name) of one call. OpenAI nests the function; some servers do not."""
+    if not isinstance(raw, dict):
+        raise MalformedResponseError(f"a tool call is {type(raw).__name__}, not an object")
     function = raw.get("function")
-    return function if isinstance(function, dict) else raw
+    if not isinstance(function, dict):
+        function = raw
+    call_id, name = raw.get("id"), function.get("name")
+    for what, value in (("id", call_id), ("name", name)):
+        if value is not None and not isinstance(value, str):
+            raise MalformedResponseError(
+                f"a tool call's `{what}` is {type(value).__name__}, not a string"
+            )
+    return function, call_id, name
 
 
 def parse_tool_calls(
-    raw_calls: list[dict[str, Any]] | None, response_id: str | None
+    raw_calls: Any, response_id: str | None
 ) -> tuple[list[ToolCall], list[InvalidToolCall]]:
     entries = []
-    for index, raw in enumerate(raw_calls or []):
-        function = _unwrap(raw)
-        call_id = raw.get("id") or stable_call_id(response_id, index)
-        entries.append((call_id, function.get("name"), function.get("arguments")))
+    for index, raw in enumerate(_calls(raw_calls)):
+        function, call_id, name = _unwrap(raw)
+        call_id = call_id or stable_call_id(response_id, index)
+        entries.append((call_id, name, function.get("arguments")))
     return _split(entries)
 
 
-def _merge_repeated(current: str | None, piece: str | None) -> str | None:
-    """Ids and names are sent once by OpenAI, repeated per fragment by others: never doubled."""
-    if not piece or piece == current:
+def _merge_name(current: str | None, piece: str | None, repeats_id: bool) -> str | None:
+    if not piece:
         return current
-    return piece if not current else current + piece
+    if not current:
+        return piece
+    if repeats_id and piece.startswith(current):
+        return piece  # the whole name again, or the name so far, grown
+    return current + piece
 
 
 @dataclass
@@ -80,38 +102,47 @@ class _PartialCall:
 
 
 class ToolCallAssembler:
-    """Collects streamed tool-call pieces by `index` and judges them once the stream ends."""
+    """Collects streamed tool-call pieces by `index` and judges them once the stream ends.
+
+    OpenAI sends a call's id and name once, in its first fragment; some gateways repeat both,
+    whole, in every fragment; a name may also come in pieces. A name piece in a fragment that
+    repeats the call's id is that whole name again (or, growing, the name so far); in a
+    fragment without the id it continues the name, even when it equals the name so far.
+    """
 
     __slots__ = ("_calls",)
 
     def __init__(self) -> None:
         self._calls: dict[int, _PartialCall] = {}
 
-    def add(
-        self, raw_calls: list[dict[str, Any]], response_id: str | None
-    ) -> list[ToolCallFragment]:
+    def add(self, raw_calls: Any, response_id: str | None) -> list[ToolCallFragment]:
         fragments = []
-        for position, raw in enumerate(raw_calls):
+        for position, raw in enumerate(_calls(raw_calls)):
+            function, raw_id, raw_name = _unwrap(raw)
             index = raw.get("index")
-            if not isinstance(index, int):
-                index = self._index_without_one(raw.get("id"), position)
-            function = _unwrap(raw)
+            if not isinstance(index, int) or isinstance(index, bool):
+                index = self._index_without_one(raw_id, position)
             call = self._calls.get(index)
-            is_new = call is None
             if call is None:
                 call = self._calls[index] = _PartialCall()
-            new_id = _merge_repeated(call.id, raw.get("id"))
-            if is_new and not new_id:
-                new_id = stable_call_id(response_id, index)
-            new_name = _merge_repeated(call.name, function.get("name"))
+                new_id: str | None = raw_id or stable_call_id(response_id, index)
+                new_name = raw_name or None
+            else:
+                repeats_id = raw_id is not None and raw_id == call.id
+                new_id = call.id if repeats_id or not raw_id else (call.id or "") + raw_id
+                new_name = _merge_name(call.name, raw_name, repeats_id)
             arguments = function.get("arguments")
             if isinstance(arguments, dict):  # a whole object in one piece
                 call.arguments = [json.dumps(arguments)]
                 piece = call.arguments[0]
-            else:
+            elif arguments is None or isinstance(arguments, str):
                 piece = arguments or ""
                 if piece:
                     call.arguments.append(piece)
+            else:
+                raise MalformedResponseError(
+                    f"streamed tool-call arguments are {type(arguments).__name__}, not text"
+                )
             fragments.append(
                 ToolCallFragment(
                     index=index,

@@ -2,13 +2,25 @@
 
 The SDK builds no pydantic object here: answers come back as `httpx.Response` and are parsed
 by zenllama, which is what keeps the streaming hot path cheap.
+
+Clients are shared by the whole process, one per (base URL, timeout, retries, headers, key),
+the way langchain-openai shares its httpx clients: objects are created in numbers, and each
+client holds a connection pool. Async clients are per event loop (an httpx pool belongs to one
+loop). A `Transport` holds only what is its own object's: the backend name for error hints and
+per-request headers (zen's session id). So `close()` releases this object's hold and never
+closes a client other objects share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+import ssl
+import threading
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
@@ -18,6 +30,7 @@ import openai
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .settings import Settings
+from .sse import LineSplitter
 
 
 class _Retrying:
@@ -39,17 +52,115 @@ class _AsyncClient(_Retrying, openai.AsyncOpenAI):
     pass
 
 
-def _client_kwargs(settings: Settings, headers: dict[str, str]) -> dict[str, Any]:
+# Shared clients ----------------------------------------------------------------------
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle is most of a client's construction cost: once per process.
+    return httpx.create_ssl_context()
+
+
+def _http_options(base_url: str) -> dict[str, Any]:
+    # Plain http needs no TLS context. (A redirect from http to https would go unverified,
+    # but the first, plain hop already was.)
+    return {"verify": False if base_url.startswith("http://") else _tls_context()}
+
+
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
     return {
         # The SDK insists on some key; keyless requests omit the header again (Transport).
         "api_key": settings.api_key.get_secret_value() if settings.api_key else "no-key",
         "base_url": settings.base_url,
         "timeout": settings.timeout,
         "max_retries": settings.max_retries,
-        "default_headers": headers,
+        "default_headers": dict(settings.default_headers),
     }
 
 
+ClientKey = tuple[str, float | None, int, tuple[tuple[str, str], ...], str]
+
+
+def _client_key(settings: Settings) -> ClientKey:
+    """What makes two objects' clients interchangeable (the key as a digest, never itself)."""
+    secret = settings.api_key.get_secret_value() if settings.api_key else ""
+    digest = hashlib.sha256(secret.encode()).hexdigest() if secret else ""
+    headers = tuple(sorted(settings.default_headers.items()))
+    return (settings.base_url, settings.timeout, settings.max_retries, headers, digest)
+
+
+class _LoopClients:
+    """One event loop's clients, closed while that loop still runs, when asyncio.run ends it.
+
+    asyncio.run (also asyncio.Runner, pytest-asyncio) finalizes the loop's live async
+    generators before closing it: a generator parked at `yield` is the one hook that runs
+    then. A loop closed some other way is dropped the next time a new loop shows up.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = weakref.ref(loop)
+        self.clients: dict[ClientKey, _AsyncClient] = {}
+        self._closer: AsyncGenerator[None, None] | None = None
+
+    async def start(self) -> None:
+        self._closer = self._close_at_shutdown()
+        await self._closer.__anext__()
+
+    async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            loop = self.loop()
+            with _lock:
+                if loop is not None and _loop_clients.get(loop) is self:
+                    del _loop_clients[loop]
+                clients = list(self.clients.values())
+                self.clients.clear()
+            for client in clients:
+                await client.close()
+
+
+_lock = threading.Lock()
+_sync_clients: dict[ClientKey, _SyncClient] = {}
+_loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_sync_client(settings: Settings) -> _SyncClient:
+    key = _client_key(settings)
+    with _lock:
+        client = _sync_clients.get(key)
+        if client is None:
+            # Our own httpx client: the SDK's default one closes its pool when garbage
+            # collected, under the feet of whoever still reads from it.
+            http = openai.DefaultHttpxClient(**_http_options(settings.base_url))
+            client = _SyncClient(**_client_kwargs(settings), http_client=http)
+            _sync_clients[key] = client
+        return client
+
+
+async def shared_async_client(settings: Settings) -> _AsyncClient:
+    loop = asyncio.get_running_loop()
+    key = _client_key(settings)
+    fresh: _LoopClients | None = None
+    with _lock:
+        record = _loop_clients.get(loop)
+        if record is None:
+            for closed in [old for old in _loop_clients if old.is_closed()]:
+                del _loop_clients[closed]
+            record = fresh = _loop_clients[loop] = _LoopClients(loop)
+        client = record.clients.get(key)
+        if client is None:
+            # The SDK's default async client schedules its own closing on whatever loop runs
+            # when it is garbage collected: "Event loop is closed" on the next asyncio.run.
+            http = openai.DefaultAsyncHttpxClient(**_http_options(settings.base_url))
+            client = _AsyncClient(**_client_kwargs(settings), http_client=http)
+            record.clients[key] = client
+    if fresh is not None:
+        await fresh.start()
+    return client
+
+
+# Errors ------------------------------------------------------------------------------
 def root_url(base_url: str) -> str:
     """llama-server's own endpoints (/props, /health) live beside /v1, not under it."""
     return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
@@ -63,15 +174,16 @@ def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
         return body
     try:
         data = exc.response.json()
-    except (ValueError, httpx.ResponseNotRead):
-        return {"message": str(body or exc.message)}
+    except (ValueError, RecursionError, httpx.ResponseNotRead):
+        # Not JSON: a proxy's HTML error page, say. Its title, not the page.
+        return {"message": errors.shorten(str(body or exc.message))}
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         return dict(data["error"])
-    return data if isinstance(data, dict) else {"message": str(data)}
+    return data if isinstance(data, dict) else {"message": errors.shorten(str(data))}
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(response: httpx.Response | None) -> float | None:
+    value = response.headers.get("retry-after") if response is not None else None
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -87,19 +199,30 @@ def _unsupported_hint(message: str) -> str:
     return "this backend does not serve this model over chat completions: check the id"
 
 
-def _auth_hint(exc: openai.APIStatusError, backend: str) -> str:
+def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
     names = " or ".join(PROFILES.get(backend, OPENAI_COMPATIBLE).api_key_env)
-    if "authorization" not in exc.request.headers:
+    if request is not None and "authorization" not in request.headers:
         return f"no key was sent: set {names}, or pass api_key"
-    if exc.status_code == 401:
+    if status == 401:
         return f"the key was rejected: check {names} (or api_key)"
     return f"the key may not use this model: check {names} and the model id"
 
 
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
-    body = _error_body(exc)
-    status = exc.status_code
-    message = str(body.get("message") or body.get("detail") or exc.message)
+    return translate_error_body(
+        exc.status_code, _error_body(exc), backend, exc.request, exc.response
+    )
+
+
+def translate_error_body(
+    status: int,
+    body: dict[str, Any],
+    backend: str,
+    request: httpx.Request | None = None,
+    response: httpx.Response | None = None,
+) -> errors.BackendHTTPError:
+    """An error answer's body (`{"message", "type", …}`) as the typed error it means."""
+    message = str(body.get("message") or body.get("detail") or errors.shorten(str(body)))
     kind = str(body.get("type") or "")
     if kind == "exceed_context_size_error" or "context size" in message.lower():
         return errors.ContextOverflowError(
@@ -109,9 +232,10 @@ def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.B
         # zen answers a model it serves only over /responses or /messages with a 401 ModelError.
         if "not supported" in message.lower() or kind == "ModelError":
             return errors.ModelNotSupportedError(status, message, hint=_unsupported_hint(message))
-        return errors.AuthenticationError(status, message, hint=_auth_hint(exc, backend))
+        hint = _auth_hint(request, status, backend)
+        return errors.AuthenticationError(status, message, hint=hint)
     if status == 429:
-        return errors.RateLimitError(status, message, retry_after=_retry_after(exc.response))
+        return errors.RateLimitError(status, message, retry_after=_retry_after(response))
     if status == 503:
         return errors.ServerLoadingError(
             status, message, hint="the server is still loading its model; wait, then retry"
@@ -123,58 +247,55 @@ def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.B
     return errors.BadRequestError(status, message)
 
 
-# A probe (is this llama-server?) must not hold up a first call on a server that hangs.
-PROBE_TIMEOUT = 5.0
-
-
+# One object's transport --------------------------------------------------------------
 class Transport:
-    """One backend's HTTP clients, created on first use and reused."""
+    """One object's way to its backend: the shared clients plus what is this object's own."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.headers = dict(settings.default_headers)
         # For error hints; set once the backend is known.
         self.backend = settings.backend
         # Sent with every request: added once the backend is known (zen's session id).
         self.request_headers: dict[str, Any] = {}
-        if settings.api_key is None and "authorization" not in map(str.lower, self.headers):
+        if settings.api_key is None and "authorization" not in map(
+            str.lower, settings.default_headers
+        ):
             # Keyless servers get no Authorization header at all (the SDK's way to omit one).
             self.request_headers["Authorization"] = openai.Omit()
+        self._options: Any = {"headers": self.request_headers}
         self._sync: _SyncClient | None = None
-        self._async: _AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
+        # The last event loop this object ran on (weakly: never kept alive) and its client.
+        self._async: tuple[weakref.ref[asyncio.AbstractEventLoop], _AsyncClient] | None = None
 
     @property
     def sync_client(self) -> openai.OpenAI:
-        if self._sync is None:
-            self._sync = _SyncClient(**_client_kwargs(self.settings, self.headers))
-        return self._sync
+        client = self._sync
+        if client is None:
+            client = self._sync = shared_sync_client(self.settings)
+        return client
 
-    @property
-    def async_client(self) -> openai.AsyncOpenAI:
-        # httpx's async pool belongs to one event loop; a new loop (asyncio.run again, a new
-        # notebook kernel loop) gets a client of its own.
+    async def async_client(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
-        if self._async is None or self._async_loop is not loop:
-            self._async = _AsyncClient(**_client_kwargs(self.settings, self.headers))
-            self._async_loop = loop
-        return self._async
-
-    def _options(self, probe: bool = False) -> Any:
-        options: dict[str, Any] = {"headers": self.request_headers}
-        if probe:
-            options.update(timeout=PROBE_TIMEOUT, max_retries=0)
-        return options
+        last = self._async
+        if last is not None and last[0]() is loop:
+            return last[1]
+        client = await shared_async_client(self.settings)
+        self._async = (weakref.ref(loop), client)
+        return client
 
     def _translate(self, exc: Exception) -> Exception:
         url = self.settings.base_url
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             return errors.BackendTimeoutError(url, self.settings.timeout)
         if isinstance(exc, openai.APIConnectionError):
-            return errors.BackendConnectionError(url, str(exc.__cause__ or exc))
+            cause = exc.__cause__
+            if cause is None or isinstance(cause, httpx.ConnectError | httpx.UnsupportedProtocol):
+                return errors.BackendConnectionError(url, str(cause or exc))
+            # The request went out; the answer broke off (the server died while answering).
+            return errors.IncompleteResponseError(f"{type(cause).__name__}: {cause}", url=url)
         if isinstance(exc, openai.APIStatusError):
             return translate_status_error(exc, self.backend)
-        if isinstance(exc, httpx.TransportError):
+        if isinstance(exc, httpx.HTTPError):
             # Only mid-stream: the SDK wraps errors before the answer began.
             return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
         return exc
@@ -183,36 +304,36 @@ class Transport:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options()
+                path, body=body, cast_to=httpx.Response, options=self._options
             )
-        except (openai.APIError, httpx.TransportError) as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
+        client = await self.async_client()
         try:
-            response = await self.async_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options()
+            response = await client.post(
+                path, body=body, cast_to=httpx.Response, options=self._options
             )
-        except (openai.APIError, httpx.TransportError) as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
-    def get(self, url_or_path: str, *, probe: bool = False) -> Any:
+    def get(self, url_or_path: str) -> Any:
         try:
             response = self.sync_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options(probe)
+                url_or_path, cast_to=httpx.Response, options=self._options
             )
-        except (openai.APIError, httpx.TransportError) as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
-    async def aget(self, url_or_path: str, *, probe: bool = False) -> Any:
+    async def aget(self, url_or_path: str) -> Any:
+        client = await self.async_client()
         try:
-            response = await self.async_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options(probe)
-            )
-        except (openai.APIError, httpx.TransportError) as exc:
+            response = await client.get(url_or_path, cast_to=httpx.Response, options=self._options)
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
@@ -228,69 +349,75 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options(),
+                    options=self._options,
                     stream=True,
                     stream_cls=openai.Stream,
                 ),
             )
-        except (openai.APIError, httpx.TransportError) as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         try:
-            yield self._guard(response.iter_lines())
+            yield self._lines(response.iter_bytes())
         finally:
             response.close()
 
-    def _guard(self, lines: Iterator[str]) -> Iterator[str]:
+    def _lines(self, chunks: Iterator[bytes]) -> Iterator[str]:
+        splitter = LineSplitter()
+        feed = splitter.feed
         try:
-            yield from lines
-        except httpx.TransportError as exc:
+            for chunk in chunks:
+                yield from feed(chunk)
+        except httpx.HTTPError as exc:
             raise self._translate(exc) from exc
+        yield from splitter.flush()
 
     @asynccontextmanager
     async def astream_lines(
         self, path: str, body: dict[str, Any]
     ) -> AsyncIterator[AsyncIterator[str]]:
+        client = await self.async_client()
         try:
             response = cast(
                 httpx.Response,
-                await self.async_client.post(
+                await client.post(
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options(),
+                    options=self._options,
                     stream=True,
                     stream_cls=openai.AsyncStream,
                 ),
             )
-        except (openai.APIError, httpx.TransportError) as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         try:
-            yield self._aguard(response.aiter_lines())
+            yield self._alines(response.aiter_bytes())
         finally:
             await response.aclose()
 
-    async def _aguard(self, lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    async def _alines(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+        splitter = LineSplitter()
+        feed = splitter.feed
         try:
-            async for line in lines:
-                yield line
-        except httpx.TransportError as exc:
+            async for chunk in chunks:
+                for line in feed(chunk):
+                    yield line
+        except httpx.HTTPError as exc:
             raise self._translate(exc) from exc
+        for line in splitter.flush():
+            yield line
 
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
+        """Lets go of the shared clients; they stay open for the other objects using them."""
+        self._sync = None
 
     async def aclose(self) -> None:
-        if self._async is not None:
-            await self._async.close()
-            self._async = None
+        self._async = None
 
 
 def _json(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
-    except ValueError as exc:
-        raise errors.BadRequestError(
-            response.status_code, f"the server answered with something that is not JSON: {exc}"
-        ) from exc
+    except (ValueError, RecursionError) as exc:
+        text = errors.shorten(response.content.decode("utf-8", "replace"))
+        raise errors.MalformedResponseError(f"not JSON ({exc}): {text!r}") from exc

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import MalformedResponseError
 from .results import Usage
 
 
 def _first_int(*values: Any) -> int | None:
     for value in values:
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool):
             return value
     return None
 
 
-def parse_usage(raw: dict[str, Any] | None) -> Usage | None:
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedResponseError(f"{what} is {type(value).__name__}, not an object")
+    return value
+
+
+def parse_usage(raw: Any) -> Usage | None:
     if not raw:
         return None
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
+    raw = _object(raw, "`usage`")
+    prompt_details = _object(raw.get("prompt_tokens_details"), "`usage.prompt_tokens_details`")
+    completion_details = _object(
+        raw.get("completion_tokens_details"), "`usage.completion_tokens_details`"
+    )
     input_tokens = _first_int(raw.get("prompt_tokens"), raw.get("input_tokens")) or 0
     output_tokens = _first_int(raw.get("completion_tokens"), raw.get("output_tokens")) or 0
     total = _first_int(raw.get("total_tokens"))

@@ -1,0 +1,27 @@
+"""The core client against the real llama-server test bed."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenllama.core import ChatClient, resolve_settings
+from zenllama.local import LlamaServer
+
+from ..testbed import SAMPLING
+
+pytestmark = pytest.mark.llama_server
+
+HI = [{"role": "user", "content": "hi"}]
+# A grammar pins the answer: text holding characters str.splitlines breaks at, SSE does not.
+SEPARATED = "line one\u2028line two\u2029end"
+GRAMMAR = 'root ::= "line one\u2028line two\u2029end"'
+
+
+async def test_unicode_line_separators_survive_every_mode(tools_server: LlamaServer) -> None:
+    chat = ChatClient(resolve_settings(base_url=tools_server.base_url))
+    options = {**SAMPLING, "grammar": GRAMMAR, "max_tokens": 30}
+    assert chat.complete(HI, options=options).text == SEPARATED
+    assert (await chat.acomplete(HI, options=options)).text == SEPARATED
+    assert "".join(d.text for d in chat.stream(HI, options=options)) == SEPARATED
+    streamed = [d.text async for d in chat.astream(HI, options=options)]
+    assert "".join(streamed) == SEPARATED

@@ -1,0 +1,270 @@
+"""Whatever bytes a server sends, zenllama reads SSE as SSE and answers with a typed error.
+
+Property tests (hypothesis): any split of a valid stream reads the same; any garbled line or
+wrong-shaped JSON gives a `ZenLlamaError` (or is ignored where SSE says so), never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zenllama.core import (
+    ChatClient,
+    MalformedResponseError,
+    StreamError,
+    ZenLlamaError,
+    resolve_settings,
+)
+from zenllama.core.embeddings import decode_base64, parse_embeddings
+from zenllama.core.responses import StreamParser, parse_chat_response
+from zenllama.core.sse import LineSplitter
+from zenllama.core.usage import parse_usage
+
+from ..fakes import FakeServer, Reply, sse
+from ..wire_shapes import answer, chunk
+
+HI = [{"role": "user", "content": "hi"}]
+# Characters str.splitlines breaks at, which SSE does not: JSON strings carry them raw.
+UNICODE_BREAKS = "line one\u2028two\u2029three\x85four\x1cfive\x0bsix\x0cend"
+
+
+def _raw(event: dict[str, Any]) -> str:
+    return "data: " + json.dumps(event, ensure_ascii=False)
+
+
+# SSE lines ------------------------------------------------------------------------------
+def test_unicode_line_separators_inside_events_stay_inside(fake: FakeServer) -> None:
+    fake.chat(Reply(events=sse(_raw(chunk({"content": UNICODE_BREAKS})), _raw(chunk({}, "stop")))))
+    chat = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
+    assert "".join(delta.text for delta in chat.stream(HI)) == UNICODE_BREAKS
+
+
+async def test_unicode_line_separators_async(fake: FakeServer) -> None:
+    fake.chat(Reply(events=sse(_raw(chunk({"content": UNICODE_BREAKS})), _raw(chunk({}, "stop")))))
+    chat = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
+    assert "".join([delta.text async for delta in chat.astream(HI)]) == UNICODE_BREAKS
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_every_sse_line_end(end: bytes) -> None:
+    splitter = LineSplitter()
+    stream = end.join([b"\xef\xbb\xbfdata: 1", b"", b": ping", b"data: \xe2\x80\xa8", b""])
+    lines = splitter.feed(stream) + splitter.flush()
+    assert lines == ["data: 1", "", ": ping", "data: \u2028", ""][: len(lines)]
+    assert lines[:4] == ["data: 1", "", ": ping", "data: \u2028"]
+
+
+def test_a_crlf_split_between_chunks_is_one_line_end() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b"data: 1\r") == []
+    assert splitter.feed(b"\ndata: 2\r") == ["data: 1"]
+    assert splitter.feed(b"\r\n") == ["data: 2", ""]
+    assert splitter.flush() == []
+
+
+# Any split of a valid stream reads the same ----------------------------------------------
+_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+)
+
+
+@st.composite
+def _streams(draw: st.DrawFn) -> tuple[bytes, list[str], list[int]]:
+    pieces = draw(st.lists(_texts, min_size=1, max_size=6))
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines: list[str] = []
+    for piece in pieces:
+        if draw(st.booleans()):
+            lines += [": keep-alive", ""]
+        lines += [_raw(chunk({"content": piece})), ""]
+    lines += [_raw(chunk({}, "stop")), "", "data: [DONE]", ""]
+    data = end.join(lines).encode()
+    cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=8)))
+    return data, pieces, cuts
+
+
+def _read(chunks: list[bytes]) -> tuple[str, str | None]:
+    splitter, parser = LineSplitter(), StreamParser("llama-server")
+    for piece in chunks:
+        for line in splitter.feed(piece):
+            parser.feed(line)
+    for line in splitter.flush():
+        parser.feed(line)
+    result = parser.finish().result
+    assert result is not None
+    return result.text, result.finish_reason
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_streams())
+def test_any_split_of_a_stream_reads_the_same(stream: tuple[bytes, list[str], list[int]]) -> None:
+    data, pieces, cuts = stream
+    bounds = [0, *cuts, len(data)]
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds)]
+    assert _read(chunks) == _read([data]) == ("".join(pieces), "stop")
+
+
+# Anything else is a typed error ----------------------------------------------------------
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+# JSON shaped like an answer, with any values where the fields go: reaches the deep paths.
+_call = st.fixed_dictionaries(
+    {},
+    optional={
+        "index": _json,
+        "id": _json,
+        "function": st.fixed_dictionaries({}, optional={"name": _json, "arguments": _json}) | _json,
+        "name": _json,
+        "arguments": _json,
+    },
+)
+_message = st.fixed_dictionaries(
+    {},
+    optional={
+        "content": _json,
+        "reasoning_content": _json,
+        "reasoning": _json,
+        "tool_calls": st.lists(_call, max_size=2) | _json,
+        "function_call": _call | _json,
+    },
+)
+_usage = st.fixed_dictionaries(
+    {},
+    optional={
+        "prompt_tokens": _json,
+        "completion_tokens": _json,
+        "total_tokens": _json,
+        "prompt_tokens_details": _json,
+        "completion_tokens_details": _json,
+    },
+) | _json
+_answer = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": _json,
+        "model": _json,
+        "usage": _usage,
+        "timings": _json,
+        "error": _json,
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "message": _message | _json,
+                    "delta": _message | _json,
+                    "finish_reason": _json,
+                },
+            )
+            | _json,
+            max_size=2,
+        )
+        | _json,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_answer | _json, min_size=1, max_size=4))
+def test_wrong_shapes_in_a_stream_are_typed_errors(events: list[Any]) -> None:
+    parser = StreamParser("llama-server")
+    try:
+        for event in events:
+            parser.feed("data: " + json.dumps(event))
+        parser.finish()
+    except ZenLlamaError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(_answer | _json)
+def test_wrong_shapes_in_a_whole_answer_are_typed_errors(data: Any) -> None:
+    with contextlib.suppress(ZenLlamaError):
+        parse_chat_response(data, "llama-server")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=30) | st.text(max_size=30).map("data: {}".format), max_size=5))
+def test_garbled_lines_are_typed_errors_or_ignored_as_sse_says(lines: list[str]) -> None:
+    parser = StreamParser("llama-server")
+    try:
+        for line in lines:
+            parser.feed(line)
+        parser.finish()
+    except ZenLlamaError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json, st.integers(0, 3))
+def test_wrong_embeddings_answers_are_typed_errors(data: Any, count: int) -> None:
+    with contextlib.suppress(ZenLlamaError):
+        parse_embeddings({"data": data} if count % 2 else data, count)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["data: 42", 'data: "error"', "data: [1, 2]", "data: null", "data: " + "[" * 1000 + "]" * 1000],
+)
+def test_events_that_are_not_objects(line: str) -> None:
+    with pytest.raises(MalformedResponseError):
+        StreamParser("x").feed(line)
+
+
+def test_an_error_event_is_still_a_stream_error() -> None:
+    with pytest.raises(StreamError, match="slot crashed"):
+        StreamParser("x").feed('data: {"error": {"message": "slot crashed"}}')
+
+
+@pytest.mark.parametrize(
+    ("data", "names"),
+    [
+        ({"choices": {"0": {}}}, "`choices`"),
+        ({"choices": ["x"]}, "`choices[0]`"),
+        ({"choices": [{"message": []}]}, "message"),
+        ({"choices": [{"message": {"content": {"a": 1}}}]}, "`content`"),
+        ({"choices": [{"message": {"tool_calls": "f"}}]}, "`tool_calls`"),
+        ({"choices": [{"message": {"tool_calls": [1]}}]}, "tool call"),
+        ({"choices": [{"message": {"content": "x"}}], "usage": [1, 2]}, "`usage`"),
+        ({"choices": [{"message": {"content": "x"}, "finish_reason": 3}]}, "`finish_reason`"),
+    ],
+)
+def test_whole_answers_of_the_wrong_shape_name_what_was_wrong(data: Any, names: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(names)):
+        parse_chat_response(data, "x")
+
+
+def test_usage_details_of_the_wrong_shape() -> None:
+    with pytest.raises(MalformedResponseError, match="prompt_tokens_details"):
+        parse_usage({"prompt_tokens": 1, "prompt_tokens_details": [3]})
+
+
+@pytest.mark.parametrize("value", ["%%%not base64", "AAA=", "AAAAAAA="])
+def test_bad_base64_embeddings(value: str) -> None:
+    with pytest.raises(MalformedResponseError, match="base64"):
+        decode_base64(value)
+
+
+def test_streamed_tool_arguments_that_are_not_text() -> None:
+    parser = StreamParser("x")
+    with pytest.raises(MalformedResponseError, match="arguments"):
+        parser.feed(
+            "data: "
+            + json.dumps(chunk({"tool_calls": [{"index": 0, "function": {"arguments": 5}}]}))
+        )
+
+
+def test_a_whole_answer_still_parses() -> None:
+    assert parse_chat_response(answer({"content": "ok"}), "x").text == "ok"
