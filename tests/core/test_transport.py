@@ -15,6 +15,7 @@ import pytest
 from zenllama.core import (
     BackendConnectionError,
     BackendTimeoutError,
+    BadRequestError,
     ChatClient,
     IncompleteResponseError,
     ServerError,
@@ -256,3 +257,12 @@ def test_an_html_error_page_is_shortened(fake: FakeServer) -> None:
         auto(fake.base_url, backend="llama-server", max_retries=0).complete(HI)
     assert "502 Bad Gateway" in str(caught.value)
     assert "<" not in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_a_plain_http_server_redirecting_is_an_error_naming_where(fake: FakeServer) -> None:
+    # Following it to https would go unverified (plain-http clients hold no TLS context).
+    fake.chat(Reply(status=307, headers={"location": "https://example.test/v1/chat/completions"}))
+    with pytest.raises(BadRequestError, match=r"redirected to https://example\.test") as caught:
+        auto(fake.base_url, backend="llama-server").complete(HI)
+    assert "base_url" in str(caught.value)
+    assert [seen.path for seen in fake.seen] == ["/v1/chat/completions"]

@@ -29,6 +29,7 @@ import openai
 
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
+from .errors import redact_url
 from .settings import Settings
 from .sse import LineSplitter
 
@@ -60,9 +61,11 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def _http_options(base_url: str) -> dict[str, Any]:
-    # Plain http needs no TLS context. (A redirect from http to https would go unverified,
-    # but the first, plain hop already was.)
-    return {"verify": False if base_url.startswith("http://") else _tls_context()}
+    if base_url.startswith("http://"):
+        # Plain http needs no TLS context, so it follows no redirect either: one to https
+        # would go unverified. A redirect is an error naming the address to use instead.
+        return {"verify": False, "follow_redirects": False}
+    return {"verify": _tls_context()}
 
 
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
@@ -222,6 +225,13 @@ def translate_error_body(
     response: httpx.Response | None = None,
 ) -> errors.BackendHTTPError:
     """An error answer's body (`{"message", "type", …}`) as the typed error it means."""
+    if 300 <= status < 400 and response is not None:
+        where = redact_url(response.headers.get("location", "another address"))
+        return errors.BadRequestError(
+            status,
+            f"the server redirected to {where}",
+            hint="use that address as base_url (a plain-http client follows no redirects)",
+        )
     message = str(body.get("message") or body.get("detail") or errors.shorten(str(body)))
     kind = str(body.get("type") or "")
     if kind == "exceed_context_size_error" or "context size" in message.lower():
