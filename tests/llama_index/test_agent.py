@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from llama_index.core.agent.workflow import AgentStream, FunctionAgent, ToolCallResult
+from llama_index.core.agent.workflow import (
+    AgentStream,
+    AgentWorkflow,
+    FunctionAgent,
+    ToolCallResult,
+)
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
@@ -128,3 +133,34 @@ async def test_stream_structured_predict_fills_the_object_as_it_streams(
 
     assert partials[-1] == Weather(city="Oslo", celsius=3)
     assert any(getattr(p, "city", None) == "Oslo" and p.celsius is None for p in partials)
+
+
+@pytest.mark.parametrize("workflow", [False, True], ids=["FunctionAgent", "AgentWorkflow"])
+async def test_a_forced_initial_tool_asks_for_one_call(
+    fake: FakeServer, llm: ZenLlama, workflow: bool
+) -> None:
+    # Issue 10 #8: the named choice became "required" with parallel_tool_calls still true, the
+    # model called twice, and the Llama 3.1 template refused the next turn (HTTP 400).
+    fake.props = LLAMA_PROPS
+    fake.chat(Reply(events=tool_call_stream(['{"city": "Paris"}'])))
+    fake.chat(Reply(events=text_stream("Rainy.")))
+
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city"""
+        return "rainy"
+
+    agent = FunctionAgent(
+        name="weather",
+        description="Tells the weather",
+        tools=[FunctionTool.from_defaults(get_weather)],
+        llm=llm,
+        initial_tool_choice="get_weather",
+    )
+    runner = AgentWorkflow(agents=[agent]) if workflow else agent
+    output = await runner.run(user_msg="Weather in Paris?")
+
+    assert str(output) == "Rainy."
+    first = fake.chat_bodies[0]
+    assert first["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in first["tools"]] == ["get_weather"]
+    assert first["parallel_tool_calls"] is False
