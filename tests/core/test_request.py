@@ -40,7 +40,12 @@ def test_a_forced_named_tool_asks_for_one_call(backend: object, parallel: object
 
 def test_required_without_a_name_keeps_parallel_calls() -> None:
     body = build_chat_body(
-        LLAMA_SERVER, None, USER, stream=False, tools=TOOLS, tool_choice="required",
+        LLAMA_SERVER,
+        None,
+        USER,
+        stream=False,
+        tools=TOOLS,
+        tool_choice="required",
         parallel_tool_calls=True,
     )
     assert body["parallel_tool_calls"] is True
