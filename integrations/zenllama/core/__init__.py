@@ -24,6 +24,7 @@ from .errors import (
     ServerLoadingError,
     StreamError,
     ToolChoiceDowngradedWarning,
+    TruncatedOutputError,
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFragment",
     "ToolChoiceDowngradedWarning",
+    "TruncatedOutputError",
     "UnsupportedSettingWarning",
     "Usage",
     "ZenLlamaError",

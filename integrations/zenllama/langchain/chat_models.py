@@ -20,17 +20,47 @@ from langchain_core.output_parsers.openai_tools import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableGenerator,
+    RunnableMap,
+    RunnablePassthrough,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from zenllama.core import ChatClient, ModelInfo, wire
+from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
+
+
+def _check(message: BaseMessage, text: list[str]) -> None:
+    if isinstance(message.content, str):
+        text.append(message.content)
+    reason = message.response_metadata.get("finish_reason")
+    if reason is not None:
+        usage = getattr(message, "usage_metadata", None) or {}
+        check_finished(reason, "".join(text), usage.get("output_tokens"))
+
+
+def _finished(messages: Iterator[BaseMessage]) -> Iterator[BaseMessage]:
+    """Passes the answer (or its chunks) on; TruncatedOutputError where it hit the limit."""
+    text: list[str] = []
+    for message in messages:
+        _check(message, text)
+        yield message
+
+
+async def _afinished(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[BaseMessage]:
+    text: list[str] = []
+    async for message in messages:
+        _check(message, text)
+        yield message
 
 
 class ChatZenLlama(ChatFields, BaseChatModel):
@@ -231,6 +261,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
             raise ValueError(
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'"
             )
+        # A structured answer cut off by the token limit is an error, never a parsed result.
+        parser = RunnableGenerator(_finished, _afinished) | parser
         if not include_raw:
             return llm | parser
         parsed = RunnablePassthrough.assign(
