@@ -29,9 +29,9 @@ from langchain_core.runnables import (
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from zenllama.core import ChatClient, ModelInfo, wire
+from zenllama.core import ModelInfo, wire
 from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
@@ -85,23 +85,28 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
     streaming: bool = False
 
-    _client: ChatClient = PrivateAttr()
-
     @model_validator(mode="after")
     def _resolve_backend(self) -> ChatZenLlama:
-        settings = self._resolve(self.model_name, self.session_id)
-        self.model_name, self.session_id = settings.model, settings.session_id
-        self._client = ChatClient(settings)
+        # Settings are read here (cheap, no network); the core client is built on first use.
+        self.model_name = self._resolve().model
         return self
 
-    @property
-    def client(self) -> ChatClient:
-        """The shared core client (backend profile, server facts, model list)."""
-        return self._client
+    def _model_id(self) -> str | None:
+        return self.model_name
 
     @property
     def _llm_type(self) -> str:
         return "zenllama-chat"
+
+    # LangChain serialization: `dumps` writes the settings, never the key; `loads` needs
+    # valid_namespaces=["zenllama"] and allowed_objects=[ChatZenLlama].
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["zenllama", "langchain"]
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -140,7 +145,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        result = self._client.complete(
+        result = self.client.complete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
@@ -154,7 +159,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        result = await self._client.acomplete(
+        result = await self.client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
@@ -167,7 +172,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         on_token = run_manager.on_llm_new_token if run_manager else None
-        for delta in self._client.stream(
+        for delta in self.client.stream(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         ):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
@@ -184,7 +189,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self.request_parts(kwargs, stop)
         # aclosing: a consumer that stops early closes the HTTP stream at once (frees the slot).
-        async with aclosing(self._client.astream(to_wire_messages(messages), **request)) as deltas:
+        async with aclosing(self.client.astream(to_wire_messages(messages), **request)) as deltas:
             async for delta in deltas:
                 chunk = ChatGenerationChunk(message=to_message_chunk(delta))
                 if run_manager is not None:
@@ -275,7 +280,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
 
     # Server facts --------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        return self._client.list_models()
+        return self.client.list_models()
 
     async def alist_models(self) -> list[ModelInfo]:
-        return await self._client.alist_models()
+        return await self.client.alist_models()
