@@ -17,6 +17,8 @@ from typing_extensions import Self
 
 from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
+from .errors import ZenLlamaError
+from .models import model_from_props
 from .request import LLAMA_CPP_FIELDS
 from .results import Usage
 from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
@@ -234,6 +236,29 @@ class ChatFields(ConnectionFields):
         """The core client (backend profile, server facts, model list), built on first use."""
         client: ChatClient = self._core_client()
         return client
+
+    # (the client asked, the model it reported)
+    _served: tuple[ChatClient, str | None] | None = PrivateAttr(default=None)
+
+    def served_model(self) -> str | None:
+        """The model the server reports, for when none was given (tracing, metadata).
+
+        llama-server: its `/props` `model_path`, which the backend probe already read; others:
+        the first of `/models`. Asked once per client; None while the server cannot say.
+        """
+        client = self.client
+        known = self._served
+        if known is not None and known[0] is client:
+            return known[1]
+        try:
+            if client.profile.name == "llama-server":
+                model = model_from_props(client.server_props())
+            else:
+                model = next((m.id for m in client.list_models()), None)
+        except ZenLlamaError:
+            return None  # not up yet: the call itself will say what is wrong
+        self._served = (client, model)
+        return model
 
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}

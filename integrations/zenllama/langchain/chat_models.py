@@ -124,7 +124,10 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model") or self.model_name or "default",
+            ls_model_name=kwargs.get("model")
+            or self.model_name
+            or self.served_model()
+            or "default",
             ls_model_type="chat",
         )
         if self.temperature is not None:
