@@ -187,6 +187,9 @@ class ChatFields(ConnectionFields):
     `clear_thinking: false`); the reasoning goes back complete and in order either way."""
     stream_usage: bool = True
     """Ask for usage at the end of streams."""
+    reasoning_open: bool | None = None
+    """The prompt ends in an open `<think>` (the template opened it), so a stream starts as
+    reasoning. None: llama-server's template says (from the probe's `/props`); elsewhere no."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -275,6 +278,7 @@ class ChatFields(ConnectionFields):
             "reasoning": kwargs.pop("reasoning", self.reasoning),
             "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
             "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
+            "reasoning_open": kwargs.pop("reasoning_open", self.reasoning_open),
             "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
         }
         options = self.options()

@@ -36,7 +36,8 @@ def _raise_error_payload(payload: dict[str, Any]) -> None:
     raise errors.StreamError(str(message), payload)
 
 
-def parse_chat_response(data: Any, backend: str) -> ChatResult:
+def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+    """`reasoning_open`: the prompt ended in an open `<think>` (ThinkSplitter `opened`)."""
     if not isinstance(data, dict):
         raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
     if "error" in data:
@@ -46,7 +47,8 @@ def parse_chat_response(data: Any, backend: str) -> ChatResult:
         raise errors.BadRequestError(200, "the answer has no choices")
     choice = choices[0]
     message = choice.get("message") or {}
-    inline_reasoning, text = split_think(_text_of(message.get("content")))
+    opened = reasoning_open and not _reasoning_field(message)  # else the server split it
+    inline_reasoning, text = split_think(_text_of(message.get("content")), opened)
     raw_calls = message.get("tool_calls")
     if not raw_calls and isinstance(message.get("function_call"), dict):
         raw_calls = [message["function_call"]]  # the pre-tools OpenAI shape
@@ -74,6 +76,7 @@ class StreamParser:
         "_finish_reason",
         "_id",
         "_model",
+        "_opened",
         "_reasoning",
         "_splitter",
         "_stray",
@@ -83,11 +86,12 @@ class StreamParser:
         "_usage",
     )
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, reasoning_open: bool = False) -> None:
         self._backend = backend
         self._text: list[str] = []
         self._reasoning: list[str] = []
-        self._splitter = ThinkSplitter()
+        self._splitter = ThinkSplitter(reasoning_open)
+        self._opened = reasoning_open
         self._tools = ToolCallAssembler()
         self._usage: dict[str, Any] | None = None
         self._timings: dict[str, Any] | None = None
@@ -133,6 +137,11 @@ class StreamParser:
             return None
         reasoning = _reasoning_field(delta)
         content = delta.get("content")
+        if self._opened and (reasoning or content):
+            # Decided by the first piece: a server that sends reasoning apart knew the template.
+            self._opened = False
+            if reasoning:
+                self._splitter.server_splits()
         text = ""
         if content:
             more_reasoning, text = self._splitter.feed(_text_of(content))
