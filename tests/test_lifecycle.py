@@ -172,7 +172,7 @@ def test_langchain_dumps_and_loads_the_chat_model(fake: FakeServer) -> None:
         7,
     )
     assert restored.api_key is not None and restored.api_key.get_secret_value() == "sk-restored"
-    assert restored.session_id is None  # a random conversation id is not a setting
+    assert restored.session_id != llm.session_id  # drawn at random: not carried over
 
 
 def test_a_chain_holding_the_model_serializes(fake: FakeServer) -> None:
@@ -183,3 +183,8 @@ def test_a_chain_holding_the_model_serializes(fake: FakeServer) -> None:
     )
     text = dumps(chain)
     assert SECRET not in text and "not_implemented" not in text
+
+
+def test_a_given_session_id_is_a_setting_and_is_kept(fake: FakeServer) -> None:
+    text = dumps(ChatZenLlama(base_url=fake.base_url, session_id="conversation-1"))
+    assert '"session_id": "conversation-1"' in text

@@ -223,13 +223,14 @@ class ChatFields(ConnectionFields):
     )
     """Any other request fields, merged into the body last (`additional_kwargs` also works)."""
 
-    _session_id: str | None = PrivateAttr(default=None)
+    # The session id was drawn at random, not given: serialized forms leave it out.
+    _session_drawn: bool = PrivateAttr(default=False)
 
     def _session(self) -> str | None:
-        # A random id stays private: it is not a setting, so dumps and copies never carry it.
-        if self.session_id is None and self._session_id is None:
-            self._session_id = uuid.uuid4().hex
-        return self.session_id or self._session_id
+        if self.session_id is None:  # drawn once, readable as `session_id`
+            self.session_id = uuid.uuid4().hex
+            self._session_drawn = True
+        return self.session_id
 
     def _build_client(self, settings: Settings) -> ChatClient:
         return ChatClient(settings)

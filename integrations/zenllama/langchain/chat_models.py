@@ -13,6 +13,7 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
@@ -111,6 +112,13 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     @property
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "BACKEND_API_KEY"}
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        data = super().to_json()
+        if self._session_drawn and data["type"] == "constructor":
+            # A random conversation id is not a setting: a loaded model draws its own.
+            data["kwargs"].pop("session_id", None)
+        return data
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
