@@ -1,6 +1,7 @@
 import pytest
 
-from zenllama.core.reasoning import ThinkSplitter, split_think
+from zenllama.core.reasoning import ThinkSplitter, split_think, template_opens_think
+from zenllama.local.server import template_path
 
 CASES = [
     ("<think>plan it</think>\n\nHello", "plan it", "Hello"),
@@ -19,8 +20,8 @@ def test_whole_content(content: str, reasoning: str, answer: str) -> None:
     assert split_think(content) == (reasoning, answer)
 
 
-def _feed_in_pieces(content: str, cuts: list[int]) -> tuple[str, str]:
-    splitter = ThinkSplitter()
+def _feed_in_pieces(content: str, cuts: list[int], opened: bool = False) -> tuple[str, str]:
+    splitter = ThinkSplitter(opened)
     reasoning = answer = ""
     start = 0
     for end in [*cuts, len(content)]:
@@ -50,3 +51,47 @@ def test_stream_closing_tag_first_is_reasoning_when_seen_before_any_answer() -> 
 def test_stream_answer_never_contains_a_stray_closing_tag() -> None:
     reasoning, answer = _feed_in_pieces("Hello</think> world", [3, 9])
     assert "</think>" not in answer and "think" not in reasoning + answer
+
+
+OPENED_CASES = [
+    ("plan it</think>\n\nHello", "plan it", "Hello"),
+    ("  plan it</think>Hello", "  plan it", "Hello"),
+    ("<think>plan it</think>Hello", "plan it", "Hello"),  # the model opened it again
+    ("cut off before closing", "cut off before closing", ""),
+]
+
+
+@pytest.mark.parametrize(("content", "reasoning", "answer"), OPENED_CASES)
+def test_a_prompt_that_opened_think_makes_the_stream_reasoning_from_the_first_piece(
+    content: str, reasoning: str, answer: str
+) -> None:
+    # Issue 10 #13: before, the pieces before </think> were handed out as answer.
+    for cut in range(1, len(content)):
+        got = _feed_in_pieces(content, [cut], opened=True)
+        assert (got[0].strip(), got[1]) == (reasoning.strip(), answer), cut
+    splitter = ThinkSplitter(opened=True)
+    assert splitter.feed("plan ")[0] == "plan "  # handed out as reasoning at once
+    assert split_think(content, opened=True)[1] == answer
+
+
+def test_a_server_that_splits_reasoning_itself_ends_the_opened_mode() -> None:
+    splitter = ThinkSplitter(opened=True)
+    splitter.server_splits()
+    assert splitter.feed("Hello") == ("", "Hello")
+
+
+@pytest.mark.parametrize(
+    ("template", "kwargs", "opens"),
+    [
+        ("glm", {}, True),  # ends its generation prompt in <think>
+        ("glm", {"enable_thinking": False}, False),  # ... or in </think>
+        ("reasoning", {}, False),  # Qwen3 opens nothing; closed <think></think> when off
+        ("tools", {}, False),
+    ],
+)
+def test_template_opens_think(template: str, kwargs: dict[str, object], opens: bool) -> None:
+    assert template_opens_think(template_path(template).read_text(), kwargs) is opens
+
+
+def test_a_template_that_is_not_text_opens_nothing() -> None:
+    assert template_opens_think(None, {}) is False

@@ -23,6 +23,34 @@ def test_llama_server_named_tool_becomes_required_with_only_that_tool(choice: ob
     assert [t["function"]["name"] for t in body["tools"]] == ["b"]
 
 
+@pytest.mark.parametrize("backend", [LLAMA_SERVER, OPENAI_COMPATIBLE])
+@pytest.mark.parametrize("parallel", [None, True])
+def test_a_forced_named_tool_asks_for_one_call(backend: object, parallel: object) -> None:
+    body = build_chat_body(
+        backend,  # type: ignore[arg-type]
+        "m",
+        USER,
+        stream=False,
+        tools=TOOLS,
+        tool_choice="b",
+        parallel_tool_calls=parallel,  # type: ignore[arg-type]
+    )
+    assert body["parallel_tool_calls"] is False
+
+
+def test_required_without_a_name_keeps_parallel_calls() -> None:
+    body = build_chat_body(
+        LLAMA_SERVER,
+        None,
+        USER,
+        stream=False,
+        tools=TOOLS,
+        tool_choice="required",
+        parallel_tool_calls=True,
+    )
+    assert body["parallel_tool_calls"] is True
+
+
 def test_openai_compatible_keeps_the_object_form() -> None:
     body = build_chat_body(OPENAI_COMPATIBLE, "m", USER, stream=False, tools=TOOLS, tool_choice="b")
     assert body["tool_choice"] == {"type": "function", "function": {"name": "b"}}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+from unittest import mock
 
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.load import dumpd, load
 from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
+from syrupy.assertion import SnapshotAssertion
 
 from zenllama.langchain import ChatZenLlama
 from zenllama.local import LlamaServer
@@ -47,6 +52,31 @@ class TestChatZenLlamaUnit(ChatModelUnitTests):
     @property
     def returns_usage_metadata(self) -> bool:
         return True
+
+    @pytest.mark.xfail(
+        reason="langchain-core's allowed_objects='all' admits only the classes of its own "
+        "mapping (its partner packages); test_serdes_allowing_zenllama runs the same checks "
+        "with allowed_objects=[ChatZenLlama]",
+        raises=ValueError,
+        strict=True,
+    )
+    def test_serdes(self, model: BaseChatModel, snapshot: SnapshotAssertion) -> None:
+        super().test_serdes(model, snapshot)
+
+    def test_serdes_allowing_zenllama(
+        self, model: BaseChatModel, snapshot: SnapshotAssertion
+    ) -> None:
+        env_params, _, _ = self.init_from_env_params
+        with mock.patch.dict(os.environ, env_params):
+            serialized = dumpd(model)
+            assert serialized == snapshot(name="serialized")
+            loaded = load(
+                serialized,
+                valid_namespaces=model.get_lc_namespace()[:1],
+                allowed_objects=[self.chat_model_class],
+                secrets_from_env=True,
+            )
+            assert model.dict() == loaded.dict()
 
 
 @pytest.mark.llama_server

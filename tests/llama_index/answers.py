@@ -38,7 +38,11 @@ ZEN_ANSWER = answer(
 
 
 def tool_call_answer(
-    arguments: str, *, name: str = "get_weather", call_id: str | None = "call_1"
+    arguments: str,
+    *,
+    name: str = "get_weather",
+    call_id: str | None = "call_1",
+    finish: str = "tool_calls",
 ) -> dict[str, Any]:
     """llama-server's tool-call answer."""
     call: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": arguments}}
@@ -46,7 +50,7 @@ def tool_call_answer(
         call["id"] = call_id
     return answer(
         {"content": "", "tool_calls": [call]},
-        finish="tool_calls",
+        finish=finish,
         usage=usage(40, 12),
         id="chatcmpl-2",
     )
@@ -79,7 +83,7 @@ def _reasoning(reasoning: str) -> list[dict[str, Any]]:
 
 
 def tool_call_stream(
-    pieces: list[str], *, name: str = "get_weather", reasoning: str = ""
+    pieces: list[str], *, name: str = "get_weather", reasoning: str = "", finish: str = "tool_calls"
 ) -> list[Any]:
     """OpenAI-style streamed call: id and name once, then the arguments in pieces."""
     head = {
@@ -92,7 +96,7 @@ def tool_call_stream(
         *_reasoning(reasoning),
         {"tool_calls": [head]},
         *({"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in pieces),
-        finish="tool_calls",
+        finish=finish,
     )
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from llama_index.core.agent.workflow import AgentStream, FunctionAgent, ToolCallResult
+from llama_index.core.agent.workflow import (
+    AgentStream,
+    AgentWorkflow,
+    FunctionAgent,
+    ToolCallResult,
+)
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from zenllama.core import InvalidToolCallError
+from zenllama.core import InvalidToolCallError, TruncatedOutputError
 from zenllama.llama_index import ZenLlama
 
 from ..fakes import FakeServer, Reply
@@ -128,3 +133,83 @@ async def test_stream_structured_predict_fills_the_object_as_it_streams(
 
     assert partials[-1] == Weather(city="Oslo", celsius=3)
     assert any(getattr(p, "city", None) == "Oslo" and p.celsius is None for p in partials)
+
+
+@pytest.mark.parametrize("workflow", [False, True], ids=["FunctionAgent", "AgentWorkflow"])
+async def test_a_forced_initial_tool_asks_for_one_call(
+    fake: FakeServer, llm: ZenLlama, workflow: bool
+) -> None:
+    # Issue 10 #8: the named choice became "required" with parallel_tool_calls still true, the
+    # model called twice, and the Llama 3.1 template refused the next turn (HTTP 400).
+    fake.props = LLAMA_PROPS
+    fake.chat(Reply(events=tool_call_stream(['{"city": "Paris"}'])))
+    fake.chat(Reply(events=text_stream("Rainy.")))
+
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city"""
+        return "rainy"
+
+    agent = FunctionAgent(
+        name="weather",
+        description="Tells the weather",
+        tools=[FunctionTool.from_defaults(get_weather)],
+        llm=llm,
+        initial_tool_choice="get_weather",
+    )
+    runner = AgentWorkflow(agents=[agent]) if workflow else agent
+    output = await runner.run(user_msg="Weather in Paris?")
+
+    assert str(output) == "Rainy."
+    first = fake.chat_bodies[0]
+    assert first["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in first["tools"]] == ["get_weather"]
+    assert first["parallel_tool_calls"] is False
+
+
+CUT = '{"city": "Oslo"'  # where the token limit stopped the call
+
+
+def _cut_call(streamed: bool) -> Reply:
+    if streamed:
+        return Reply(events=tool_call_stream([CUT], name="Weather", finish="length"))
+    return Reply(body=tool_call_answer(CUT, name="Weather", finish="length"))
+
+
+async def test_structured_predict_refuses_an_answer_cut_by_the_token_limit(
+    fake: FakeServer, llm: ZenLlama, mode: str
+) -> None:
+    # Issue 10 #9: a cut-off structured answer must be an error that says so.
+    fake.chat(_cut_call(streamed=False))
+    prompt = PromptTemplate("Weather in {city}?")
+    with pytest.raises(TruncatedOutputError, match="max_tokens") as caught:
+        if mode == "sync":
+            llm.structured_predict(Weather, prompt, city="Oslo")
+        else:
+            await llm.astructured_predict(Weather, prompt, city="Oslo")
+    assert caught.value.text == CUT
+    assert "zenllama_structured" not in fake.chat_bodies[-1]
+
+
+async def test_stream_structured_predict_refuses_a_cut_answer(
+    fake: FakeServer, llm: ZenLlama, mode: str
+) -> None:
+    fake.chat(_cut_call(streamed=True))
+    prompt = PromptTemplate("Weather in {city}?")
+    with pytest.raises(TruncatedOutputError):
+        if mode == "sync":
+            list(llm.stream_structured_predict(Weather, prompt, city="Oslo"))
+        else:
+            stream = await llm.astream_structured_predict(Weather, prompt, city="Oslo")
+            [p async for p in stream]
+
+
+async def test_as_structured_llm_refuses_a_cut_answer(fake: FakeServer, llm: ZenLlama) -> None:
+    fake.chat(_cut_call(streamed=False))
+    with pytest.raises(TruncatedOutputError):
+        llm.as_structured_llm(Weather).chat([user("Weather in Rome?")])
+
+
+async def test_plain_chat_keeps_a_cut_answer(fake: FakeServer, llm: ZenLlama) -> None:
+    fake.chat(_cut_call(streamed=False))
+    response = llm.chat([user("Weather in Rome?")])  # not structured: the caller decides
+    assert response.additional_kwargs["finish_reason"] == "length"

@@ -252,9 +252,10 @@ async def test_tool_choice_reaches_llama_server_in_its_dialect(
     assert (auto["tool_choice"], auto["parallel_tool_calls"]) == ("auto", False)
     assert [t["function"]["name"] for t in auto["tools"]] == ["get_weather", "get_time"]
     assert required["tool_choice"] == "required"
-    # llama-server ignores the object form: only the named tool, and required.
+    # llama-server ignores the object form: only the named tool, and required; one named tool
+    # is one call, whatever allow_parallel_tool_calls says.
     assert [t["function"]["name"] for t in named["tools"]] == ["get_time"]
-    assert (named["tool_choice"], named["parallel_tool_calls"]) == ("required", True)
+    assert (named["tool_choice"], named["parallel_tool_calls"]) == ("required", False)
     with pytest.raises(ValueError, match="get_news"):  # before anything is sent
         llm.stream_chat_with_tools(tools, user_msg="News?", tool_choice="get_news")
     assert len(fake.chat_bodies) == 3

@@ -26,6 +26,7 @@ from .errors import (
     ServerLoadingError,
     StreamError,
     ToolChoiceDowngradedWarning,
+    TruncatedOutputError,
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFragment",
     "ToolChoiceDowngradedWarning",
+    "TruncatedOutputError",
     "UnsupportedSettingWarning",
     "Usage",
     "ZenLlamaError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from .backends import (
     profile_named,
 )
 from .models import ModelInfo, parse_models
+from .reasoning import template_opens_think
 from .request import Message, ToolSpec, build_chat_body
 from .responses import StreamParser, parse_chat_response
 from .results import ChatResult, StreamDelta
@@ -49,6 +51,8 @@ class ChatClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._props: dict[str, Any] | None = None
+        # chat_template_kwargs (as JSON) -> whether llama-server's prompt ends in an open <think>
+        self._opens_think: dict[str, bool] = {}
         self._transport = Transport(settings)
         self._profile: BackendProfile | None = None
         if settings.backend != "auto":
@@ -135,12 +139,15 @@ class ChatClient:
         *,
         tools: Sequence[ToolSpec] = (),
         tool_choice: str | bool | Mapping[str, Any] | None = None,
+        reasoning_open: bool | None = None,
         **request: Any,
     ) -> ChatResult:
         body = self.build_body(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        return parse_chat_response(self.transport.post(CHAT_PATH, body), self.profile.name)
+        opened = self._reasoning_open(body, reasoning_open)
+        answer = self.transport.post(CHAT_PATH, body)
+        return parse_chat_response(answer, self.profile.name, opened)
 
     async def acomplete(
         self,
@@ -148,13 +155,16 @@ class ChatClient:
         *,
         tools: Sequence[ToolSpec] = (),
         tool_choice: str | bool | Mapping[str, Any] | None = None,
+        reasoning_open: bool | None = None,
         **request: Any,
     ) -> ChatResult:
         transport = await self.atransport()
         body = self.build_body(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        return parse_chat_response(await transport.apost(CHAT_PATH, body), self.profile.name)
+        opened = self._reasoning_open(body, reasoning_open)
+        answer = await transport.apost(CHAT_PATH, body)
+        return parse_chat_response(answer, self.profile.name, opened)
 
     def stream(
         self,
@@ -162,13 +172,14 @@ class ChatClient:
         *,
         tools: Sequence[ToolSpec] = (),
         tool_choice: str | bool | Mapping[str, Any] | None = None,
+        reasoning_open: bool | None = None,
         **request: Any,
     ) -> Iterator[StreamDelta]:
         """Yields deltas as they arrive; the last one carries the whole `ChatResult`."""
         body = self.build_body(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        parser = StreamParser(self.profile.name)
+        parser = StreamParser(self.profile.name, self._reasoning_open(body, reasoning_open))
         feed = parser.feed
         with self.transport.stream_lines(CHAT_PATH, body) as lines:
             for line in lines:
@@ -183,13 +194,15 @@ class ChatClient:
         *,
         tools: Sequence[ToolSpec] = (),
         tool_choice: str | bool | Mapping[str, Any] | None = None,
+        reasoning_open: bool | None = None,
         **request: Any,
     ) -> AsyncGenerator[StreamDelta, None]:
         transport = await self.atransport()
         body = self.build_body(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        parser = StreamParser(self.profile.name)
+        opened = self._reasoning_open(body, reasoning_open)
+        parser = StreamParser(self.profile.name, opened)
         feed = parser.feed
         async with transport.astream_lines(CHAT_PATH, body) as lines:
             async for line in lines:
@@ -197,6 +210,23 @@ class ChatClient:
                 if delta is not None:
                     yield delta
         yield parser.finish()
+
+    # Inline reasoning whose <think> the template opened ------------------------------
+    def _reasoning_open(self, body: dict[str, Any], setting: bool | None) -> bool:
+        """The setting, else (llama-server) its template, from the props the probe read."""
+        if setting is not None:
+            return setting
+        props = self._props  # never fetched for this: no extra round trip
+        if props is None or self.profile.name != "llama-server":
+            return False
+        kwargs = body.get("chat_template_kwargs") or {}
+        key = json.dumps(kwargs, sort_keys=True)
+        opened = self._opens_think.get(key)
+        if opened is None:
+            opened = self._opens_think[key] = template_opens_think(
+                props.get("chat_template"), kwargs
+            )
+        return opened
 
     # Server facts -------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:

@@ -237,3 +237,26 @@ class ToolChoiceDowngradedWarning(UserWarning):
 
 class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
+
+
+class TruncatedOutputError(ZenLlamaError, ValueError):
+    """A structured answer (json_schema, json_mode, a forced tool call) was cut off by the
+    token limit (`finish_reason` "length"): what came is incomplete, so it is not a result.
+
+    `text` is what the model wrote before the cut; `completion_tokens` what it cost, if known.
+    """
+
+    def __init__(self, text: str = "", completion_tokens: int | None = None) -> None:
+        self.text = text
+        self.completion_tokens = completion_tokens
+        spent = f" after {completion_tokens} tokens" if completion_tokens is not None else ""
+        super().__init__(
+            f"The structured answer was cut off by the token limit{spent} "
+            "(finish_reason='length'), so it is incomplete: raise max_tokens (or leave it unset)."
+        )
+
+
+def check_finished(finish_reason: str | None, text: str, completion_tokens: int | None) -> None:
+    """Raises TruncatedOutputError where a structured answer stopped at the token limit."""
+    if finish_reason == "length":
+        raise TruncatedOutputError(text, completion_tokens)

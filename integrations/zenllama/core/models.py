@@ -41,3 +41,11 @@ def parse_models(data: Any) -> list[ModelInfo]:
             )
         )
     return models
+
+
+def model_from_props(props: Any) -> str | None:
+    """llama-server's `/props`: the file it serves (`model_path`), by its base name."""
+    path = props.get("model_path") if isinstance(props, dict) else None
+    if not isinstance(path, str) or not path:
+        return None
+    return path.replace("\\", "/").rsplit("/", 1)[-1]

@@ -22,13 +22,20 @@ class ThinkSplitter:
     A closing tag seen while no opening tag was (the chat template opened it in the prompt)
     ends reasoning too: in one piece, what came before it is reasoning; in a stream, text
     already handed out as answer stays answer, and the tag itself is dropped.
+    `opened=True` (the prompt is known to end in an open `<think>`) starts inside reasoning,
+    so a stream hands out reasoning as reasoning from the first piece.
     """
 
-    __slots__ = ("_held", "_state")
+    __slots__ = ("_held", "_opened", "_state")
 
-    def __init__(self) -> None:
+    def __init__(self, opened: bool = False) -> None:
         self._state = "start"
         self._held = ""
+        self._opened = opened
+
+    def server_splits(self) -> None:
+        """The server sent reasoning apart: it knew the template; the content is answer."""
+        self._opened = False
 
     def feed(self, piece: str) -> tuple[str, str]:
         if self._state == "answer" and not self._held and "<" not in piece:
@@ -56,7 +63,7 @@ class ThinkSplitter:
                     reasoning.append(before)
                     self._state = "gap"
                 else:
-                    self._state = "answer"
+                    self._state = "think" if self._opened else "answer"
                 continue
             out = reasoning if self._state == "think" else answer
             at = text.find(CLOSE)
@@ -79,12 +86,28 @@ class ThinkSplitter:
         held, self._held = self._held, ""
         if self._state == "think":
             return held, ""
+        if self._state == "start" and self._opened:
+            return held.strip(), ""
         return "", held.strip() if self._state in ("start", "gap") else held
 
 
-def split_think(content: str) -> tuple[str, str]:
+def split_think(content: str, opened: bool = False) -> tuple[str, str]:
     """Whole-content form: returns (reasoning, answer)."""
-    splitter = ThinkSplitter()
+    splitter = ThinkSplitter(opened)
     reasoning, answer = splitter.feed(content)
     more_reasoning, more_answer = splitter.flush()
     return reasoning + more_reasoning, answer + more_answer
+
+
+def template_opens_think(template: object, chat_template_kwargs: dict[str, object]) -> bool:
+    """Whether a chat template's generation prompt ends inside an open `<think>`.
+
+    Read from the template text (llama-server's `/props` `chat_template`, no rendering): after
+    its last `add_generation_prompt`, an opening tag comes after any closing one (GLM's
+    `'</think>' if not enable_thinking else '<think>'`, DeepSeek R1's `<think>\n`; Qwen3's
+    `<think>\n\n</think>` is closed). `enable_thinking: false` closes it (GLM, Qwen3).
+    """
+    if not isinstance(template, str) or chat_template_kwargs.get("enable_thinking") is False:
+        return False
+    tail = template[template.rfind("add_generation_prompt") :]
+    return "add_generation_prompt" in template and tail.rfind(OPEN) > tail.rfind(CLOSE)

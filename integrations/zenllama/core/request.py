@@ -143,6 +143,11 @@ def build_chat_body(
             body["tools"] = sent_tools
             if choice is not None:
                 body["tool_choice"] = choice
+            if named_tool_choice(tools, tool_choice) is not None:
+                # Forcing one named tool asks for one call: with parallel calls allowed a model
+                # may repeat it, and templates that take one call per turn (Llama 3.1) then
+                # refuse the next turn.
+                parallel_tool_calls = False
             if parallel_tool_calls is not None:
                 body["parallel_tool_calls"] = parallel_tool_calls
     elif tool_choice not in (None, False, "auto", "none"):

@@ -85,7 +85,8 @@ def _error_answer(error: Any, backend: str) -> errors.BackendHTTPError:
     return translate_error_body(status, body, backend)
 
 
-def parse_chat_response(data: Any, backend: str) -> ChatResult:
+def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+    """`reasoning_open`: the prompt ended in an open `<think>` (ThinkSplitter `opened`)."""
     data = _object(data, "the answer")
     if data.get("error") is not None:
         raise _error_answer(data["error"], backend)
@@ -97,7 +98,8 @@ def parse_chat_response(data: Any, backend: str) -> ChatResult:
     choice = _object(choices[0], "`choices[0]`")
     message = choice.get("message")
     message = {} if message is None else _object(message, "`choices[0].message`")
-    inline_reasoning, text = split_think(_text_of(message.get("content")))
+    opened = reasoning_open and not _reasoning_field(message)  # else the server split it
+    inline_reasoning, text = split_think(_text_of(message.get("content")), opened)
     raw_calls = message.get("tool_calls")
     if not raw_calls and message.get("function_call") is not None:
         raw_calls = [_object(message["function_call"], "`function_call`")]  # pre-tools shape
@@ -127,6 +129,7 @@ class StreamParser:
         "_finish_reason",
         "_id",
         "_model",
+        "_opened",
         "_reasoning",
         "_splitter",
         "_stray",
@@ -136,11 +139,12 @@ class StreamParser:
         "_usage",
     )
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, reasoning_open: bool = False) -> None:
         self._backend = backend
         self._text: list[str] = []
         self._reasoning: list[str] = []
-        self._splitter = ThinkSplitter()
+        self._splitter = ThinkSplitter(reasoning_open)
+        self._opened = reasoning_open
         self._tools = ToolCallAssembler()
         self._usage: dict[str, Any] | None = None
         self._timings: dict[str, Any] | None = None
@@ -196,6 +200,11 @@ class StreamParser:
             malformed("`delta`", delta, "an object")
         reasoning = _reasoning_field(delta)
         content = delta.get("content")
+        if self._opened and (reasoning or content):
+            # Decided by the first piece: a server that sends reasoning apart knew the template.
+            self._opened = False
+            if reasoning:
+                self._splitter.server_splits()
         text = ""
         if content:
             more_reasoning, text = self._splitter.feed(_text_of(content))

@@ -13,6 +13,7 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
+from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
@@ -20,17 +21,47 @@ from langchain_core.output_parsers.openai_tools import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableGenerator,
+    RunnableMap,
+    RunnablePassthrough,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from zenllama.core import ChatClient, ModelInfo, wire
+from zenllama.core import ModelInfo, wire
+from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
+
+
+def _check(message: BaseMessage, text: list[str]) -> None:
+    if isinstance(message.content, str):
+        text.append(message.content)
+    reason = message.response_metadata.get("finish_reason")
+    if reason is not None:
+        usage = getattr(message, "usage_metadata", None) or {}
+        check_finished(reason, "".join(text), usage.get("output_tokens"))
+
+
+def _finished(messages: Iterator[BaseMessage]) -> Iterator[BaseMessage]:
+    """Passes the answer (or its chunks) on; TruncatedOutputError where it hit the limit."""
+    text: list[str] = []
+    for message in messages:
+        _check(message, text)
+        yield message
+
+
+async def _afinished(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[BaseMessage]:
+    text: list[str] = []
+    async for message in messages:
+        _check(message, text)
+        yield message
 
 
 class ChatZenLlama(ChatFields, BaseChatModel):
@@ -55,27 +86,39 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
     streaming: bool = False
 
-    _client: ChatClient = PrivateAttr()
-
     @model_validator(mode="after")
     def _resolve_backend(self) -> ChatZenLlama:
-        settings = self._resolve(self.model_name, self.session_id)
-        self.model_name, self.session_id = settings.model, settings.session_id
-        self._client = ChatClient(settings)
+        # Settings are read here (cheap, no network); the core client is built on first use.
+        self.model_name = self._resolve().model
         return self
 
-    @property
-    def client(self) -> ChatClient:
-        """The shared core client (backend profile, server facts, model list)."""
-        return self._client
+    def _model_id(self) -> str | None:
+        return self.model_name
 
     @property
     def _llm_type(self) -> str:
         return "zenllama-chat"
 
+    # LangChain serialization: `dumps` writes the settings, never the key; `loads` needs
+    # valid_namespaces=["zenllama"] and allowed_objects=[ChatZenLlama].
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["zenllama", "langchain"]
+
     @property
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "BACKEND_API_KEY"}
+
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        data = super().to_json()
+        if self._session_drawn and data["type"] == "constructor":
+            # A random conversation id is not a setting: a loaded model draws its own.
+            data["kwargs"].pop("session_id", None)
+        return data
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -89,7 +132,10 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model") or self.model_name or "default",
+            ls_model_name=kwargs.get("model")
+            or self.model_name
+            or self.served_model()
+            or "default",
             ls_model_type="chat",
         )
         if self.temperature is not None:
@@ -110,7 +156,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        result = self._client.complete(
+        result = self.client.complete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
@@ -124,7 +170,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        result = await self._client.acomplete(
+        result = await self.client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
@@ -137,7 +183,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         on_token = run_manager.on_llm_new_token if run_manager else None
-        for delta in self._client.stream(
+        for delta in self.client.stream(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         ):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
@@ -154,7 +200,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self.request_parts(kwargs, stop)
         # aclosing: a consumer that stops early closes the HTTP stream at once (frees the slot).
-        async with aclosing(self._client.astream(to_wire_messages(messages), **request)) as deltas:
+        async with aclosing(self.client.astream(to_wire_messages(messages), **request)) as deltas:
             async for delta in deltas:
                 chunk = ChatGenerationChunk(message=to_message_chunk(delta))
                 if run_manager is not None:
@@ -231,6 +277,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
             raise ValueError(
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'"
             )
+        # A structured answer cut off by the token limit is an error, never a parsed result.
+        parser = RunnableGenerator(_finished, _afinished) | parser
         if not include_raw:
             return llm | parser
         parsed = RunnablePassthrough.assign(
@@ -243,7 +291,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
 
     # Server facts --------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        return self._client.list_models()
+        return self.client.list_models()
 
     async def alist_models(self) -> list[ModelInfo]:
-        return await self._client.alist_models()
+        return await self.client.alist_models()

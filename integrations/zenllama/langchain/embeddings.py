@@ -33,17 +33,21 @@ class ZenLlamaEmbeddings(EmbeddingsFields, Embeddings):
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlamaEmbeddings:
-        self._connect(self.model, self.batch_size)
+        # Settings are read here (cheap, no network); the core client is built on first use.
+        self.model = self._resolve().model
         return self
 
+    def _batch_size(self) -> int:
+        return self.batch_size
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._keep(self._client.embed(texts))
+        return self._keep(self.client.embed(texts))
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._keep(await self._client.aembed(texts))
+        return self._keep(await self.client.aembed(texts))
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]

@@ -44,28 +44,32 @@ class ZenLlamaEmbedding(EmbeddingsFields, BaseEmbedding):
         # LlamaIndex users pass `model_name`; it counts when `model` is not given
         # ("unknown" is BaseEmbedding's placeholder, never a model id).
         named = None if self.model_name == _UNSET_NAME else self.model_name
-        self._connect(self.model or named, self.embed_batch_size)
+        self.model = self.model or named
+        self.model = self._resolve().model
         self.model_name = self.model or _UNSET_NAME
         return self
+
+    def _batch_size(self) -> int:
+        return self.embed_batch_size
 
     @classmethod
     def class_name(cls) -> str:
         return "ZenLlamaEmbedding"
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._keep(self._client.embed([query]))[0]
+        return self._keep(self.client.embed([query]))[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return self._keep(await self._client.aembed([query]))[0]
+        return self._keep(await self.client.aembed([query]))[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
-        return self._keep(self._client.embed([text]))[0]
+        return self._keep(self.client.embed([text]))[0]
 
     async def _aget_text_embedding(self, text: str) -> Embedding:
-        return self._keep(await self._client.aembed([text]))[0]
+        return self._keep(await self.client.aembed([text]))[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._keep(self._client.embed(texts))
+        return self._keep(self.client.embed(texts))
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._keep(await self._client.aembed(texts))
+        return self._keep(await self.client.aembed(texts))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -24,8 +24,11 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
+from llama_index.core.prompts import BasePromptTemplate
+from pydantic import BaseModel
 
-from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo, ZenLlamaError
+from zenllama.core import ChatResult, InvalidToolCallError, ModelInfo, ZenLlamaError
+from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice
 
@@ -38,7 +41,24 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
+    from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# Marks the calls of structured prediction; LlamaIndex hands `llm_kwargs` down to chat().
+_STRUCTURED = "zenllama_structured"
+
+
+def _structured(llm_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(llm_kwargs or {}), _STRUCTURED: True}
+
+
+def _check_finished(result: ChatResult) -> None:
+    """A structured answer cut off by the token limit is an error, never a partial object."""
+    text = result.text or "".join(c.arguments for c in result.invalid_tool_calls)
+    usage = result.usage
+    check_finished(result.finish_reason, text, usage.output_tokens if usage else None)
 
 
 def _arguments(kwargs: dict[str, Any] | str) -> dict[str, Any]:
@@ -74,24 +94,21 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     context_window: int | None = None
     """Overrides the context window read from the server (llama-server `n_ctx`)."""
 
-    _client: ChatClient = PrivateAttr()
-    _server_window: int | None = PrivateAttr(default=None)
+    # (the client asked, its answer): a client built for new settings asks again.
+    _server_window: tuple[object, int] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlama:
-        settings = self._resolve(self.model, self.session_id)
-        self.model, self.session_id = settings.model, settings.session_id
-        self._client = ChatClient(settings)
+        # Settings are read here (cheap, no network); the core client is built on first use.
+        self.model = self._resolve().model
         return self
+
+    def _model_id(self) -> str | None:
+        return self.model
 
     @classmethod
     def class_name(cls) -> str:
         return "ZenLlama"
-
-    @property
-    def client(self) -> ChatClient:
-        """The shared core client (backend profile, server facts, model list)."""
-        return self._client
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -106,43 +123,57 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     def _context_window(self) -> int:
         if self.context_window is not None:
             return self.context_window
-        # Asked once, on first use: construction never touches the network.
-        if self._server_window is None:
+        # Asked once per client, on first use: construction never touches the network.
+        client = self.client
+        known = self._server_window
+        if known is None or known[0] is not client:
             try:
-                window = self._client.context_window()
+                window = client.context_window()
             except ZenLlamaError:
                 # LlamaIndex reads metadata while building indexes and engines, before any
                 # call: a server that is not up yet must not fail those. Asked again next time.
                 return DEFAULT_CONTEXT_WINDOW
-            self._server_window = window or DEFAULT_CONTEXT_WINDOW
-        return self._server_window
+            known = self._server_window = (client, window or DEFAULT_CONTEXT_WINDOW)
+        return known[1]
 
     # Requests ------------------------------------------------------------------------
     # Undecorated, so a completion built on a chat is one LLM event, counted once.
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        result = self._client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
+        structured = kwargs.pop(_STRUCTURED, False)
+        result = self.client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
+        if structured:
+            _check_finished(result)
         return to_chat_response(result)
 
     async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        result = await self._client.acomplete(
+        structured = kwargs.pop(_STRUCTURED, False)
+        result = await self.client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs)
         )
+        if structured:
+            _check_finished(result)
         return to_chat_response(result)
 
     def _stream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponseGen:
+        structured = kwargs.pop(_STRUCTURED, False)
         response = ChatStream().response
-        for delta in self._client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
+        for delta in self.client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
+            if structured and delta.result is not None:
+                _check_finished(delta.result)
             yield response(delta)
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponseAsyncGen:
+        structured = kwargs.pop(_STRUCTURED, False)
         response = ChatStream().response
-        deltas = self._client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
+        deltas = self.client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
         async with aclosing(deltas):  # stopping early closes the HTTP stream at once
             async for delta in deltas:
+                if structured and delta.result is not None:
+                    _check_finished(delta.result)
                 yield response(delta)
 
     @llm_chat_callback()
@@ -189,6 +220,53 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     ) -> CompletionResponseAsyncGen:
         responses = self._astream_chat(self._prompt(prompt), kwargs)
         return (to_completion_response(r) async for r in responses)
+
+    # Structured output: an answer cut off by the token limit raises TruncatedOutputError.
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        result: Model = super().structured_predict(
+            output_cls, prompt, _structured(llm_kwargs), **prompt_args
+        )
+        return result
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        result: Model = await super().astructured_predict(
+            output_cls, prompt, _structured(llm_kwargs), **prompt_args
+        )
+        return result
+
+    def stream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | FlexibleModel, None, None]:
+        return super().stream_structured_predict(
+            output_cls, prompt, _structured(llm_kwargs), **prompt_args
+        )
+
+    async def astream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | FlexibleModel, None]:
+        return await super().astream_structured_predict(
+            output_cls, prompt, _structured(llm_kwargs), **prompt_args
+        )
 
     # Tools ---------------------------------------------------------------------------
     def _prepare_chat_with_tools(
@@ -272,7 +350,7 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
 
     # Server facts --------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        return self._client.list_models()
+        return self.client.list_models()
 
     async def alist_models(self) -> list[ModelInfo]:
-        return await self._client.alist_models()
+        return await self.client.alist_models()

@@ -1,0 +1,190 @@
+"""Lifetimes of the four framework classes (issue 10 #10, #11): copies, setting changes,
+close and `with`, pickles and LangChain dumps, never with a live client or the key."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from langchain_core.load import dumps, loads
+from llama_index.core.base.llms.types import ChatMessage
+
+from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
+from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
+
+from .embeddings.answers import EMBEDDINGS, EmbeddingsFake
+from .fakes import FakeServer, Reply
+from .wire_shapes import answer
+
+SECRET = "sk-lifecycle-secret"
+
+
+def _chat_lc(obj: Any) -> Any:
+    return obj.invoke("hi").content
+
+
+def _chat_li(obj: Any) -> Any:
+    return obj.chat([ChatMessage(role="user", content="hi")]).message.content
+
+
+def _embed_lc(obj: Any) -> Any:
+    return obj.embed_query("hi")
+
+
+def _embed_li(obj: Any) -> Any:
+    return obj.get_text_embedding("hi")
+
+
+# (class, one call, the path that call reaches)
+KINDS: dict[str, tuple[type[Any], Callable[[Any], Any], str]] = {
+    "ChatZenLlama": (ChatZenLlama, _chat_lc, "/v1/chat/completions"),
+    "ZenLlama": (ZenLlama, _chat_li, "/v1/chat/completions"),
+    "ZenLlamaEmbeddings": (ZenLlamaEmbeddings, _embed_lc, EMBEDDINGS),
+    "ZenLlamaEmbedding": (ZenLlamaEmbedding, _embed_li, EMBEDDINGS),
+}
+
+
+def _serving(server: FakeServer) -> FakeServer:
+    EmbeddingsFake(server)  # answers /v1/embeddings
+    server.handle("/v1/chat/completions", lambda seen: Reply(body=answer({"content": "ok"})))
+    return server
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[FakeServer, FakeServer]]:
+    first, second = FakeServer(), FakeServer()
+    yield _serving(first), _serving(second)
+    first.close()
+    second.close()
+
+
+@pytest.fixture(params=list(KINDS))
+def kind(request: pytest.FixtureRequest) -> tuple[type[Any], Callable[[Any], Any], str]:
+    return KINDS[str(request.param)]
+
+
+def _calls(server: FakeServer, path: str) -> int:
+    return len(server.requests_to(path))
+
+
+def test_a_copy_with_a_new_url_calls_the_new_server(
+    two: tuple[FakeServer, FakeServer], kind: tuple[type[Any], Callable[[Any], Any], str]
+) -> None:
+    first, second = two
+    cls, call, path = kind
+    original = cls(base_url=first.base_url, backend="llama-server", max_retries=0)
+    call(original)
+    copy = original.model_copy(update={"base_url": second.base_url})
+    call(copy)
+    call(original)
+    assert (_calls(first, path), _calls(second, path)) == (2, 1)
+    assert copy.client is not original.client
+
+
+def test_a_changed_setting_takes_effect(
+    two: tuple[FakeServer, FakeServer], kind: tuple[type[Any], Callable[[Any], Any], str]
+) -> None:
+    first, second = two
+    cls, call, path = kind
+    obj = cls(base_url=first.base_url, backend="llama-server", max_retries=0)
+    call(obj)
+    obj.base_url = second.base_url
+    call(obj)
+    assert (_calls(first, path), _calls(second, path)) == (1, 1)
+
+
+def test_with_closes_and_a_closed_object_opens_again(
+    two: tuple[FakeServer, FakeServer], kind: tuple[type[Any], Callable[[Any], Any], str]
+) -> None:
+    first, _ = two
+    cls, call, path = kind
+    with cls(base_url=first.base_url, backend="llama-server", max_retries=0) as obj:
+        call(obj)
+        used = obj.client
+    assert obj.client is not used  # closed on exit: the next use builds a new client
+    call(obj)
+    assert _calls(first, path) == 2
+
+
+async def test_async_with_closes(
+    two: tuple[FakeServer, FakeServer], kind: tuple[type[Any], Callable[[Any], Any], str]
+) -> None:
+    first, _ = two
+    cls, _call, _path = kind
+    async with cls(base_url=first.base_url, backend="llama-server") as obj:
+        used = obj.client
+    assert obj.client is not used
+
+
+def test_closing_a_copy_leaves_the_original_working(
+    two: tuple[FakeServer, FakeServer], kind: tuple[type[Any], Callable[[Any], Any], str]
+) -> None:
+    first, _ = two
+    cls, call, path = kind
+    original = cls(base_url=first.base_url, backend="llama-server", max_retries=0)
+    call(original)
+    used = original.client
+    original.model_copy().close()
+    assert original.client is used
+    call(original)
+    assert _calls(first, path) == 2
+
+
+def test_pickles_hold_no_client_and_no_key(
+    two: tuple[FakeServer, FakeServer],
+    kind: tuple[type[Any], Callable[[Any], Any], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, _ = two
+    cls, call, path = kind
+    obj = cls(base_url=first.base_url, api_key=SECRET, backend="llama-server", max_retries=0)
+    call(obj)  # a live client exists now
+    data = pickle.dumps(obj)
+    assert SECRET.encode() not in data
+
+    monkeypatch.setenv("BACKEND_API_KEY", "sk-from-env")
+    restored = pickle.loads(data)
+    call(restored)  # builds its own client
+    assert _calls(first, path) == 2
+    assert restored.api_key.get_secret_value() == "sk-from-env"  # read again, as a new one
+    assert first.requests_to(path)[-1].headers["authorization"] == "Bearer sk-from-env"
+
+
+def test_langchain_dumps_and_loads_the_chat_model(fake: FakeServer) -> None:
+    llm = ChatZenLlama(
+        base_url=fake.base_url, api_key=SECRET, model="m", temperature=0.5, max_tokens=7
+    )
+    text = dumps(llm)
+    assert SECRET not in text and "not_implemented" not in text
+    restored = loads(
+        text,
+        allowed_objects=[ChatZenLlama],
+        valid_namespaces=["zenllama"],
+        secrets_map={"BACKEND_API_KEY": "sk-restored"},
+    )
+    assert isinstance(restored, ChatZenLlama)
+    assert (restored.base_url, restored.model_name, restored.temperature, restored.max_tokens) == (
+        fake.base_url,
+        "m",
+        0.5,
+        7,
+    )
+    assert restored.api_key is not None and restored.api_key.get_secret_value() == "sk-restored"
+    assert restored.session_id != llm.session_id  # drawn at random: not carried over
+
+
+def test_a_chain_holding_the_model_serializes(fake: FakeServer) -> None:
+    from langchain_core.prompts import ChatPromptTemplate
+
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | ChatZenLlama(
+        base_url=fake.base_url, api_key=SECRET
+    )
+    text = dumps(chain)
+    assert SECRET not in text and "not_implemented" not in text
+
+
+def test_a_given_session_id_is_a_setting_and_is_kept(fake: FakeServer) -> None:
+    text = dumps(ChatZenLlama(base_url=fake.base_url, session_id="conversation-1"))
+    assert '"session_id": "conversation-1"' in text
