@@ -7,14 +7,31 @@ the backend is; `ChatFields` adds the chat request fields and the split of call-
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 
+from .backends import profile_named
+from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .request import LLAMA_CPP_FIELDS
 from .results import Usage
-from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
+from .routing import (
+    ROUTE_OPTION,
+    AnyChatClient,
+    Backend,
+    RoutedChatClient,
+    RoutingPolicy,
+    default_name,
+)
+from .settings import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Settings,
+    env_value,
+    resolve_settings,
+)
 
 # Sampling options of a chat request, sent only when set.
 OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
@@ -48,6 +65,21 @@ class ConnectionFields(BaseModel):
         )
         self.base_url, self.api_key = settings.base_url, settings.api_key
         return settings
+
+
+class Fallback(BaseModel):
+    """One more backend a chat model routes calls to when those before it cannot take them."""
+
+    base_url: str
+    model: str | None = None
+    """Never BACKEND_MODEL (the first backend's): None sends no model."""
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """Never BACKEND_API_KEY (the first backend's); else the backend's own variable
+    (OPENCODE_API_KEY for zen)."""
+    backend: str = "auto"
+    name: str | None = None
+    """The name `route=` and `route["backend"]` use; by default the backend ("zen"),
+    "local" for a loopback server, else the host."""
 
 
 class ChatFields(ConnectionFields):
@@ -93,6 +125,65 @@ class ChatFields(ConnectionFields):
     )
     """Any other request fields, merged into the body last (`additional_kwargs` also works)."""
 
+    # Routing (core.routing) ----------------------------------------------------------
+    fallbacks: list[Fallback] | None = None
+    """Backends to route a call to, in order, when this one cannot take it (down, loading, no
+    free slot, prompt too long for its window). None: one from BACKEND_FALLBACK_URL /
+    BACKEND_FALLBACK_MODEL / BACKEND_FALLBACK_API_KEY if set; [] turns routing off."""
+    fallback_on_unavailable: bool = True
+    """Connection refused, 503 loading or 429 no free slot send the call to the next backend."""
+    fallback_at_once: bool = True
+    """Leave a backend at its first refusal, without its own retries."""
+    fallback_on_size: bool = True
+    """Count the prompt (llama-server's tokenizer) first; too long for the window -> next."""
+
+    def _chat_client(self, settings: Settings) -> AnyChatClient:
+        """The core client: plain, or routed when fallbacks are configured."""
+        if self.fallbacks is None:
+            url = env_value("BACKEND_FALLBACK_URL")
+            key = env_value("BACKEND_FALLBACK_API_KEY")
+            self.fallbacks = (
+                [
+                    Fallback(
+                        base_url=url,
+                        model=env_value("BACKEND_FALLBACK_MODEL"),
+                        api_key=SecretStr(key) if key else None,
+                    )
+                ]
+                if url
+                else []
+            )
+        if not self.fallbacks:
+            return ChatClient(settings)
+        backends = [Backend(default_name(settings), settings)]
+        backends += [self._fallback_backend(f, settings) for f in self.fallbacks]
+        policy = RoutingPolicy(
+            on_unavailable=self.fallback_on_unavailable,
+            at_once=self.fallback_at_once,
+            on_size=self.fallback_on_size,
+        )
+        return RoutedChatClient(backends, policy)
+
+    def _fallback_backend(self, fallback: Fallback, first: Settings) -> Backend:
+        settings = resolve_settings(
+            base_url=fallback.base_url,
+            backend=fallback.backend,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            session_id=first.session_id,  # one conversation, one session id (zen's cache)
+        )
+        # The first backend's key and model (BACKEND_API_KEY, BACKEND_MODEL) never go to
+        # another host: only the fallback's own, or its backend's own variable.
+        key = fallback.api_key
+        if key is None and settings.backend != "auto":
+            names = [
+                n for n in profile_named(settings.backend).api_key_env if n != "BACKEND_API_KEY"
+            ]
+            found = next((v for v in map(env_value, names) if v), None)
+            key = SecretStr(found) if found else None
+        settings = replace(settings, api_key=key, model=fallback.model)
+        return Backend(fallback.name or default_name(settings), settings)
+
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
 
@@ -101,6 +192,13 @@ class ChatFields(ConnectionFields):
     ) -> dict[str, Any]:
         """Splits call-time kwargs into the core's named parts; the rest are request fields."""
         kwargs = dict(kwargs)
+        if kwargs.get(ROUTE_OPTION) is not None and not self.fallbacks:
+            raise ValueError(
+                f"route={kwargs[ROUTE_OPTION]!r} needs fallbacks: pass fallbacks=[...] or set "
+                "BACKEND_FALLBACK_URL"
+            )
+        if kwargs.get(ROUTE_OPTION) is None:
+            kwargs.pop(ROUTE_OPTION, None)
         parts: dict[str, Any] = {
             "tools": kwargs.pop("tools", None) or (),
             "tool_choice": kwargs.pop("tool_choice", None),

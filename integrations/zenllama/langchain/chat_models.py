@@ -26,11 +26,13 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from zenllama.core import ChatClient, ModelInfo, wire
+from zenllama.core import ModelInfo, wire
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
+from zenllama.core.routing import AnyChatClient
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
+from .routing import aannounce, announce
 
 
 class ChatZenLlama(ChatFields, BaseChatModel):
@@ -55,17 +57,17 @@ class ChatZenLlama(ChatFields, BaseChatModel):
     """Model id; BACKEND_MODEL if not given. llama-server serves its one model without it."""
     streaming: bool = False
 
-    _client: ChatClient = PrivateAttr()
+    _client: AnyChatClient = PrivateAttr()
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ChatZenLlama:
         settings = self._resolve(self.model_name, self.session_id)
         self.model_name, self.session_id = settings.model, settings.session_id
-        self._client = ChatClient(settings)
+        self._client = self._chat_client(settings)  # routed when fallbacks are set
         return self
 
     @property
-    def client(self) -> ChatClient:
+    def client(self) -> AnyChatClient:
         """The shared core client (backend profile, server facts, model list)."""
         return self._client
 
@@ -113,6 +115,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         result = self._client.complete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
+        announce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
     async def _agenerate(
@@ -127,6 +130,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         result = await self._client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
+        await aannounce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
     def _stream(
@@ -141,6 +145,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         ):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+            if delta.result is not None:
+                announce(run_manager, delta.result.route)
             if on_token is not None:
                 on_token(delta.text, chunk=chunk)
             yield chunk
@@ -157,6 +163,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         async with aclosing(self._client.astream(to_wire_messages(messages), **request)) as deltas:
             async for delta in deltas:
                 chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+                if delta.result is not None:
+                    await aannounce(run_manager, delta.result.route)
                 if run_manager is not None:
                     await run_manager.on_llm_new_token(delta.text, chunk=chunk)
                 yield chunk

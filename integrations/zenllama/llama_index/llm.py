@@ -25,9 +25,10 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo, ZenLlamaError
+from zenllama.core import InvalidToolCallError, ModelInfo, ZenLlamaError
 from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice
+from zenllama.core.routing import AnyChatClient
 
 from .messages import (
     INVALID_TOOL_CALLS_KEY,
@@ -36,6 +37,7 @@ from .messages import (
     to_completion_response,
     to_wire_messages,
 )
+from .routing import announce
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -74,14 +76,14 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     context_window: int | None = None
     """Overrides the context window read from the server (llama-server `n_ctx`)."""
 
-    _client: ChatClient = PrivateAttr()
+    _client: AnyChatClient = PrivateAttr()
     _server_window: int | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _resolve_backend(self) -> ZenLlama:
         settings = self._resolve(self.model, self.session_id)
         self.model, self.session_id = settings.model, settings.session_id
-        self._client = ChatClient(settings)
+        self._client = self._chat_client(settings)  # routed when fallbacks are set
         return self
 
     @classmethod
@@ -89,7 +91,7 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         return "ZenLlama"
 
     @property
-    def client(self) -> ChatClient:
+    def client(self) -> AnyChatClient:
         """The shared core client (backend profile, server facts, model list)."""
         return self._client
 
@@ -121,12 +123,14 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     # Undecorated, so a completion built on a chat is one LLM event, counted once.
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         result = self._client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
+        announce(result.route)
         return to_chat_response(result)
 
     async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         result = await self._client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs)
         )
+        announce(result.route)
         return to_chat_response(result)
 
     def _stream_chat(
@@ -134,6 +138,8 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
     ) -> ChatResponseGen:
         response = ChatStream().response
         for delta in self._client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
+            if delta.result is not None:
+                announce(delta.result.route)
             yield response(delta)
 
     async def _astream_chat(
@@ -143,6 +149,8 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         deltas = self._client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
         async with aclosing(deltas):  # stopping early closes the HTTP stream at once
             async for delta in deltas:
+                if delta.result is not None:
+                    announce(delta.result.route)
                 yield response(delta)
 
     @llm_chat_callback()
