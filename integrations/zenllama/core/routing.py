@@ -103,9 +103,14 @@ class RoutedChatClient:
         self.policy = policy or RoutingPolicy()
         self.names = tuple(names)
         last = len(backends) - 1
+        session = backends[0].settings.session_id  # one conversation, one session (zen's cache)
         # Leaving at once: every backend but the last gets no retries of its own.
         self._settings = [
-            replace(b.settings, max_retries=0) if self.policy.at_once and i < last else b.settings
+            replace(
+                b.settings,
+                session_id=session,
+                max_retries=0 if self.policy.at_once and i < last else b.settings.max_retries,
+            )
             for i, b in enumerate(backends)
         ]
         self._clients = [ChatClient(s) for s in self._settings]
