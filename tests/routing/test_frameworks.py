@@ -19,7 +19,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
 from llama_index_instrumentation import get_dispatcher
 
-from zenllama.core import RoutedChatClient
+from zenllama.core import MissingAPIKeyError, RoutedChatClient
 from zenllama.core.fields import Fallback
 from zenllama.langchain import ChatZenLlama
 from zenllama.langchain.routing import ROUTE_EVENT
@@ -235,3 +235,16 @@ def test_fallbacks_serialize_without_keys() -> None:
     assert dumped["fallbacks"][0]["base_url"] == ZEN_URL
     assert "api_key" not in dumped["fallbacks"][0]
     assert answer  # shapes module shared with the core tests
+
+
+def test_a_keyless_zen_fallback_fails_when_built_not_when_local_goes_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("BACKEND_FALLBACK_API_KEY", "OPENCODE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BACKEND_API_KEY", "the-first-backends-key")  # never sent to a fallback
+    with pytest.raises(MissingAPIKeyError, match="BACKEND_FALLBACK_API_KEY or OPENCODE_API_KEY"):
+        ZenLlama(base_url=dead_url(), fallbacks=[Fallback(base_url=ZEN_URL, model=MODEL)])
+    monkeypatch.setenv("OPENCODE_API_KEY", FAKE_KEY)
+    llm = ZenLlama(base_url=dead_url(), fallbacks=[Fallback(base_url=ZEN_URL, model=MODEL)])
+    assert llm.complete("hi").additional_kwargs["route"]["backend"] == "zen"

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 
+from . import errors
 from .backends import profile_named
 from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
@@ -173,14 +174,18 @@ class ChatFields(ConnectionFields):
             session_id=first.session_id,  # one conversation, one session id (zen's cache)
         )
         # The first backend's key and model (BACKEND_API_KEY, BACKEND_MODEL) never go to
-        # another host: only the fallback's own, or its backend's own variable.
+        # another host: only the fallback's own, BACKEND_FALLBACK_API_KEY, or its backend's
+        # own variable (OPENCODE_API_KEY).
+        profile = None if settings.backend == "auto" else profile_named(settings.backend)
+        names = ["BACKEND_FALLBACK_API_KEY"]
+        names += [n for n in (profile.api_key_env if profile else ()) if n != "BACKEND_API_KEY"]
         key = fallback.api_key
-        if key is None and settings.backend != "auto":
-            names = [
-                n for n in profile_named(settings.backend).api_key_env if n != "BACKEND_API_KEY"
-            ]
+        if key is None:
             found = next((v for v in map(env_value, names) if v), None)
             key = SecretStr(found) if found else None
+        if key is None and profile is not None and profile.requires_api_key:
+            # Found out now, not when the first backend goes down in production.
+            raise errors.MissingAPIKeyError(f"the {profile.name} fallback", tuple(names))
         settings = replace(settings, api_key=key, model=fallback.model)
         return Backend(fallback.name or default_name(settings), settings)
 
