@@ -7,12 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index_instrumentation import get_dispatcher
 
 from zenllama.core import resolve_settings
 from zenllama.core.routing import Backend, RoutedChatClient, RoutingPolicy
 from zenllama.local.server import free_port
 
-from ..fakes import FakeServer, Reply, Seen
+from ..fakes import FakeServer, Reply
+from ..fakes import Seen as SeenRequest
 from ..spy import SentRequests, spy_requests
 from ..zen.fake_zen import FAKE_KEY, FakeZen
 from ..zen.recording import MODEL, ZEN_URL
@@ -22,12 +26,12 @@ LOCAL_WINDOW = 1000
 ASK = [{"role": "user", "content": "hi"}]
 
 
-def tokenize(seen: Seen) -> Reply:
+def tokenize(seen: SeenRequest) -> Reply:
     """One token per character: a stand-in tokenizer the tests can count with."""
     return Reply(body={"tokens": list(range(len(seen.body["content"])))})
 
 
-def apply_template(seen: Seen) -> Reply:
+def apply_template(seen: SeenRequest) -> Reply:
     text = "".join(str(m.get("content") or "") for m in seen.body["messages"])
     return Reply(body={"prompt": "<start>" + text})
 
@@ -82,3 +86,23 @@ def routed(local_url: str, policy: RoutingPolicy | None = None, **local: Any) ->
 
 def zen_chats(sent: SentRequests) -> list[Any]:
     return [s for s in sent.chats() if "opencode.ai" in s.url]
+
+
+class Seen(BaseEventHandler):
+    events: list[BaseEvent]
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "Seen"
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def seen() -> Any:
+    handler = Seen(events=[])
+    root = get_dispatcher()
+    root.add_event_handler(handler)
+    yield handler
+    root.event_handlers.remove(handler)

@@ -13,15 +13,12 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tools import tool
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
-from llama_index_instrumentation import get_dispatcher
 
-from zenllama.core import MissingAPIKeyError, RoutedChatClient
+from zenllama.core import BackendConnectionError, MissingAPIKeyError, RoutedChatClient
 from zenllama.core.fields import Fallback
-from zenllama.langchain import ChatZenLlama
+from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.langchain.routing import ROUTE_EVENT
 from zenllama.llama_index import ZenLlama
 from zenllama.llama_index.routing import RouteSwitchEvent
@@ -32,7 +29,7 @@ from ..spy import SentRequests
 from ..wire_shapes import answer
 from ..zen.fake_zen import FAKE_KEY
 from ..zen.recording import MODEL, ZEN_URL
-from .conftest import dead_url, zen_chats, zen_fields
+from .conftest import Seen, dead_url, zen_chats, zen_fields
 
 pytestmark = [
     pytest.mark.usefixtures("zen"),
@@ -171,26 +168,6 @@ def test_langchain_agent_tool_loop_across_a_switch(fake: FakeServer) -> None:
 
 
 # LlamaIndex -------------------------------------------------------------------------------
-class Seen(BaseEventHandler):
-    events: list[BaseEvent]
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "Seen"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-
-@pytest.fixture
-def seen() -> Any:
-    handler = Seen(events=[])
-    root = get_dispatcher()
-    root.add_event_handler(handler)
-    yield handler
-    root.event_handlers.remove(handler)
-
-
 def test_llama_index_says_which_backend_served_and_dispatches_an_event(seen: Seen) -> None:
     llm = ZenLlama(base_url=dead_url(), fallbacks=ZEN)
     response = llm.chat([ChatMessage(role="user", content="hi")])
@@ -248,3 +225,12 @@ def test_a_keyless_zen_fallback_fails_when_built_not_when_local_goes_down(
     monkeypatch.setenv("OPENCODE_API_KEY", FAKE_KEY)
     llm = ZenLlama(base_url=dead_url(), fallbacks=[Fallback(base_url=ZEN_URL, model=MODEL)])
     assert llm.complete("hi").additional_kwargs["route"]["backend"] == "zen"
+
+
+def test_embeddings_never_fall_back(monkeypatch: pytest.MonkeyPatch, sent: SentRequests) -> None:
+    # Vectors of two models do not belong in one index: a fallback is for chat only.
+    monkeypatch.setenv("BACKEND_FALLBACK_URL", ZEN_URL)
+    monkeypatch.setenv("BACKEND_FALLBACK_API_KEY", FAKE_KEY)
+    with pytest.raises(BackendConnectionError):
+        ZenLlamaEmbeddings(base_url=dead_url(), max_retries=0).embed_query("hi")
+    assert [s for s in sent if "opencode.ai" in s.url] == []
