@@ -115,6 +115,17 @@ def test_too_long_goes_to_zen_before_any_local_chat_request(local: FakeServer) -
     assert len(local.requests_to("/tokenize")) == 1
 
 
+def test_servers_counting_chat_requests_are_asked_once(local: FakeServer) -> None:
+    counted = [Reply(body={"input_tokens": LOCAL_WINDOW + 1})]
+    local.handle(CHAT + "/input_tokens", lambda seen: counted.pop() if counted else None)
+    result = routed(local.base_url).complete(_long(LOCAL_WINDOW - 100))
+    assert result.route is not None
+    assert result.route.reason == f"local context window {LOCAL_WINDOW} < {LOCAL_WINDOW + 1} needed"
+    assert local.requests_to("/tokenize") == [] and local.chat_bodies == []
+    # What is counted is the body the chat would send (built by llama-server's profile).
+    assert local.requests_to(CHAT + "/input_tokens")[0].body["messages"][0]["content"] == "x" * 900
+
+
 def test_near_the_window_the_exact_count_decides(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER)
     result = routed(local.base_url).complete(_long(LOCAL_WINDOW - 100))

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .chat import ChatClient
+from . import errors
+from .chat import CHAT_PATH, ChatClient
 from .transport import root_url
+
+# llama-server's count of a chat request's prompt (newer builds; older ones 404).
+INPUT_TOKENS_PATH = CHAT_PATH + "/input_tokens"
 
 # Tokens a chat template adds around the messages (role markers, a tools preamble) at most:
 # a whole budget plus some per message. Only used for the "clearly fits" shortcut.
@@ -52,8 +56,33 @@ def _prompt(answer: Any) -> str:
     return prompt
 
 
+def _input_tokens(answer: Any) -> int:
+    count = answer.get("input_tokens") if isinstance(answer, dict) else None
+    if not isinstance(count, int):
+        raise ValueError(f"llama-server answered without input_tokens: {answer!r}")
+    return count
+
+
+def _not_served(exc: errors.BackendHTTPError) -> bool:
+    return exc.status in (404, 405, 501)
+
+
 def prompt_tokens(client: ChatClient, body: dict[str, Any]) -> int:
-    """The prompt's exact size on a llama-server: POST /apply-template, then POST /tokenize."""
+    """The prompt's exact size on a llama-server: POST /chat/completions/input_tokens (one round
+    trip, the server's own template and tokenizer), or on servers without it /apply-template
+    then /tokenize."""
+    transport = client.transport
+    body = _template_body(body)
+    try:
+        return _input_tokens(transport.post(INPUT_TOKENS_PATH, body))
+    except errors.BackendHTTPError as exc:
+        if not _not_served(exc):
+            raise
+    return template_tokens(client, body)
+
+
+def template_tokens(client: ChatClient, body: dict[str, Any]) -> int:
+    """The same count on servers without input_tokens: /apply-template, then /tokenize."""
     transport = client.transport
     root = root_url(client.settings.base_url)
     prompt = _prompt(transport.post(root + "/apply-template", _template_body(body)))
@@ -62,6 +91,12 @@ def prompt_tokens(client: ChatClient, body: dict[str, Any]) -> int:
 
 async def aprompt_tokens(client: ChatClient, body: dict[str, Any]) -> int:
     transport = await client.atransport()
+    body = _template_body(body)
+    try:
+        return _input_tokens(await transport.apost(INPUT_TOKENS_PATH, body))
+    except errors.BackendHTTPError as exc:
+        if not _not_served(exc):
+            raise
     root = root_url(client.settings.base_url)
-    prompt = _prompt(await transport.apost(root + "/apply-template", _template_body(body)))
+    prompt = _prompt(await transport.apost(root + "/apply-template", body))
     return _count(await transport.apost(root + "/tokenize", _tokenize_body(prompt)))
