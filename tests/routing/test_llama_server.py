@@ -91,7 +91,8 @@ def test_stopped_mid_conversation_goes_to_zen_then_back(
     messages += [second, HumanMessage("Once more.")]
     third = llm.invoke(messages)
     assert third.response_metadata["route"]["backend"] == "local"
-    assert len(_local_chats(sent, local)) == 2 and len(zen_chats(sent)) == 1
+    # Served twice locally, plus one refused attempt while down (at once: no retries).
+    assert len(_local_chats(sent, local)) == 3 and len(zen_chats(sent)) == 1
 
 
 def test_past_the_window_goes_to_zen_before_any_local_request_and_comes_back(
