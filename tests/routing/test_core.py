@@ -138,6 +138,19 @@ def test_max_tokens_counts_towards_the_window(local: FakeServer) -> None:
     assert local.chat_bodies == []
 
 
+def test_a_server_back_with_another_window_is_asked_again(local: FakeServer) -> None:
+    local.chat(LOCAL_ANSWER, Reply(429, error(429, "no free slot", "unavailable_error")))
+    client = routed(local.base_url)
+    assert client.complete(_long(LOCAL_WINDOW - 100)).text == "local"
+    local.props = {"default_generation_settings": {"n_ctx": 500}, "total_slots": 1}  # restarted
+    assert client.complete(ASK).backend == "zen"
+    result = client.complete(_long(LOCAL_WINDOW - 100))
+    assert (
+        result.route is not None and result.route.reason == "local context window 500 < 907 needed"
+    )
+    assert len(local.chat_bodies) == 2
+
+
 def test_size_policy_off_sends_to_local(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER)
     result = routed(local.base_url, RoutingPolicy(on_size=False)).complete(_long(2000))

@@ -248,15 +248,22 @@ class RoutedChatClient:
             return None
         return self._too_long(i, needed, window)
 
+    def _forget(self, i: int, exc: Exception) -> None:
+        """What backend i's client learnt (its kind, its window) may not hold when it is back:
+        a restarted server can have another --ctx-size; a loading one may have been probed as
+        a plain OpenAI server. Its client is built anew once, on the way down."""
+        loading = isinstance(exc, errors.ServerLoadingError) and self._settings[i].backend == "auto"
+        if self._windows.pop(i, None) is None and not loading:
+            return  # already forgotten (still down), or nothing learnt yet
+        old, self._clients[i] = self._clients[i], ChatClient(self._settings[i])
+        old.close()
+
     def _skip(self, i: int, exc: Exception, last: bool) -> str:
         """Why backend i is left for the next; re-raises what must not be routed around."""
         if last:
             raise exc
         if isinstance(exc, UNAVAILABLE) and self.policy.on_unavailable:
-            if isinstance(exc, errors.ServerLoadingError) and self._settings[i].backend == "auto":
-                # A loading server may have been probed as a plain OpenAI server: ask again.
-                self._clients[i] = ChatClient(self._settings[i])
-                self._windows.pop(i, None)
+            self._forget(i, exc)
             return _why_unavailable(self.names[i], exc)
         if isinstance(exc, errors.ContextOverflowError) and self.policy.on_size:
             # The count said it fits, the server disagrees (a template the bound missed).
