@@ -75,8 +75,8 @@ class Fallback(BaseModel):
     model: str | None = None
     """Never BACKEND_MODEL (the first backend's): None sends no model."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    """Never BACKEND_API_KEY (the first backend's); else the backend's own variable
-    (OPENCODE_API_KEY for zen)."""
+    """If not given: BACKEND_FALLBACK_API_KEY, else the backend's own variable (OPENCODE_API_KEY
+    for zen); never BACKEND_API_KEY (the first backend's). Never serialized."""
     backend: str = "auto"
     name: str | None = None
     """The name `route=` and `route["backend"]` use; by default the backend ("zen"),
