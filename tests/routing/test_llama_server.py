@@ -39,8 +39,12 @@ LONG = "Tell me about llamas and their wool. " * 400  # ~3000 tokens: past the w
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LlamaServer]:
-    with LlamaServer(template="tools", ctx_size=WINDOW, parallel=1, progress=print) as local:
+    local = LlamaServer(template="tools", ctx_size=WINDOW, parallel=1, progress=print)
+    local.start(timeout=START_TIMEOUT)
+    try:
         yield local
+    finally:
+        local.stop()
 
 
 @pytest.fixture
@@ -48,13 +52,19 @@ def local(server: LlamaServer) -> Iterator[LlamaServer]:
     """The module's server, up again after each test whatever the test did to it."""
     yield server
     if server._proc is None:
-        server.start()
+        server.start(timeout=START_TIMEOUT)
+
+
+START_TIMEOUT = 600.0
+# A loaded 2-core machine can be slow to answer; these tests assert routes, not speed.
+SLOW_OK = {"timeout": 900.0}
+# Text answers only need to exist: a few tokens keep each local call short.
+SHORT = {**SAMPLING, "max_tokens": 8}
 
 
 def _chat_model(server: LlamaServer, **fields: Any) -> ChatZenLlama:
-    return ChatZenLlama(
-        base_url=server.base_url, fallbacks=[Fallback(**zen_fields())], **SAMPLING, **fields
-    )
+    options = {**SHORT, **SLOW_OK, **fields}
+    return ChatZenLlama(base_url=server.base_url, fallbacks=[Fallback(**zen_fields())], **options)
 
 
 def _local_chats(sent: SentRequests, server: LlamaServer) -> list[Any]:
@@ -62,7 +72,7 @@ def _local_chats(sent: SentRequests, server: LlamaServer) -> list[Any]:
 
 
 def test_the_count_is_the_one_the_server_uses(local: LlamaServer) -> None:
-    client = ChatClient(resolve_settings(base_url=local.base_url))
+    client = ChatClient(resolve_settings(base_url=local.base_url, **SLOW_OK))
     messages = [*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}]
     request: dict[str, Any] = {"tools": [WEATHER_TOOL], "tool_choice": "required"}
     body = client.build_body(messages, stream=False, **request)
@@ -87,7 +97,7 @@ def test_stopped_mid_conversation_goes_to_zen_then_back(
         "reason": "local unavailable: connection failed",
     }
     assert second.response_metadata["backend"] == "zen"
-    local.start()  # the same port
+    local.start(timeout=START_TIMEOUT)  # the same port
     messages += [second, HumanMessage("Once more.")]
     third = llm.invoke(messages)
     assert third.response_metadata["route"]["backend"] == "local"
@@ -123,7 +133,7 @@ def test_streams_route_too(local: LlamaServer) -> None:
 
 
 def test_langchain_tool_loop_continues_on_zen(local: LlamaServer, sent: SentRequests) -> None:
-    llm = _chat_model(local)
+    llm = _chat_model(local, max_tokens=64)  # room for the call's JSON
     tools = llm.bind_tools([WEATHER_TOOL], tool_choice="required")
     messages = convert_to_messages([*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}])
     call = tools.invoke(messages)
@@ -139,7 +149,9 @@ def test_langchain_tool_loop_continues_on_zen(local: LlamaServer, sent: SentRequ
 
 
 async def test_llama_index_function_agent_continues_on_zen(local: LlamaServer, seen: Seen) -> None:
-    llm = ZenLlama(base_url=local.base_url, fallbacks=[Fallback(**zen_fields())], **SAMPLING)
+    llm = ZenLlama(
+        base_url=local.base_url, fallbacks=[Fallback(**zen_fields())], **SAMPLING, **SLOW_OK
+    )
 
     def get_weather(city: str) -> str:
         """Get the current weather in a city"""
