@@ -31,6 +31,7 @@ from .timing import Case, measure, print_table, verdict
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Say many words."}]
 TARGET = 0.5  # ChatZenLlama <= 0.5x ChatOpenAI
+ROUTED_TARGET = 1.05  # a routed ChatZenLlama costs <= 5% more per invoke
 
 
 def raw_httpx(base_url: str, model: str) -> Callable[[], str]:
@@ -113,13 +114,20 @@ class FloorChatModel(BaseChatModel):
             yield chunk
 
 
-def zenllama_chat(base_url: str, model: str) -> BaseChatModel | None:
+def invoke(model: BaseChatModel) -> Callable[[], str]:
+    def run() -> str:
+        return str(model.invoke(MESSAGES).content)
+
+    return run
+
+
+def zenllama_chat(base_url: str, model: str, **fields: Any) -> BaseChatModel | None:
     try:
         from zenllama.langchain import ChatZenLlama
     except ImportError as exc:
         print(f"  skipping ChatZenLlama: {exc}")
         return None
-    return ChatZenLlama(base_url=base_url, model=model, api_key=SecretStr("dummy"))
+    return ChatZenLlama(base_url=base_url, model=model, api_key=SecretStr("dummy"), **fields)
 
 
 def same_text(want: str) -> Callable[[Any], str | None]:
@@ -198,3 +206,21 @@ def main(base_url: str, repeats: int) -> None:
     rows = measure(cases, repeats)
     print_table(rows, "chunk", ["ChatOpenAI"])
     verdict(rows, "ChatZenLlama", "ChatOpenAI", TARGET)
+
+    # Routing's per-call cost: a routed model whose first backend takes every call (the usual
+    # case: it is up and the prompt clearly fits) against the single-backend class.
+    print("\n-- invoke: routed (local first, a fallback never needed) vs one backend, ms --")
+    single = zenllama_chat(base_url, model)
+    if single is None:
+        return
+    from zenllama.core.fields import Fallback
+
+    routed = zenllama_chat(base_url, model, fallbacks=[Fallback(base_url=base_url, name="cloud")])
+    assert routed is not None
+    cases = [
+        Case("ChatZenLlama", "one backend, invoke", invoke(single), 1, want),
+        Case("routed", "ChatZenLlama with fallbacks, invoke", invoke(routed), 1, want),
+    ]
+    rows = measure(cases, repeats)
+    print_table(rows, "call", ["ChatZenLlama"])
+    verdict(rows, "routed", "ChatZenLlama", ROUTED_TARGET)

@@ -34,11 +34,13 @@ from .models import ModelInfo
 from .results import (
     ChatResult,
     InvalidToolCall,
+    Route,
     StreamDelta,
     ToolCall,
     ToolCallFragment,
     Usage,
 )
+from .routing import RoutedChatClient, RoutingPolicy
 from .settings import Settings, resolve_settings
 
 __all__ = [
@@ -64,6 +66,9 @@ __all__ = [
     "ModelInfo",
     "ModelNotSupportedError",
     "RateLimitError",
+    "Route",
+    "RoutedChatClient",
+    "RoutingPolicy",
     "ServerError",
     "ServerLoadingError",
     "Settings",

@@ -39,10 +39,12 @@ def _probe_lock(key: _DetectionKey) -> threading.Lock:
         return _probe_locks.setdefault(key, threading.Lock())
 
 
-def forget_detected_backends() -> None:
-    """Probes again from now on (a server at a known URL was replaced); for tests."""
+def forget_detected_backends(base_url: str | None = None) -> None:
+    """Probes `base_url` (default: every URL) again from now on: the server there was replaced,
+    or was probed while it could not say what it is (routing, tests)."""
     with _guard:
-        _detected.clear()
+        for key in [k for k in _detected if base_url is None or k[0] == base_url]:
+            del _detected[key]
 
 
 class ChatClient:

@@ -9,19 +9,36 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
+from . import errors
+from .backends import profile_named
 from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .errors import ZenLlamaError
 from .models import model_from_props
 from .request import LLAMA_CPP_FIELDS
 from .results import Usage
-from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
+from .routing import (
+    ROUTE_OPTION,
+    AnyChatClient,
+    Backend,
+    RoutedChatClient,
+    RoutingPolicy,
+    default_name,
+)
+from .settings import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    Settings,
+    env_value,
+    resolve_settings,
+)
 
 # Sampling options of a chat request, sent only when set.
 OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
@@ -177,7 +194,30 @@ class ConnectionFields(BaseModel):
         return state
 
 
+class Fallback(BaseModel):
+    """One more backend a chat model routes calls to when those before it cannot take them."""
+
+    base_url: str
+    model: str | None = None
+    """Never BACKEND_MODEL (the first backend's): None sends no model."""
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """If not given: BACKEND_FALLBACK_API_KEY, else the backend's own variable (OPENCODE_API_KEY
+    for zen); never BACKEND_API_KEY (the first backend's). Never serialized."""
+    backend: str = "auto"
+    name: str | None = None
+    """The name `route=` and `route["backend"]` use; by default the backend ("zen"),
+    "local" for a loopback server, else the host."""
+
+
 class ChatFields(ConnectionFields):
+    # A change to the routing settings builds a new (routed or plain) client.
+    _client_fields: ClassVar[tuple[str, ...]] = (
+        "fallbacks",
+        "fallback_on_unavailable",
+        "fallback_at_once",
+        "fallback_on_size",
+    )
+
     session_id: str | None = None
     """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
     reasoning: bool | None = None
@@ -232,17 +272,17 @@ class ChatFields(ConnectionFields):
             self._session_drawn = True
         return self.session_id
 
-    def _build_client(self, settings: Settings) -> ChatClient:
-        return ChatClient(settings)
+    def _build_client(self, settings: Settings) -> AnyChatClient:
+        return self._chat_client(settings)  # routed when fallbacks are set
 
     @property
-    def client(self) -> ChatClient:
+    def client(self) -> AnyChatClient:
         """The core client (backend profile, server facts, model list), built on first use."""
-        client: ChatClient = self._core_client()
+        client: AnyChatClient = self._core_client()
         return client
 
     # (the client asked, the model it reported)
-    _served: tuple[ChatClient, str | None] | None = PrivateAttr(default=None)
+    _served: tuple[AnyChatClient, str | None] | None = PrivateAttr(default=None)
 
     def served_model(self) -> str | None:
         """The model the server reports, for when none was given (tracing, metadata).
@@ -264,6 +304,69 @@ class ChatFields(ConnectionFields):
         self._served = (client, model)
         return model
 
+    # Routing (core.routing) ----------------------------------------------------------
+    fallbacks: list[Fallback] | None = None
+    """Backends to route a call to, in order, when this one cannot take it (down, loading, no
+    free slot, prompt too long for its window). None: one from BACKEND_FALLBACK_URL /
+    BACKEND_FALLBACK_MODEL / BACKEND_FALLBACK_API_KEY if set; [] turns routing off."""
+    fallback_on_unavailable: bool = True
+    """Connection refused, 503 loading or 429 no free slot send the call to the next backend."""
+    fallback_at_once: bool = True
+    """Leave a backend at its first refusal, without its own retries."""
+    fallback_on_size: bool = True
+    """Count the prompt (llama-server's tokenizer) first; too long for the window -> next."""
+
+    @model_validator(mode="after")
+    def _settle_fallbacks(self) -> Self:
+        """BACKEND_FALLBACK_* read once, and a fallback's missing key found at construction
+        (cheap: no network), not when the first backend goes down in production."""
+        if self.fallbacks is None:
+            url = env_value("BACKEND_FALLBACK_URL")
+            key = env_value("BACKEND_FALLBACK_API_KEY")
+            model = env_value("BACKEND_FALLBACK_MODEL")
+            secret = SecretStr(key) if key else None
+            self.fallbacks = [Fallback(base_url=url, model=model, api_key=secret)] if url else []
+        for fallback in self.fallbacks:
+            self._fallback_backend(fallback, session_id=None)
+        return self
+
+    def _chat_client(self, settings: Settings) -> AnyChatClient:
+        """The core client: plain, or routed when fallbacks are configured."""
+        if not self.fallbacks:
+            return ChatClient(settings)
+        backends = [Backend(default_name(settings), settings)]
+        # One conversation, one session id (zen's prompt cache).
+        backends += [self._fallback_backend(f, settings.session_id) for f in self.fallbacks]
+        policy = RoutingPolicy(
+            on_unavailable=self.fallback_on_unavailable,
+            at_once=self.fallback_at_once,
+            on_size=self.fallback_on_size,
+        )
+        return RoutedChatClient(backends, policy)
+
+    def _fallback_backend(self, fallback: Fallback, session_id: str | None) -> Backend:
+        settings = resolve_settings(
+            base_url=fallback.base_url,
+            backend=fallback.backend,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            session_id=session_id,
+        )
+        # The first backend's key and model (BACKEND_API_KEY, BACKEND_MODEL) never go to
+        # another host: only the fallback's own, BACKEND_FALLBACK_API_KEY, or its backend's
+        # own variable (OPENCODE_API_KEY).
+        profile = None if settings.backend == "auto" else profile_named(settings.backend)
+        names = ["BACKEND_FALLBACK_API_KEY"]
+        names += [n for n in (profile.api_key_env if profile else ()) if n != "BACKEND_API_KEY"]
+        key = fallback.api_key
+        if key is None:
+            found = next((v for v in map(env_value, names) if v), None)
+            key = SecretStr(found) if found else None
+        if key is None and profile is not None and profile.requires_api_key:
+            raise errors.MissingAPIKeyError(f"the {profile.name} fallback", tuple(names))
+        settings = replace(settings, api_key=key, model=fallback.model)
+        return Backend(fallback.name or default_name(settings), settings)
+
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
 
@@ -272,6 +375,13 @@ class ChatFields(ConnectionFields):
     ) -> dict[str, Any]:
         """Splits call-time kwargs into the core's named parts; the rest are request fields."""
         kwargs = dict(kwargs)
+        if kwargs.get(ROUTE_OPTION) is not None and not self.fallbacks:
+            raise ValueError(
+                f"route={kwargs[ROUTE_OPTION]!r} needs fallbacks: pass fallbacks=[...] or set "
+                "BACKEND_FALLBACK_URL"
+            )
+        if kwargs.get(ROUTE_OPTION) is None:
+            kwargs.pop(ROUTE_OPTION, None)
         parts: dict[str, Any] = {
             "tools": kwargs.pop("tools", None) or (),
             "tool_choice": kwargs.pop("tool_choice", None),

@@ -42,6 +42,19 @@ class ToolCallFragment:
     arguments: str
 
 
+@dataclass(frozen=True)
+class Route:
+    """Which backend of a routed model served a call, and why (`core.routing`)."""
+
+    backend: str
+    reason: str
+    # Served by another backend than the call before (or, on a first call, not the first one).
+    switched: bool = False
+
+    def as_dict(self) -> dict[str, str]:
+        return {"backend": self.backend, "reason": self.reason}
+
+
 @dataclass
 class ChatResult:
     text: str = ""
@@ -55,6 +68,8 @@ class ChatResult:
     backend: str = ""
     # llama.cpp `timings`, kept whole.
     timings: dict[str, Any] | None = None
+    # Set by a routed client only.
+    route: Route | None = None
 
 
 @dataclass(slots=True)

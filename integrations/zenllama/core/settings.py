@@ -36,7 +36,8 @@ class Settings:
         )
 
 
-def _env(name: str) -> str | None:
+def env_value(name: str) -> str | None:
+    """An environment variable, None when unset or blank."""
     value = os.environ.get(name, "").strip()
     return value or None
 
@@ -54,20 +55,20 @@ def resolve_settings(
 ) -> Settings:
     """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own."""
     named: BackendProfile | None = None if backend == "auto" else profile_named(backend)
-    url = base_url or _env("BACKEND_URL") or (named or LLAMA_SERVER).default_base_url
+    url = base_url or env_value("BACKEND_URL") or (named or LLAMA_SERVER).default_base_url
     profile = named or profile_from_url(url)
     key_names = profile.api_key_env if profile else ("BACKEND_API_KEY",)
     if isinstance(api_key, str):
         api_key = SecretStr(api_key)
     if api_key is None or not api_key.get_secret_value():
-        found = next((v for v in map(_env, key_names) if v), None)
+        found = next((v for v in map(env_value, key_names) if v), None)
         api_key = SecretStr(found) if found else None
     if max_retries < 0:
         raise ValueError("max_retries must be 0 or more")
     return Settings(
         base_url=url.rstrip("/"),
         api_key=api_key,
-        model=model or _env("BACKEND_MODEL"),
+        model=model or env_value("BACKEND_MODEL"),
         backend=profile.name if profile else "auto",
         timeout=timeout,
         max_retries=max_retries,

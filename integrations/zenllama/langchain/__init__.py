@@ -1,6 +1,8 @@
 """LangChain classes on the shared zenllama core."""
 
+from zenllama.core.fields import Fallback
+
 from .chat_models import ChatZenLlama
 from .embeddings import ZenLlamaEmbeddings
 
-__all__ = ["ChatZenLlama", "ZenLlamaEmbeddings"]
+__all__ = ["ChatZenLlama", "Fallback", "ZenLlamaEmbeddings"]

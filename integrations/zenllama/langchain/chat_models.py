@@ -38,6 +38,7 @@ from zenllama.core.fields import ChatFields
 from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
+from .routing import aannounce, announce
 
 
 def _check(message: BaseMessage, text: list[str]) -> None:
@@ -159,6 +160,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         result = self.client.complete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
+        announce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
     async def _agenerate(
@@ -173,6 +175,7 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         result = await self.client.acomplete(
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         )
+        await aannounce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
     def _stream(
@@ -187,6 +190,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
             to_wire_messages(messages), **self.request_parts(kwargs, stop)
         ):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+            if delta.result is not None:
+                announce(run_manager, delta.result.route)
             if on_token is not None:
                 on_token(delta.text, chunk=chunk)
             yield chunk
@@ -203,6 +208,8 @@ class ChatZenLlama(ChatFields, BaseChatModel):
         async with aclosing(self.client.astream(to_wire_messages(messages), **request)) as deltas:
             async for delta in deltas:
                 chunk = ChatGenerationChunk(message=to_message_chunk(delta))
+                if delta.result is not None:
+                    await aannounce(run_manager, delta.result.route)
                 if run_manager is not None:
                     await run_manager.on_llm_new_token(delta.text, chunk=chunk)
                 yield chunk

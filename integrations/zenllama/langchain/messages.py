@@ -79,6 +79,8 @@ def response_metadata(result: ChatResult) -> dict[str, Any]:
     }
     if result.timings is not None:
         metadata["timings"] = result.timings
+    if result.route is not None:  # a routed model: which backend served, and why
+        metadata["route"] = result.route.as_dict()
     return metadata
 
 

@@ -1,6 +1,8 @@
 """LlamaIndex classes on the shared zenllama core."""
 
+from zenllama.core.fields import Fallback
+
 from .embedding import ZenLlamaEmbedding
 from .llm import ZenLlama
 
-__all__ = ["ZenLlama", "ZenLlamaEmbedding"]
+__all__ = ["Fallback", "ZenLlama", "ZenLlamaEmbedding"]

@@ -39,6 +39,7 @@ from .messages import (
     to_completion_response,
     to_wire_messages,
 )
+from .routing import announce
 
 if TYPE_CHECKING:
     from llama_index.core.program.utils import FlexibleModel
@@ -143,6 +144,7 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         result = self.client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
         if structured:
             _check_finished(result)
+        announce(result.route)
         return to_chat_response(result)
 
     async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
@@ -152,6 +154,7 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         )
         if structured:
             _check_finished(result)
+        announce(result.route)
         return to_chat_response(result)
 
     def _stream_chat(
@@ -160,8 +163,10 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         structured = kwargs.pop(_STRUCTURED, False)
         response = ChatStream().response
         for delta in self.client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
-            if structured and delta.result is not None:
-                _check_finished(delta.result)
+            if delta.result is not None:
+                if structured:
+                    _check_finished(delta.result)
+                announce(delta.result.route)
             yield response(delta)
 
     async def _astream_chat(
@@ -172,8 +177,10 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
         deltas = self.client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
         async with aclosing(deltas):  # stopping early closes the HTTP stream at once
             async for delta in deltas:
-                if structured and delta.result is not None:
-                    _check_finished(delta.result)
+                if delta.result is not None:
+                    if structured:
+                        _check_finished(delta.result)
+                    announce(delta.result.route)
                 yield response(delta)
 
     @llm_chat_callback()

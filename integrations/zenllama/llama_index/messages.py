@@ -99,6 +99,8 @@ def response_kwargs(result: ChatResult) -> dict[str, Any]:
     if result.timings is not None:
         kwargs["timings"] = result.timings
     kwargs["finish_reason"] = result.finish_reason
+    if result.route is not None:  # a routed model: which backend served, and why
+        kwargs["route"] = result.route.as_dict()
     if result.invalid_tool_calls:
         kwargs[INVALID_TOOL_CALLS_KEY] = [
             {"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error}
