@@ -64,6 +64,9 @@ class LlamaServer:
     port: int = 0
     ctx_size: int = 4096
     parallel: int = 2
+    # None: llama-server's default (all cores). On a machine shared by many servers, 1 thread
+    # each is faster overall: idle-spinning threads of a busy server starve the others.
+    threads: int | None = None
     embeddings: bool = False
     extra_args: list[str] = field(default_factory=list)
     progress: Progress = print
@@ -111,6 +114,8 @@ class LlamaServer:
             "--jinja",
             "--no-webui",
         ]
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
         template = self.template_name()
         if template:
             cmd += ["--chat-template-file", str(template_path(template))]
