@@ -20,8 +20,7 @@ from zenllama.langchain import ChatZenLlama
 from zenllama.local import LlamaServer
 from zenllama.local.steering import (
     SAMPLING,
-    TEMPLATE_STOPS,
-    THINK_GRAMMAR,
+    THINK_SENTENCE_GRAMMAR,
     WEATHER_QUESTION,
 )
 
@@ -74,8 +73,8 @@ def _usage(message: AIMessageChunk) -> None:
     timings = message.response_metadata.get("timings")
     if timings:
         print(
-            f"  [timings]   prompt {timings['prompt_per_second']:.0f} tok/s, "
-            f"generation {timings['predicted_per_second']:.0f} tok/s"
+            f"  [timings]   prompt {timings['prompt_per_second']:.1f} tok/s, "
+            f"generation {timings['predicted_per_second']:.1f} tok/s"
         )
 
 
@@ -110,9 +109,8 @@ def run_demo() -> int:
         # llama-server returns as real reasoning_content with the Qwen3 template.
         thinker = ChatZenLlama(
             base_url=reasoning_url,
-            grammar=THINK_GRAMMAR if local else None,
-            stop=TEMPLATE_STOPS if local else None,
-            **SAMPLING,
+            grammar=THINK_SENTENCE_GRAMMAR if local else None,
+            **{**SAMPLING, "max_tokens": 128},
         )
         _usage(_stream(thinker, "Is the sea salty? Answer in one sentence."))
 

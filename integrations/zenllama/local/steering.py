@@ -23,6 +23,11 @@ SAMPLING: dict[str, Any] = {"temperature": 0, "seed": 7, "max_tokens": 64}
 TEMPLATE_STOPS = ["<|eot_id|>", "<|im_end|>", "<|user|>"]
 
 THINK_GRAMMAR = r'root ::= "<think>" [a-zA-Z .]{5,60} "</think>" [a-zA-Z !.]{3,40}'
+# For showing (the demo): room for a real thought, and an answer that ends its sentence.
+# At most ~310 characters, so max_tokens 128 always holds it.
+THINK_SENTENCE_GRAMMAR = (
+    r'root ::= "<think>" [a-zA-Z ,.]{5,150} "</think>" " "? [a-zA-Z ,]{3,150} "."'
+)
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
