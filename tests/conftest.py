@@ -10,6 +10,7 @@ import pytest
 from zenllama.local import LlamaServer
 
 from .fakes import FakeServer
+from .testbed import REASONING_MODEL
 
 
 def _progress(message: str) -> None:
@@ -17,27 +18,28 @@ def _progress(message: str) -> None:
 
 
 def _serve(**kwargs: object) -> Iterator[LlamaServer]:
-    server = LlamaServer(progress=_progress, **kwargs)  # type: ignore[arg-type]
+    # One thread per server: the suite runs several at once on a small, shared machine.
+    server = LlamaServer(progress=_progress, threads=1, **kwargs)  # type: ignore[arg-type]
     with server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def tools_server() -> Iterator[LlamaServer]:
-    """Llama 3.1 template: real `tool_calls`."""
-    yield from _serve(template="tools")
+    """Qwen2.5-Coder-0.5B with the bare-JSON tools template: real `tool_calls`, unsteered."""
+    yield from _serve(model="coder")
 
 
 @pytest.fixture(scope="session")
 def reasoning_server() -> Iterator[LlamaServer]:
-    """Qwen3 template: real `reasoning_content`."""
-    yield from _serve(template="reasoning")
+    """Qwen3 template: real `reasoning_content` when THINK_GRAMMAR makes the model think."""
+    yield from _serve(model=REASONING_MODEL, template="reasoning")
 
 
 @pytest.fixture(scope="session")
 def embeddings_server() -> Iterator[LlamaServer]:
-    """`--embeddings --pooling mean`: serves /v1/embeddings."""
-    yield from _serve(template=None, embeddings=True)
+    """all-MiniLM-L6-v2, `--embeddings --pooling mean`: real sentence embeddings (384 dims)."""
+    yield from _serve(model="minilm", ctx_size=512, embeddings=True)
 
 
 @pytest.fixture

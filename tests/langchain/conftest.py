@@ -1,31 +1,28 @@
-"""The one place that lists standard tests the 270M test-bed model fails for lack of skill.
+"""The one place that lists which standard tests depend on the test bed's model, and why.
 
-Each is about what the model chooses to say, not about zenllama's mechanics, which the same
-file's other tests and tests/langchain/test_llama_server.py cover with a steered model.
+The standard suite's prompts and schemas are langchain-tests' own, so their outputs cannot be
+bounded from here. Everything else on the test bed checks mechanics or bounded output.
 """
 
 from __future__ import annotations
 
 import pytest
 
-_NO_TOOL_SKILL = (
-    "Gemma 3 270M does not emit a tool call unprompted, and this llama-server applies no "
-    "grammar for tool_choice='required' with the Llama 3.1 template; the mechanics are "
-    "covered by test_llama_server.py with a one-shot example"
-)
-SKILL_LIMITED = {
-    "test_tool_calling": _NO_TOOL_SKILL,
-    "test_tool_calling_async": _NO_TOOL_SKILL,
-    "test_bind_runnables_as_tools": _NO_TOOL_SKILL,
-    "test_tool_choice": _NO_TOOL_SKILL,
-    "test_tool_calling_with_no_arguments": _NO_TOOL_SKILL,
-    "test_agent_loop": _NO_TOOL_SKILL,
-    "test_unicode_tool_call_integration": _NO_TOOL_SKILL,
-    "test_json_mode": (
-        "json_object mode gives the model no schema; the 270M model writes valid JSON with "
-        "the wrong fields (json_schema mode, enforced by a grammar, passes)"
-    ),
+# Passing, but only because Qwen2.5-Coder-0.5B (temperature 0, seed 7) chooses well: these
+# would fail on a model that answers in words where a call is expected, or writes an
+# unbounded string (the Joke schema has no maxLength; max_tokens in test_standard.py leaves
+# room for several times the model's answer). Kept as they are; listed so nobody is surprised.
+MODEL_CHOICE = {
+    "test_agent_loop": "tool_choice auto: the model decides to call get_weather",
+    "test_structured_output": "the joke's strings end within max_tokens",
+    "test_structured_output_async": "the joke's strings end within max_tokens",
+    "test_structured_output_pydantic_2_v1": "the joke's strings end within max_tokens",
+    "test_structured_output_optional_param": "the joke's strings end within max_tokens",
+    "test_json_mode": "json_object mode: the model picks the fields the prompt names",
 }
+
+# Failing for lack of skill (xfail, not strict): none today.
+SKILL_LIMITED: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
