@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 
@@ -17,9 +18,13 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+# One thread per server: the suite runs several at once on a small, shared machine.
+# ZENLLAMA_TEST_THREADS=0 gives every test server llama-server's own default instead.
+SERVER_THREADS = int(os.environ.get("ZENLLAMA_TEST_THREADS", "1")) or None
+
+
 def _serve(**kwargs: object) -> Iterator[LlamaServer]:
-    # One thread per server: the suite runs several at once on a small, shared machine.
-    server = LlamaServer(progress=_progress, threads=1, **kwargs)  # type: ignore[arg-type]
+    server = LlamaServer(progress=_progress, threads=SERVER_THREADS, **kwargs)  # type: ignore[arg-type]
     with server:
         yield server
 

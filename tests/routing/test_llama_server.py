@@ -22,9 +22,9 @@ from zenllama.llama_index import ZenLlama
 from zenllama.llama_index.routing import RouteSwitchEvent
 from zenllama.local import LlamaServer
 
-from ..llama_index.test_llama_server import _shots
+from ..conftest import SERVER_THREADS
 from ..spy import SentRequests
-from ..testbed import SAMPLING, WEATHER_QUESTION, WEATHER_SHOTS, WEATHER_TOOL
+from ..testbed import SAMPLING, WEATHER_QUESTION, WEATHER_TOOL
 from .conftest import Seen, zen_chats, zen_fields
 
 pytestmark = [
@@ -39,7 +39,9 @@ LONG = "Tell me about llamas and their wool. " * 400  # ~3000 tokens: past the w
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LlamaServer]:
-    local = LlamaServer(template="tools", ctx_size=WINDOW, parallel=1, progress=print)
+    local = LlamaServer(
+        model="coder", ctx_size=WINDOW, parallel=1, threads=SERVER_THREADS, progress=print
+    )
     local.start(timeout=START_TIMEOUT)
     try:
         yield local
@@ -73,7 +75,7 @@ def _local_chats(sent: SentRequests, server: LlamaServer) -> list[Any]:
 
 def test_the_count_is_the_one_the_server_uses(local: LlamaServer) -> None:
     client = ChatClient(resolve_settings(base_url=local.base_url, **SLOW_OK))
-    messages = [*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}]
+    messages = [{"role": "user", "content": WEATHER_QUESTION}]
     request: dict[str, Any] = {"tools": [WEATHER_TOOL], "tool_choice": "required"}
     body = client.build_body(messages, stream=False, **request)
     answer = client.complete(messages, **request, options={"max_tokens": 8})
@@ -135,7 +137,7 @@ def test_streams_route_too(local: LlamaServer) -> None:
 def test_langchain_tool_loop_continues_on_zen(local: LlamaServer, sent: SentRequests) -> None:
     llm = _chat_model(local, max_tokens=64)  # room for the call's JSON
     tools = llm.bind_tools([WEATHER_TOOL], tool_choice="required")
-    messages = convert_to_messages([*WEATHER_SHOTS, {"role": "user", "content": WEATHER_QUESTION}])
+    messages = convert_to_messages([{"role": "user", "content": WEATHER_QUESTION}])
     call = tools.invoke(messages)
     assert call.response_metadata["route"]["backend"] == "local"
     [tool_call] = call.tool_calls
@@ -164,7 +166,7 @@ async def test_llama_index_function_agent_continues_on_zen(local: LlamaServer, s
         initial_tool_choice="get_weather",
         allow_parallel_tool_calls=False,
     )
-    handler = agent.run(user_msg=WEATHER_QUESTION, chat_history=_shots(), max_iterations=4)
+    handler = agent.run(user_msg=WEATHER_QUESTION, max_iterations=4)
     results = [e async for e in handler.stream_events() if isinstance(e, ToolCallResult)]
     output = await handler
     [result] = results
