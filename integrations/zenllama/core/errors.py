@@ -171,3 +171,25 @@ class ToolChoiceDowngradedWarning(UserWarning):
 
 class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
+
+
+class FeatureNotSupportedError(ZenLlamaError):
+    """A llama.cpp feature (tokens, infill, slots, router) asked of a backend that lacks it."""
+
+    def __init__(self, feature: str, backend: str, hint: str = "") -> None:
+        self.feature = feature
+        self.backend = backend
+        super().__init__(
+            f"{feature} needs llama-server; the {backend} backend does not offer it"
+            + (f" — {hint}" if hint else "")
+        )
+
+
+class UnknownModelError(BadRequestError):
+    """A router (llama-server --models-dir) was asked for a model it does not have."""
+
+    def __init__(self, status: int, message: str, model: str, available: list[str]) -> None:
+        self.model = model
+        self.available = available
+        listed = ", ".join(available) if available else "none"
+        super().__init__(status, message, hint=f"{model!r} is not served here; it has: {listed}")
