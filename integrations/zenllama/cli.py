@@ -11,6 +11,7 @@ from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
 from zenllama.local import TEMPLATE_FILES, LlamaServer
+from zenllama.local.gguf import discover_ggufs, resolve_model
 
 
 def _progress(message: str) -> None:
@@ -19,12 +20,17 @@ def _progress(message: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     server = LlamaServer(
-        model=Path(args.model) if args.model else None,
+        model=resolve_model(args.model) if args.model else None,
         template=None if args.template == "none" else args.template,
         port=args.port,
         ctx_size=args.ctx_size,
         parallel=args.parallel,
         embeddings=args.embeddings,
+        slot_save_path=_folder(args.slot_save),
+        speculative=args.speculative,
+        draft_model=Path(args.draft_model) if args.draft_model else None,
+        models_dir=_folder(args.models_dir, must_exist=True),
+        models_max=args.models_max,
         progress=_progress,
     )
     # `kill` stops the child too, also while building or loading (start() cleans up).
@@ -42,14 +48,43 @@ def serve(args: argparse.Namespace) -> int:
     return 1
 
 
+def _folder(value: str | None, must_exist: bool = False) -> Path | None:
+    if value is None:
+        return None
+    folder = Path(value).expanduser()
+    if must_exist and not folder.is_dir():
+        raise FileNotFoundError(f"No folder {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def models(args: argparse.Namespace) -> int:
+    if args.local is not None:
+        return local_models(args.local)
     client = ChatClient(resolve_settings(base_url=args.base_url, backend=args.backend))
     for model in client.list_models():
-        print(model.id)
+        print(f"{model.id}\t{model.status}" if model.status else model.id)
+    return 0
+
+
+def local_models(folders: list[str]) -> int:
+    found = discover_ggufs(folders)
+    for m in found:
+        size = f"{m.size_bytes / 1e9:.2f} GB"
+        ctx = f"ctx {m.context_length}" if m.context_length else "ctx ?"
+        flags = ", ".join(
+            f for f, on in (("chat template", m.has_chat_template), ("FIM", m.has_fim)) if on
+        )
+        print(
+            f"{m.key}\t{m.name} | {m.architecture} | {m.quantization or '?'} | {size} | {ctx}"
+            f"{' | ' + flags if flags else ''}\n\t{m.path}"
+        )
+    if not found:
+        print("No GGUF files found.", file=sys.stderr)
     return 0
 
 
@@ -64,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("serve", help="start llama-server with the bundled small model")
-    p.add_argument("--model", help="path of a GGUF (default: the bundled Gemma 3 270M)")
+    p.add_argument(
+        "--model",
+        help="a GGUF path, or a name `zenllama models --local` lists "
+        "(default: the bundled Gemma 3 270M)",
+    )
     p.add_argument(
         "--template",
         default="tools",
@@ -75,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ctx-size", type=int, default=4096)
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--embeddings", action="store_true", help="serve /v1/embeddings (mean pooling)")
+    p.add_argument("--slot-save", metavar="DIR", help="folder for saved slot KV caches")
+    p.add_argument(
+        "--speculative",
+        choices=["ngram", "draft"],
+        help="speculative decoding: n-gram drafts "
+        "(no extra model) or a draft model (--draft-model)",
+    )
+    p.add_argument("--draft-model", metavar="FILE", help="draft GGUF for speculative decoding")
+    p.add_argument(
+        "--models-dir", metavar="DIR", help="router mode: serve every GGUF in DIR by name"
+    )
+    p.add_argument("--models-max", type=int, help="router mode: models loaded at once")
     p.set_defaults(run=serve)
 
     p = commands.add_parser("demo", help="LangChain chat: stream, reasoning, a tool call, usage")
@@ -83,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("models", help="list the models a backend serves")
     p.add_argument("--base-url", default=None, help="default: BACKEND_URL")
     p.add_argument("--backend", default="auto")
+    p.add_argument(
+        "--local",
+        nargs="*",
+        metavar="DIR",
+        help="list GGUF files on this machine (these folders, ~/.cache/llama.cpp, the Hugging "
+        "Face cache, LM Studio) instead of asking a server",
+    )
     p.set_defaults(run=models)
 
     args = parser.parse_args(argv)
