@@ -83,7 +83,7 @@ def test_discovers_the_usual_places(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     assert resolve_model("d", [tmp_path / "mine"]) == mine
     assert resolve_model("b", []) == snap  # general.name, any case
-    with pytest.raises(FileNotFoundError, match="Found: .*a"):
+    with pytest.raises(FileNotFoundError, match=r"Found: .*\ba\b"):
         resolve_model("nothing-like-it")
 
 
