@@ -14,6 +14,7 @@ from .errors import (
     BadRequestError,
     ContextOverflowError,
     EmbeddingsNotEnabledError,
+    FeatureNotSupportedError,
     IncompleteStreamError,
     InputTooLongError,
     InvalidToolCallError,
@@ -24,9 +25,11 @@ from .errors import (
     ServerLoadingError,
     StreamError,
     ToolChoiceDowngradedWarning,
+    UnknownModelError,
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
+from .llama_cpp import InfillResult, LlamaCpp
 from .models import ModelInfo
 from .results import (
     ChatResult,
@@ -51,10 +54,13 @@ __all__ = [
     "EmbeddingsClient",
     "EmbeddingsNotEnabledError",
     "EmbeddingsResult",
+    "FeatureNotSupportedError",
     "IncompleteStreamError",
+    "InfillResult",
     "InputTooLongError",
     "InvalidToolCall",
     "InvalidToolCallError",
+    "LlamaCpp",
     "MissingAPIKeyError",
     "ModelInfo",
     "ModelNotSupportedError",
@@ -67,6 +73,7 @@ __all__ = [
     "ToolCall",
     "ToolCallFragment",
     "ToolChoiceDowngradedWarning",
+    "UnknownModelError",
     "UnsupportedSettingWarning",
     "Usage",
     "ZenLlamaError",

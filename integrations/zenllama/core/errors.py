@@ -186,10 +186,17 @@ class FeatureNotSupportedError(ZenLlamaError):
 
 
 class UnknownModelError(BadRequestError):
-    """A router (llama-server --models-dir) was asked for a model it does not have."""
+    """A router (llama-server --models-dir) was asked for a model it does not have.
 
-    def __init__(self, status: int, message: str, model: str, available: list[str]) -> None:
+    `available`: the models it has (None if listing them failed too)."""
+
+    def __init__(
+        self, status: int, message: str, model: str, available: list[str] | None
+    ) -> None:
         self.model = model
         self.available = available
-        listed = ", ".join(available) if available else "none"
+        listed = ", ".join(available) if available else "see list_models()"
         super().__init__(status, message, hint=f"{model!r} is not served here; it has: {listed}")
+
+    def listing(self, available: list[str]) -> UnknownModelError:
+        return UnknownModelError(self.status, self.message, self.model, available)

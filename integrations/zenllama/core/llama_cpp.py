@@ -14,7 +14,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .errors import FeatureNotSupportedError
+from .errors import BackendHTTPError, FeatureNotSupportedError, UnknownModelError
 from .request import Message, ToolSpec
 from .transport import root_url
 
@@ -319,22 +319,41 @@ class LlamaCpp:
         return dict(await self._apost(self._slot_url(slot, "erase"), {}))
 
     # Router (llama-server --models-dir) ----------------------------------------------
+    _ROUTER_HINT = "start a router: `zenllama serve --models-dir DIR`"
+
+    def _unknown(self, exc: BackendHTTPError, model: str, available: list[str]) -> Exception:
+        if exc.status == 404 or "not found" in exc.message:
+            return UnknownModelError(exc.status, exc.message, model, available)
+        return exc
+
     def load_model(self, model: str) -> dict[str, Any]:
         """Asks a router to load `model` (answers at once; `list_models` shows it loading)."""
-        self._require("load_model", "start a router: `zenllama serve --models-dir DIR`")
-        return dict(self._post("/models/load", {"model": model}))
+        return self._router("load", model)
 
     def unload_model(self, model: str) -> dict[str, Any]:
-        self._require("unload_model", "start a router: `zenllama serve --models-dir DIR`")
-        return dict(self._post("/models/unload", {"model": model}))
+        return self._router("unload", model)
+
+    def _router(self, action: str, model: str) -> dict[str, Any]:
+        self._require(f"{action}_model", self._ROUTER_HINT)
+        try:
+            return dict(self._post(f"/models/{action}", {"model": model}))
+        except BackendHTTPError as exc:
+            models = [m.id for m in self._client.list_models()]
+            raise self._unknown(exc, model, models) from exc
 
     async def aload_model(self, model: str) -> dict[str, Any]:
-        await self._arequire("load_model", "start a router: `zenllama serve --models-dir DIR`")
-        return dict(await self._apost("/models/load", {"model": model}))
+        return await self._arouter("load", model)
 
     async def aunload_model(self, model: str) -> dict[str, Any]:
-        await self._arequire("unload_model", "start a router: `zenllama serve --models-dir DIR`")
-        return dict(await self._apost("/models/unload", {"model": model}))
+        return await self._arouter("unload", model)
+
+    async def _arouter(self, action: str, model: str) -> dict[str, Any]:
+        await self._arequire(f"{action}_model", self._ROUTER_HINT)
+        try:
+            return dict(await self._apost(f"/models/{action}", {"model": model}))
+        except BackendHTTPError as exc:
+            models = [m.id for m in await self._client.alist_models()]
+            raise self._unknown(exc, model, models) from exc
 
 
 def _file(filename: str) -> str:
@@ -356,3 +375,46 @@ class Tokenizer:
 
     def __call__(self, text: str) -> list[int]:
         return self._llama_cpp.tokenize(text)
+
+
+class LlamaCppMethods:
+    """Slot and router calls on the framework objects (`llm.save_slot(0, "system.bin")`).
+
+    Mixed into ChatZenLlama and ZenLlama next to their framework base; needs `client`."""
+
+    @property
+    def client(self) -> ChatClient:
+        raise NotImplementedError  # the framework class's own
+
+    def save_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Saves slot `slot`'s KV cache to `filename` in the server's --slot-save-path."""
+        return self.client.llama_cpp.save_slot(slot, filename)
+
+    def restore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Loads a saved KV cache into `slot`; send requests with `id_slot=slot` to reuse it."""
+        return self.client.llama_cpp.restore_slot(slot, filename)
+
+    def erase_slot(self, slot: int) -> dict[str, Any]:
+        return self.client.llama_cpp.erase_slot(slot)
+
+    async def asave_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.asave_slot(slot, filename)
+
+    async def arestore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.arestore_slot(slot, filename)
+
+    async def aerase_slot(self, slot: int) -> dict[str, Any]:
+        return await self.client.llama_cpp.aerase_slot(slot)
+
+    def load_model(self, model: str) -> dict[str, Any]:
+        """Router mode: load `model` now (requests naming it also load it on demand)."""
+        return self.client.llama_cpp.load_model(model)
+
+    def unload_model(self, model: str) -> dict[str, Any]:
+        return self.client.llama_cpp.unload_model(model)
+
+    async def aload_model(self, model: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.aload_model(model)
+
+    async def aunload_model(self, model: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.aunload_model(model)

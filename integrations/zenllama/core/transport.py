@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
@@ -17,6 +18,7 @@ import openai
 
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
+from .models import parse_models
 from .settings import Settings
 
 
@@ -96,6 +98,10 @@ def _auth_hint(exc: openai.APIStatusError, backend: str) -> str:
     return f"the key may not use this model: check {names} and the model id"
 
 
+# llama-server's router (--models-dir) answers a model it does not have with this.
+_ROUTER_UNKNOWN_MODEL = re.compile(r"^model '(.+)' not found$")
+
+
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
     body = _error_body(exc)
     status = exc.status_code
@@ -118,6 +124,9 @@ def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.B
         )
     if status >= 500:
         return errors.ServerError(status, message)
+    unknown = _ROUTER_UNKNOWN_MODEL.search(message)
+    if unknown:
+        return errors.UnknownModelError(status, message, unknown.group(1), None)
     if "not supported" in message.lower() and "model" in message.lower():
         return errors.ModelNotSupportedError(status, message)
     return errors.BadRequestError(status, message)
@@ -179,6 +188,23 @@ class Transport:
             return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
         return exc
 
+    # A router's "model not found" lists what it has (one more request, on that error only).
+    def _named(self, exc: Exception) -> Exception:
+        if not isinstance(exc, errors.UnknownModelError):
+            return exc
+        try:
+            return exc.listing([m.id for m in parse_models(self.get("/models"))])
+        except errors.ZenLlamaError:
+            return exc
+
+    async def _anamed(self, exc: Exception) -> Exception:
+        if not isinstance(exc, errors.UnknownModelError):
+            return exc
+        try:
+            return exc.listing([m.id for m in parse_models(await self.aget("/models"))])
+        except errors.ZenLlamaError:
+            return exc
+
     # Whole answers -----------------------------------------------------------------
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
@@ -186,7 +212,7 @@ class Transport:
                 path, body=body, cast_to=httpx.Response, options=self._options()
             )
         except (openai.APIError, httpx.TransportError) as exc:
-            raise self._translate(exc) from exc
+            raise self._named(self._translate(exc)) from exc
         return _json(response)
 
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
@@ -195,7 +221,7 @@ class Transport:
                 path, body=body, cast_to=httpx.Response, options=self._options()
             )
         except (openai.APIError, httpx.TransportError) as exc:
-            raise self._translate(exc) from exc
+            raise await self._anamed(self._translate(exc)) from exc
         return _json(response)
 
     def get(self, url_or_path: str, *, probe: bool = False) -> Any:
@@ -234,7 +260,7 @@ class Transport:
                 ),
             )
         except (openai.APIError, httpx.TransportError) as exc:
-            raise self._translate(exc) from exc
+            raise self._named(self._translate(exc)) from exc
         try:
             yield self._guard(response.iter_lines())
         finally:
@@ -263,7 +289,7 @@ class Transport:
                 ),
             )
         except (openai.APIError, httpx.TransportError) as exc:
-            raise self._translate(exc) from exc
+            raise await self._anamed(self._translate(exc)) from exc
         try:
             yield self._aguard(response.aiter_lines())
         finally:

@@ -30,6 +30,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from zenllama.core import ChatClient, ModelInfo, wire
 from zenllama.core.fields import ChatFields
+from zenllama.core.llama_cpp import LlamaCppMethods
 from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
@@ -38,7 +39,7 @@ from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_message
 CHARS_PER_TOKEN = 4.0
 
 
-class ChatZenLlama(ChatFields, BaseChatModel):
+class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     """Chat model for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning lands in `additional_kwargs["reasoning_content"]` (and so in `content_blocks`),

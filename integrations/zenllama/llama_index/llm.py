@@ -27,7 +27,7 @@ from llama_index.core.llms.utils import parse_partial_json
 
 from zenllama.core import ChatClient, InvalidToolCallError, ModelInfo, ZenLlamaError
 from zenllama.core.fields import ChatFields
-from zenllama.core.llama_cpp import Tokenizer
+from zenllama.core.llama_cpp import LlamaCppMethods, Tokenizer
 from zenllama.core.request import named_tool_choice
 
 from .messages import (
@@ -54,7 +54,7 @@ def _arguments(kwargs: dict[str, Any] | str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-class ZenLlama(ChatFields, FunctionCallingLLM):
+class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     """LLM for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning comes as a `ThinkingBlock` in `message.blocks` (streamed: `thinking_delta` in
