@@ -1,4 +1,5 @@
-"""`python -m bench` runs every part; `python -m bench chat|llama_index|embeddings` runs one."""
+"""`python -m bench` runs every part; `python -m bench chat|llama_index|embeddings|speculative` runs
+one."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, embeddings
+from . import chat_langchain, chat_llama_index, embeddings, speculative
 from .loopback import LoopbackServer
 
 PARTS = {
     "chat": chat_langchain.main,
     "llama_index": chat_llama_index.main,
     "embeddings": embeddings.main,
+    "speculative": speculative.main,
 }
 
 

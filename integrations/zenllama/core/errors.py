@@ -176,13 +176,11 @@ class UnsupportedSettingWarning(UserWarning):
 class FeatureNotSupportedError(ZenLlamaError):
     """A llama.cpp feature (tokens, infill, slots, router) asked of a backend that lacks it."""
 
-    def __init__(self, feature: str, backend: str, hint: str = "") -> None:
+    def __init__(self, feature: str, backend: str, hint: str = "", *, reason: str = "") -> None:
         self.feature = feature
         self.backend = backend
-        super().__init__(
-            f"{feature} needs llama-server; the {backend} backend does not offer it"
-            + (f" — {hint}" if hint else "")
-        )
+        reason = reason or f"{feature} needs llama-server; the {backend} backend does not offer it"
+        super().__init__(reason + (f" — {hint}" if hint else ""))
 
 
 class UnknownModelError(BadRequestError):

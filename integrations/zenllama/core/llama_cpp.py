@@ -82,6 +82,17 @@ def _infill_result(data: Any) -> InfillResult:
     )
 
 
+_FIM_HINT = "serve a code model with fill-in-the-middle tokens (e.g. Qwen2.5-Coder)"
+
+
+def _no_fim(exc: BackendHTTPError) -> Exception:
+    # llama-server answers 501 "Infill is not supported by this model: prefix token is missing"
+    if "infill is not supported" in exc.message.lower():
+        reason = f"infill: the served model has no FIM tokens ({exc.message})"
+        return FeatureNotSupportedError("infill", "llama-server", _FIM_HINT, reason=reason)
+    return exc
+
+
 def _tokens(data: Any) -> list[int]:
     return [t["id"] if isinstance(t, dict) else int(t) for t in (data or {}).get("tokens", [])]
 
@@ -260,10 +271,12 @@ class LlamaCpp:
 
         `extra`: other files as `{"filename", "text"}` for context; `options`: sampling fields
         (`max_tokens`/`n_predict`, `temperature`, `seed`, `stop`, ...)."""
-        self._require("infill", "start llama-server with a code model that has FIM tokens")
-        return _infill_result(
-            self._post("/infill", self._infill_body(prefix, suffix, prompt, extra, options))
-        )
+        self._require("infill", _FIM_HINT)
+        body = self._infill_body(prefix, suffix, prompt, extra, options)
+        try:
+            return _infill_result(self._post("/infill", body))
+        except BackendHTTPError as exc:
+            raise _no_fim(exc) from exc
 
     async def ainfill(
         self,
@@ -274,9 +287,12 @@ class LlamaCpp:
         extra: Sequence[Mapping[str, str]] = (),
         **options: Any,
     ) -> InfillResult:
-        await self._arequire("infill", "start llama-server with a code model that has FIM tokens")
+        await self._arequire("infill", _FIM_HINT)
         body = self._infill_body(prefix, suffix, prompt, extra, options)
-        return _infill_result(await self._apost("/infill", body))
+        try:
+            return _infill_result(await self._apost("/infill", body))
+        except BackendHTTPError as exc:
+            raise _no_fim(exc) from exc
 
     # Slots (KV cache on disk) --------------------------------------------------------
     _SLOTS_HINT = "start llama-server with --slot-save-path DIR (`zenllama serve --slot-save DIR`)"
