@@ -29,7 +29,7 @@ MESSAGES = [
 
 @pytest.mark.llama_server
 async def test_langchain_count_equals_the_servers_prompt_tokens(tools_server: LlamaServer) -> None:
-    llm = ChatZenLlama(base_url=tools_server.base_url, max_tokens=2, **SAMPLING)
+    llm = ChatZenLlama(base_url=tools_server.base_url, **{**SAMPLING, "max_tokens": 2})
     counted = llm.get_num_tokens_from_messages(MESSAGES)
     answer = llm.invoke(MESSAGES)
     assert answer.usage_metadata is not None
@@ -75,7 +75,7 @@ def test_counts_are_cached_per_text_and_thread_safe(tools_server: LlamaServer) -
 
 @pytest.mark.llama_server
 async def test_llama_index_tokenizer_splitter_memory_and_count(tools_server: LlamaServer) -> None:
-    llm = ZenLlama(base_url=tools_server.base_url, max_tokens=2, **SAMPLING)
+    llm = ZenLlama(base_url=tools_server.base_url, **{**SAMPLING, "max_tokens": 2})
     tokenizer = llm.tokenizer
     text = " ".join(f"word{i}" for i in range(200))
     n = len(tokenizer(text))
