@@ -94,9 +94,10 @@ def test_slot_file_names_stay_inside_the_save_folder() -> None:
         llm.save_slot(0, "../escape.bin")
 
 
-# A grammar makes the answer repetitive whatever the model would say: n-gram drafts hit.
-REPEAT_GRAMMAR = 'root ::= ("the cat sat on the mat. ")+'
-REPEAT = {"grammar": REPEAT_GRAMMAR, "temperature": 0, "seed": 7, "max_tokens": 80}
+# n-gram drafting proposes what followed the same n-gram earlier in the context: a prompt that
+# repeats itself gives it something to draft from, whatever the model then writes.
+REPEAT = {"temperature": 0, "seed": 7, "max_tokens": 40}
+PROMPT = "Repeat this text: " + "the cat sat on the mat. " * 8
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +108,19 @@ def ngram_server() -> Iterator[LlamaServer]:
 
 async def test_ngram_drafts_show_in_both_frameworks(ngram_server: LlamaServer) -> None:
     llm = ChatZenLlama(base_url=ngram_server.base_url, **REPEAT)
-    timings = llm.invoke("Write about a cat.").response_metadata["timings"]
-    assert timings["draft_n"] > 0 and 0 < timings["draft_n_accepted"] <= timings["draft_n"]
-    chunks = [c async for c in llm.astream("Write about a cat.")]
+    timings = llm.invoke(PROMPT).response_metadata["timings"]
+    assert timings["draft_n"] > 0 and 0 <= timings["draft_n_accepted"] <= timings["draft_n"]
+    chunks = [c async for c in llm.astream(PROMPT)]
     streamed = [c.response_metadata.get("timings") for c in chunks if c.response_metadata]
     assert any(t and t.get("draft_n", 0) > 0 for t in streamed)
     index_llm = ZenLlama(base_url=ngram_server.base_url, **REPEAT)
-    index_timings = index_llm.complete("Write about a cat.").additional_kwargs["timings"]
-    assert index_timings["draft_n_accepted"] > 0
-    # Per-request speculative fields pass through: switched off for one call, no drafts.
-    off = llm.invoke("Write about a cat.", **{"speculative.type": "none"})
-    assert "draft_n" not in off.response_metadata["timings"]
+    index_timings = index_llm.complete(PROMPT).additional_kwargs["timings"]
+    assert index_timings["draft_n"] > 0 and "draft_n_accepted" in index_timings
+    # Per-request speculative fields pass through to the server, which in this build ignores
+    # them (tools/server/server-schema.cpp keeps their parsing under `#if 0`): drafts go on.
+    # If a newer build honours them this fails: then document them as working.
+    off = llm.invoke(PROMPT, **{"speculative.type": "none", "speculative.n_max": 0})
+    assert off.response_metadata["timings"]["draft_n"] > 0
 
 
 def test_draft_model_serves(tmp_path: Path) -> None:
@@ -125,7 +128,7 @@ def test_draft_model_serves(tmp_path: Path) -> None:
     # smaller model of the same family).
     with _server(draft_model=default_model_path(), parallel=1) as server:
         llm = ChatZenLlama(base_url=server.base_url, **REPEAT)
-        timings = llm.invoke("Write about a cat.").response_metadata["timings"]
+        timings = llm.invoke(PROMPT).response_metadata["timings"]
         assert timings["draft_n"] > 0
 
 

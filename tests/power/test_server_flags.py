@@ -31,9 +31,11 @@ def test_speculative_flags(tmp_path: Path) -> None:
     assert _after(LlamaServer(speculative="ngram").command(), "--spec-type") == "ngram-simple"
     draft = tmp_path / "draft.gguf"
     draft.write_bytes(b"GGUF")
-    cmd = LlamaServer(speculative="draft", draft_model=draft).command()
-    assert _after(cmd, "--model-draft") == str(draft) and "--spec-type" not in cmd
-    with pytest.raises(ValueError, match="draft_model"):
+    for speculative in ("draft", None):
+        cmd = LlamaServer(speculative=speculative, draft_model=draft).command()
+        assert _after(cmd, "--model-draft") == str(draft)
+        assert _after(cmd, "--spec-type") == "draft-simple"
+    with pytest.raises(ValueError, match="needs draft_model"):
         LlamaServer(speculative="draft").command()
     with pytest.raises(ValueError, match="ngram"):
         LlamaServer(speculative="magic").command()

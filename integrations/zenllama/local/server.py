@@ -48,26 +48,31 @@ def template_path(name_or_path: str) -> Path:
 
 
 # `speculative` names: ours -> llama-server's --spec-type.
-SPECULATIVE_TYPES = {"ngram": "ngram-simple"}
+SPECULATIVE_TYPES = {"ngram": "ngram-simple", "draft": "draft-simple"}
 
 
 def speculative_args(speculative: str | None, draft_model: Path | None) -> list[str]:
-    args: list[str] = []
-    if speculative is not None:
-        spec_type = SPECULATIVE_TYPES.get(speculative, speculative)
-        if not spec_type.startswith("ngram") and spec_type != "draft":
+    """--spec-type (and --model-draft): this llama-server drafts only with a type named, even
+    when a draft model is given."""
+    if speculative is None and draft_model is None:
+        return []
+    spec_type = SPECULATIVE_TYPES.get(speculative or "draft", speculative or "")
+    if not spec_type.startswith(("ngram-", "draft-")):
+        raise ValueError(
+            f"speculative={speculative!r}: use 'ngram' (no draft model) or 'draft' with "
+            "draft_model, or one of llama-server's ngram-*/draft-* types"
+        )
+    args = ["--spec-type", spec_type]
+    if spec_type.startswith("draft-"):
+        if draft_model is None:
             raise ValueError(
-                f"speculative={speculative!r}: use 'ngram' (no draft model) or 'draft' with "
-                "draft_model, or one of llama-server's ngram-* types"
+                f"speculative={speculative!r} needs draft_model=<a small GGUF of the same family>"
             )
-        if spec_type != "draft":
-            args += ["--spec-type", spec_type]
-    if draft_model is not None:
         if not Path(draft_model).is_file():
             raise FileNotFoundError(f"No draft model at {draft_model}: pass a GGUF file")
         args += ["--model-draft", str(draft_model)]
-    elif speculative == "draft":
-        raise ValueError("speculative='draft' needs draft_model=<a small GGUF of the same family>")
+    elif draft_model is not None:
+        raise ValueError(f"draft_model is used only with speculative='draft', not {speculative!r}")
     return args
 
 
