@@ -4,6 +4,7 @@ restart, speculative decoding, router mode, reasoning levels, infill (FIM-less m
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from llama_index.core.base.llms.types import ChatMessage
 
+from zenllama import cli
 from zenllama.core import FeatureNotSupportedError, UnknownModelError
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
@@ -141,7 +143,19 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
         yield server
 
 
-async def test_router_lists_routes_loads_and_refuses_unknown(router: LlamaServer) -> None:
+def _wait_for_status(llm: ChatZenLlama, model: str, wanted: str) -> str | None:
+    status = None
+    for _ in range(300):  # a loaded machine can take a while to start or stop a child
+        status = {m.id: m.status for m in llm.list_models()}[model]
+        if status == wanted:
+            break
+        time.sleep(0.2)
+    return status
+
+
+async def test_router_lists_routes_loads_and_refuses_unknown(
+    router: LlamaServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     llm = ChatZenLlama(base_url=router.base_url, model="alpha", **SAMPLING)
     states = {m.id: m.status for m in llm.list_models()}
     assert set(states) == {"alpha", "beta"}
@@ -155,16 +169,18 @@ async def test_router_lists_routes_loads_and_refuses_unknown(router: LlamaServer
     assert answer.response_metadata["model_name"] == "beta"
     with pytest.raises(UnknownModelError) as caught:
         llm.invoke("Say hi", model="gamma", max_tokens=2)
-    assert caught.value.available == ["alpha", "beta"] or set(caught.value.available or []) == {
-        "alpha",
-        "beta",
-    }
+    assert sorted(caught.value.available or []) == ["alpha", "beta"]
     assert "alpha" in str(caught.value)
     with pytest.raises(UnknownModelError):
         await index_llm.achat([ChatMessage(role="user", content="hi")], model="gamma")
     # load / unload from the client.
-    llm.unload_model("beta")
-    assert {m.id: m.status for m in llm.list_models()}["beta"] in ("unloaded", "unloading")
+    llm.unload_model("beta")  # answers at once; the child process stops after
+    assert _wait_for_status(llm, "beta", "unloaded") == "unloaded"
+    await index_llm.aload_model("beta")
+    assert _wait_for_status(llm, "beta", "loaded") == "loaded"
+    # `zenllama models` prints each id with its state.
+    assert cli.main(["models", "--base-url", router.base_url]) == 0
+    assert "beta\tloaded" in capsys.readouterr().out
     with pytest.raises(UnknownModelError):
         llm.load_model("gamma")
 
