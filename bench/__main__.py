@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, embeddings, fresh
+from . import chat_langchain, chat_llama_index, embeddings, fresh, speculative
 from .loopback import LoopbackServer
 
 PARTS = {
@@ -15,6 +15,7 @@ PARTS = {
     "llama_index": chat_llama_index.main,
     "embeddings": embeddings.main,
     "fresh": fresh.main,
+    "speculative": speculative.main,
 }
 
 

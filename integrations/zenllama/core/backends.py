@@ -31,11 +31,17 @@ class BackendProfile:
     # Request fields that switch reasoning off / on for one call.
     reasoning_off: dict[str, Any] = field(default_factory=dict)
     reasoning_on: dict[str, Any] = field(default_factory=dict)
+    # Where a thinking budget (tokens) and an effort level ("low".."high") go; None: the backend
+    # has no such field, and the setting warns and sends only "on".
+    reasoning_budget_field: str | None = None
+    reasoning_effort_field: str | None = None
     # Request fields that keep earlier turns' reasoning in the model's context (GLM's preserved
     # thinking); the reasoning itself goes back by `reasoning_pass_back`.
     preserve_thinking_on: dict[str, Any] = field(default_factory=dict)
     # Context windows of models the backend serves, where the server does not report one.
     context_windows: dict[str, int] = field(default_factory=dict)
+    # llama.cpp's own endpoints (/tokenize, /apply-template, /infill, /slots, router models).
+    llama_cpp_endpoints: bool = False
 
 
 LLAMA_SERVER = BackendProfile(
@@ -45,8 +51,13 @@ LLAMA_SERVER = BackendProfile(
     reasoning_pass_back="always",
     reasoning_off={"chat_template_kwargs": {"enable_thinking": False}},
     reasoning_on={"chat_template_kwargs": {"enable_thinking": True}},
+    # Budget: the sampler ends thinking after N tokens. Effort: handed to the chat template
+    # (`reasoning_effort` kwarg; gpt-oss templates read it).
+    reasoning_budget_field="reasoning_budget_tokens",
+    reasoning_effort_field="reasoning_effort",
     # GLM chat templates (GLM-4.7-Flash.jinja) read the same switch zen takes in the body.
     preserve_thinking_on={"chat_template_kwargs": {"clear_thinking": False}},
+    llama_cpp_endpoints=True,
 )
 
 ZEN = BackendProfile(
@@ -72,11 +83,14 @@ DEEPSEEK = BackendProfile(
     default_base_url="https://api.deepseek.com/v1",
     # Older reasoner models reject reasoning in input; thinking with tools wants it in the loop.
     reasoning_pass_back="tool_loop",
+    reasoning_effort_field="reasoning_effort",
 )
 
 OPENAI_COMPATIBLE = BackendProfile(
     name="openai-compatible",
     default_base_url="http://127.0.0.1:8080/v1",
+    # OpenAI's own name for it; servers that do not know it ignore it.
+    reasoning_effort_field="reasoning_effort",
 )
 
 PROFILES: dict[str, BackendProfile] = {

@@ -15,6 +15,7 @@ from .backends import (
     looks_like_llama_server,
     profile_named,
 )
+from .llama_cpp import LlamaCpp
 from .models import ModelInfo, parse_models
 from .reasoning import template_opens_think
 from .request import Message, ToolSpec, build_chat_body
@@ -231,6 +232,14 @@ class ChatClient:
         return opened
 
     # Server facts -------------------------------------------------------------------
+    @property
+    def llama_cpp(self) -> LlamaCpp:
+        """llama-server's own endpoints: tokens, templates, infill, slots, router models."""
+        extras = self.__dict__.get("_llama_cpp")
+        if extras is None:  # setdefault: two threads racing here share one (one token cache)
+            extras = self.__dict__.setdefault("_llama_cpp", LlamaCpp(self))
+        return extras  # type: ignore[no-any-return]
+
     def list_models(self) -> list[ModelInfo]:
         return parse_models(self.transport.get("/models"))
 

@@ -260,3 +260,30 @@ def check_finished(finish_reason: str | None, text: str, completion_tokens: int 
     """Raises TruncatedOutputError where a structured answer stopped at the token limit."""
     if finish_reason == "length":
         raise TruncatedOutputError(text, completion_tokens)
+
+
+class FeatureNotSupportedError(ZenLlamaError):
+    """A llama.cpp feature (tokens, infill, slots, router) asked of a backend that lacks it."""
+
+    def __init__(self, feature: str, backend: str, hint: str = "", *, reason: str = "") -> None:
+        self.feature = feature
+        self.backend = backend
+        reason = reason or f"{feature} needs llama-server; the {backend} backend does not offer it"
+        super().__init__(reason + (f" — {hint}" if hint else ""))
+
+
+class UnknownModelError(BadRequestError):
+    """A router (llama-server --models-dir) was asked for a model it does not have.
+
+    `available`: the models it has (None if listing them failed too)."""
+
+    def __init__(
+        self, status: int, message: str, model: str, available: list[str] | None
+    ) -> None:
+        self.model = model
+        self.available = available
+        listed = ", ".join(available) if available else "see list_models()"
+        super().__init__(status, message, hint=f"{model!r} is not served here; it has: {listed}")
+
+    def listing(self, available: list[str]) -> UnknownModelError:
+        return UnknownModelError(self.status, self.message, self.model, available)

@@ -220,8 +220,10 @@ class ChatFields(ConnectionFields):
 
     session_id: str | None = None
     """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
-    reasoning: bool | None = None
-    """Turn the model's thinking on or off (GLM `thinking`, llama.cpp `enable_thinking`)."""
+    reasoning: bool | int | str | None = None
+    """Thinking: True/"on", False/"off", a budget in tokens (int; llama-server
+    `reasoning_budget_tokens`), or an effort "minimal".."high" (`reasoning_effort`). The switch
+    maps to GLM `thinking` and llama.cpp `enable_thinking`; unsupported parts warn."""
     preserve_thinking: bool | None = None
     """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
     `clear_thinking: false`); the reasoning goes back complete and in order either way."""

@@ -12,6 +12,16 @@ class ModelInfo:
     owned_by: str | None = None
     # Whatever else the server said of it (llama-server: n_ctx, n_ctx_train, n_embd, …).
     meta: dict[str, Any] = field(default_factory=dict)
+    # A router's (llama-server --models-dir) state of the model: loaded, loading, unloaded,
+    # failed; None where the server does not say.
+    status: str | None = None
+
+
+def _status(entry: dict[str, Any]) -> str | None:
+    status = entry.get("status")
+    if isinstance(status, dict):
+        status = status.get("value")
+    return str(status) if status else None
 
 
 def parse_models(data: Any) -> list[ModelInfo]:
@@ -38,6 +48,7 @@ def parse_models(data: Any) -> list[ModelInfo]:
                 id=str(model_id),
                 owned_by=entry.get("owned_by"),
                 meta=dict(meta) if isinstance(meta, dict) else {},
+                status=_status(entry),
             )
         )
     return models

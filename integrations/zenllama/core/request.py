@@ -11,6 +11,11 @@ from .errors import ToolChoiceDowngradedWarning, UnsupportedSettingWarning
 
 Message = dict[str, Any]
 ToolSpec = dict[str, Any]
+# `reasoning`: on/off (a bool, "on"/"off"), a thinking budget in tokens (an int), or an effort.
+Reasoning = bool | int | str | None
+REASONING_OFF = ("off", "none", "false", "disabled")
+REASONING_ON = ("on", "true", "enabled", "auto")
+EFFORT_LEVELS = ("minimal", "low", "medium", "high")
 
 # Request fields llama.cpp (and some gateways) understand beyond OpenAI's; sent only when set.
 LLAMA_CPP_FIELDS = (
@@ -126,7 +131,7 @@ def build_chat_body(
     tools: Sequence[ToolSpec] = (),
     tool_choice: str | bool | Mapping[str, Any] | None = None,
     parallel_tool_calls: bool | None = None,
-    reasoning: bool | None = None,
+    reasoning: Reasoning = None,
     preserve_thinking: bool | None = None,
     stream_usage: bool = True,
     options: Mapping[str, Any] | None = None,
@@ -158,8 +163,7 @@ def build_chat_body(
     if preserve_thinking:
         _switch(body, profile, "preserve_thinking", profile.preserve_thinking_on)
     if reasoning is not None:  # after preserving, so an explicit switch decides `thinking.type`
-        fields = profile.reasoning_on if reasoning else profile.reasoning_off
-        _switch(body, profile, "reasoning", fields)
+        _apply_reasoning(body, profile, reasoning)
     if stream:
         body["stream"] = True
         if stream_usage:
@@ -169,15 +173,65 @@ def build_chat_body(
     return body
 
 
+def reasoning_mode(reasoning: Reasoning) -> tuple[bool, int | None, str | None]:
+    """(on, budget, effort) of a `reasoning` setting; a ValueError says what is accepted."""
+    if isinstance(reasoning, bool):
+        return reasoning, None, None
+    if isinstance(reasoning, int):
+        if reasoning < 0:
+            raise ValueError(f"reasoning budget {reasoning} is negative: use 0 or more tokens")
+        return True, reasoning, None
+    if isinstance(reasoning, str):
+        level = reasoning.lower()
+        if level in REASONING_OFF:
+            return False, None, None
+        if level in REASONING_ON:
+            return True, None, None
+        if level in EFFORT_LEVELS:
+            return True, None, level
+    choices = ", ".join(("off", "on", *EFFORT_LEVELS))
+    raise ValueError(
+        f"reasoning={reasoning!r}: use True/False, {choices}, or a token budget (an int)"
+    )
+
+
+def _apply_reasoning(body: dict[str, Any], profile: BackendProfile, reasoning: Reasoning) -> None:
+    on, budget, effort = reasoning_mode(reasoning)
+    level_sent = False
+    for setting, value, name in (
+        ("a reasoning budget", budget, profile.reasoning_budget_field),
+        ("a reasoning effort", effort, profile.reasoning_effort_field),
+    ):
+        if value is None:
+            continue
+        if name is None:
+            warnings.warn(
+                f"{setting} has no request field on the {profile.name} backend: only "
+                f"'reasoning on' was sent; pass the backend's own field in extra_body",
+                UnsupportedSettingWarning,
+                stacklevel=5,
+            )
+        else:
+            body[name] = value
+            level_sent = True
+    fields = profile.reasoning_on if on else profile.reasoning_off
+    if fields or not level_sent:  # an effort alone is the switch where there is no other
+        _switch(body, profile, "reasoning", fields, stacklevel=6)
+
+
 def _switch(
-    body: dict[str, Any], profile: BackendProfile, setting: str, fields: Mapping[str, Any]
+    body: dict[str, Any],
+    profile: BackendProfile,
+    setting: str,
+    fields: Mapping[str, Any],
+    stacklevel: int = 5,
 ) -> None:
     if not fields:
         warnings.warn(
             f"{setting} has no request field on the {profile.name} backend and is not sent; "
             "pass the backend's own field in extra_body",
             UnsupportedSettingWarning,
-            stacklevel=5,
+            stacklevel=stacklevel,
         )
     _deep_merge(body, fields)
 

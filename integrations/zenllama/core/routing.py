@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from . import errors
 from .backends import BackendProfile
 from .chat import ChatClient, forget_detected_backends
+from .llama_cpp import LlamaCpp
 from .models import ModelInfo
 from .prompt_size import aprompt_tokens, prompt_tokens, token_bound
 from .request import Message, ToolSpec
@@ -129,6 +130,11 @@ class RoutedChatClient:
 
     async def aprofile(self) -> BackendProfile:
         return await self._clients[0].aprofile()
+
+    @property
+    def llama_cpp(self) -> LlamaCpp:
+        """llama.cpp's extras (tokens, infill, slots, router) of the first backend."""
+        return self._clients[0].llama_cpp
 
     def client(self, name: str) -> ChatClient:
         """One backend's own client (its profile, server facts, models)."""

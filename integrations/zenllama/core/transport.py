@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import re
 import ssl
 import threading
 import weakref
@@ -30,6 +31,7 @@ import openai
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
+from .models import parse_models
 from .settings import Settings
 from .sse import LineSplitter
 
@@ -211,6 +213,10 @@ def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
     return f"the key may not use this model: check {names} and the model id"
 
 
+# llama-server's router (--models-dir) answers a model it does not have with this.
+_ROUTER_UNKNOWN_MODEL = re.compile(r"^model '(.+)' not found$")
+
+
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
     return translate_error_body(
         exc.status_code, _error_body(exc), backend, exc.request, exc.response
@@ -252,6 +258,9 @@ def translate_error_body(
         )
     if status >= 500:
         return errors.ServerError(status, message)
+    unknown = _ROUTER_UNKNOWN_MODEL.search(message)
+    if unknown:
+        return errors.UnknownModelError(status, message, unknown.group(1), None)
     if "not supported" in message.lower() and "model" in message.lower():
         return errors.ModelNotSupportedError(status, message)
     return errors.BadRequestError(status, message)
@@ -310,6 +319,23 @@ class Transport:
             return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
         return exc
 
+    # A router's "model not found" lists what it has (one more request, on that error only).
+    def _named(self, exc: Exception) -> Exception:
+        if not isinstance(exc, errors.UnknownModelError):
+            return exc
+        try:
+            return exc.listing([m.id for m in parse_models(self.get("/models"))])
+        except errors.ZenLlamaError:
+            return exc
+
+    async def _anamed(self, exc: Exception) -> Exception:
+        if not isinstance(exc, errors.UnknownModelError):
+            return exc
+        try:
+            return exc.listing([m.id for m in parse_models(await self.aget("/models"))])
+        except errors.ZenLlamaError:
+            return exc
+
     # Whole answers -----------------------------------------------------------------
     def post(self, path: str, body: dict[str, Any]) -> Any:
         try:
@@ -317,7 +343,7 @@ class Transport:
                 path, body=body, cast_to=httpx.Response, options=self._options
             )
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+            raise self._named(self._translate(exc)) from exc
         return _json(response)
 
     async def apost(self, path: str, body: dict[str, Any]) -> Any:
@@ -327,7 +353,7 @@ class Transport:
                 path, body=body, cast_to=httpx.Response, options=self._options
             )
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+            raise await self._anamed(self._translate(exc)) from exc
         return _json(response)
 
     def get(self, url_or_path: str) -> Any:
@@ -365,7 +391,7 @@ class Transport:
                 ),
             )
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+            raise self._named(self._translate(exc)) from exc
         try:
             yield self._lines(response.iter_bytes())
         finally:
@@ -399,7 +425,7 @@ class Transport:
                 ),
             )
         except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+            raise await self._anamed(self._translate(exc)) from exc
         try:
             yield self._alines(response.aiter_bytes())
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from operator import itemgetter
@@ -15,6 +16,7 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
@@ -24,6 +26,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import (
     Runnable,
     RunnableGenerator,
+    RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
 )
@@ -35,6 +38,7 @@ from pydantic import ConfigDict, Field, model_validator
 from zenllama.core import ModelInfo, wire
 from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
+from zenllama.core.llama_cpp import LlamaCppMethods
 from zenllama.core.request import named_tool_choice, tool_name
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
@@ -64,8 +68,11 @@ async def _afinished(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[Base
         _check(message, text)
         yield message
 
+# The estimate where the backend has no tokenizer endpoint (LangChain's own approximation).
+CHARS_PER_TOKEN = 4.0
 
-class ChatZenLlama(ChatFields, BaseChatModel):
+
+class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     """Chat model for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning lands in `additional_kwargs["reasoning_content"]` (and so in `content_blocks`),
@@ -302,3 +309,81 @@ class ChatZenLlama(ChatFields, BaseChatModel):
 
     async def alist_models(self) -> list[ModelInfo]:
         return await self.client.alist_models()
+
+    # Token counts --------------------------------------------------------------------
+    # llama-server: exact, from the served model's own tokenizer and chat template (cached per
+    # text). Other backends have no tokenizer endpoint: counts are LangChain's documented
+    # estimate (`count_tokens_approximately`, about 4 characters a token) and ids raise
+    # FeatureNotSupportedError. Nothing is ever downloaded.
+    def get_token_ids(self, text: str) -> list[int]:
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return self.client.llama_cpp.tokenize(text)
+
+    async def aget_token_ids(self, text: str) -> list[int]:
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return await self.client.llama_cpp.atokenize(text)
+
+    def get_num_tokens(self, text: str) -> int:
+        if self.custom_get_token_ids is None and not self.client.llama_cpp.available:
+            return math.ceil(len(text) / CHARS_PER_TOKEN)
+        return len(self.get_token_ids(text))
+
+    async def aget_num_tokens(self, text: str) -> int:
+        if self.custom_get_token_ids is None and not await self.client.llama_cpp.aavailable():
+            return math.ceil(len(text) / CHARS_PER_TOKEN)
+        return len(await self.aget_token_ids(text))
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """llama-server: the `usage.prompt_tokens` a call with these messages (and tools, and
+        this model's settings) will report, counted before sending it."""
+        if not self.client.llama_cpp.available:
+            return count_tokens_approximately(messages, tools=list(tools or ()))  # type: ignore[arg-type]
+        wire, parts = self._count_parts(messages, tools)
+        return self.client.llama_cpp.count_prompt_tokens(wire, **parts)
+
+    async def aget_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        if not await self.client.llama_cpp.aavailable():
+            return count_tokens_approximately(messages, tools=list(tools or ()))  # type: ignore[arg-type]
+        wire, parts = self._count_parts(messages, tools)
+        return await self.client.llama_cpp.acount_prompt_tokens(wire, **parts)
+
+    def _count_parts(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        parts = self.request_parts({})
+        parts["tools"] = [convert_to_openai_tool(tool) for tool in tools or ()]
+        return to_wire_messages(messages), parts
+
+    # Fill in the middle (llama-server /infill, a code model with FIM tokens) ------------
+    def infill(self, prefix: str, suffix: str = "", **kwargs: Any) -> str:
+        """The code between `prefix` and `suffix`; kwargs: sampling fields, `extra` files."""
+        return self.client.llama_cpp.infill(prefix, suffix, **{**self.options(), **kwargs}).text
+
+    async def ainfill(self, prefix: str, suffix: str = "", **kwargs: Any) -> str:
+        result = await self.client.llama_cpp.ainfill(
+            prefix, suffix, **{**self.options(), **kwargs}
+        )
+        return result.text
+
+    def as_infill(self, **kwargs: Any) -> Runnable[dict[str, str], str]:
+        """A runnable: `{"prefix": ..., "suffix": ...}` in, the middle out (sync, async, batch)."""
+
+        def run(parts: dict[str, str]) -> str:
+            return self.infill(parts["prefix"], parts.get("suffix", ""), **kwargs)
+
+        async def arun(parts: dict[str, str]) -> str:
+            return await self.ainfill(parts["prefix"], parts.get("suffix", ""), **kwargs)
+
+        return RunnableLambda(run, afunc=arun, name="ZenLlamaInfill")

@@ -30,11 +30,13 @@ from pydantic import BaseModel
 from zenllama.core import ChatResult, InvalidToolCallError, ModelInfo, ZenLlamaError
 from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
+from zenllama.core.llama_cpp import LlamaCppMethods, Tokenizer
 from zenllama.core.request import named_tool_choice
 
 from .messages import (
     INVALID_TOOL_CALLS_KEY,
     ChatStream,
+    infill_response,
     to_chat_response,
     to_completion_response,
     to_wire_messages,
@@ -73,7 +75,7 @@ def _arguments(kwargs: dict[str, Any] | str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-class ZenLlama(ChatFields, FunctionCallingLLM):
+class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     """LLM for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning comes as a `ThinkingBlock` in `message.blocks` (streamed: `thinking_delta` in
@@ -207,13 +209,28 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """`suffix=...` makes it fill in the middle (llama-server /infill, a FIM code model):
+        `prompt` is the code before the gap, `suffix` the code after it."""
+        if "suffix" in kwargs:
+            suffix = kwargs.pop("suffix")
+            return infill_response(
+                self.client.llama_cpp.infill(prompt, suffix, **self._fim(kwargs))
+            )
         return to_completion_response(self._chat(self._prompt(prompt), kwargs))
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        if "suffix" in kwargs:
+            suffix = kwargs.pop("suffix")
+            result = await self.client.llama_cpp.ainfill(prompt, suffix, **self._fim(kwargs))
+            return infill_response(result)
         return to_completion_response(await self._achat(self._prompt(prompt), kwargs))
+
+    def _fim(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Sampling options as for chat; infill has no messages, tools or reasoning.
+        return {**self.options(), **kwargs}
 
     @llm_completion_callback()
     def stream_complete(
@@ -361,3 +378,23 @@ class ZenLlama(ChatFields, FunctionCallingLLM):
 
     async def alist_models(self) -> list[ModelInfo]:
         return await self.client.alist_models()
+
+    # Token counts (llama-server only; other backends raise FeatureNotSupportedError) -----
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The served model's tokenizer as LlamaIndex wants one (text -> ids): for
+        `Settings.tokenizer`, `TokenTextSplitter(tokenizer=...)` and
+        `ChatMemoryBuffer(tokenizer_fn=...)`. Cached per text; raises
+        FeatureNotSupportedError on backends without /tokenize."""
+        return Tokenizer(self.client.llama_cpp)
+
+    def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """The `prompt_tokens` a chat with these messages (and kwargs, e.g. tools) will use."""
+        return self.client.llama_cpp.count_prompt_tokens(
+            to_wire_messages(messages), **self.request_parts(kwargs)
+        )
+
+    async def acount_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        return await self.client.llama_cpp.acount_prompt_tokens(
+            to_wire_messages(messages), **self.request_parts(kwargs)
+        )

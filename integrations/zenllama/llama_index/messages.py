@@ -19,6 +19,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from zenllama.core import ChatResult, StreamDelta, wire
+from zenllama.core.llama_cpp import InfillResult
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
 REASONING_KEY = "reasoning_content"
@@ -204,3 +205,13 @@ def to_completion_response(response: ChatResponse) -> CompletionResponse:
         raw=response.raw,
         additional_kwargs=kwargs,
     )
+
+
+def infill_response(result: InfillResult) -> CompletionResponse:
+    """/infill's middle as a completion; counts and timings where chat puts them."""
+    kwargs: dict[str, Any] = {"timings": result.timings}
+    if result.prompt_tokens is not None:
+        kwargs["prompt_tokens"] = result.prompt_tokens
+    if result.completion_tokens is not None:
+        kwargs["completion_tokens"] = result.completion_tokens
+    return CompletionResponse(text=result.text, additional_kwargs=kwargs, raw=result.raw)

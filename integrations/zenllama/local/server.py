@@ -47,6 +47,35 @@ def template_path(name_or_path: str) -> Path:
     return path
 
 
+# `speculative` names: ours -> llama-server's --spec-type.
+SPECULATIVE_TYPES = {"ngram": "ngram-simple", "draft": "draft-simple"}
+
+
+def speculative_args(speculative: str | None, draft_model: Path | None) -> list[str]:
+    """--spec-type (and --model-draft): this llama-server drafts only with a type named, even
+    when a draft model is given."""
+    if speculative is None and draft_model is None:
+        return []
+    spec_type = SPECULATIVE_TYPES.get(speculative or "draft", speculative or "")
+    if not spec_type.startswith(("ngram-", "draft-")):
+        raise ValueError(
+            f"speculative={speculative!r}: use 'ngram' (no draft model) or 'draft' with "
+            "draft_model, or one of llama-server's ngram-*/draft-* types"
+        )
+    args = ["--spec-type", spec_type]
+    if spec_type.startswith("draft-"):
+        if draft_model is None:
+            raise ValueError(
+                f"speculative={speculative!r} needs draft_model=<a small GGUF of the same family>"
+            )
+        if not Path(draft_model).is_file():
+            raise FileNotFoundError(f"No draft model at {draft_model}: pass a GGUF file")
+        args += ["--model-draft", str(draft_model)]
+    elif draft_model is not None:
+        raise ValueError(f"draft_model is used only with speculative='draft', not {speculative!r}")
+    return args
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -68,6 +97,14 @@ class LlamaServer:
     # each is faster overall: idle-spinning threads of a busy server starve the others.
     threads: int | None = None
     embeddings: bool = False
+    # A folder for slot KV-cache files (/slots/{id}?action=save|restore).
+    slot_save_path: Path | None = None
+    # "ngram": model-free n-gram drafting; or a draft GGUF (`draft_model`) for speculation.
+    speculative: str | None = None
+    draft_model: Path | None = None
+    # Router mode: every GGUF in this folder served by name, loaded on demand.
+    models_dir: Path | None = None
+    models_max: int | None = None
     extra_args: list[str] = field(default_factory=list)
     progress: Progress = print
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -98,11 +135,14 @@ class LlamaServer:
         return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
 
     def command(self) -> list[str]:
-        model = self.model_path()
-        cmd = [
-            str(find_llama_server(progress=self.progress)),
-            "--model",
-            str(model),
+        cmd = [str(find_llama_server(progress=self.progress))]
+        if self.models_dir is not None:
+            cmd += ["--models-dir", str(self.models_dir)]
+            if self.models_max is not None:
+                cmd += ["--models-max", str(self.models_max)]
+        else:
+            cmd += ["--model", str(self.model_path())]
+        cmd += [
             "--host",
             "127.0.0.1",
             "--port",
@@ -123,6 +163,13 @@ class LlamaServer:
             # With per-slot KV caches (the default), a sequence batched with another gets a
             # different vector on llama.cpp 11434; one unified cache keeps vectors exact.
             cmd += ["--embeddings", "--pooling", "mean", "--kv-unified"]
+        if self.slot_save_path is not None:
+            # Sliding-window models (Gemma 3) keep only the last window of the KV cache; a
+            # request may reuse a cached prefix only through a context checkpoint, and those
+            # live in memory, not in the slot file. --swa-full keeps the whole cache, so a
+            # restored slot is reused (llama-server ignores the flag on other models).
+            cmd += ["--slot-save-path", str(self.slot_save_path), "--swa-full"]
+        cmd += speculative_args(self.speculative, self.draft_model)
         return cmd + self.extra_args
 
     def start(self, timeout: float = 120.0) -> LlamaServer:

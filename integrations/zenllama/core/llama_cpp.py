@@ -1,0 +1,443 @@
+"""llama-server's own endpoints beside chat: exact token counts, infill, slot KV caches, router.
+
+One `LlamaCpp` per `ChatClient` (`client.llama_cpp`). Every call first checks that the backend is
+llama-server and raises `FeatureNotSupportedError` otherwise: a hosted backend has no /tokenize,
+and guessing a tokenizer (or downloading one) would give counts nobody can trust.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from .errors import BackendHTTPError, FeatureNotSupportedError, UnknownModelError
+from .request import Message, ToolSpec
+from .transport import root_url
+
+if TYPE_CHECKING:
+    from .chat import ChatClient
+
+V = TypeVar("V")
+
+# Entries kept per client: enough for a splitter or memory buffer re-counting the same chunks.
+CACHE_SIZE = 2048
+
+TOKENS_HINT = (
+    "exact token counts need llama-server's /tokenize; on this backend use the documented "
+    "estimate (get_num_tokens*) or pass your own tokenizer"
+)
+
+
+class BoundedCache(Generic[V]):
+    """A thread-safe LRU map; two threads missing the same key both compute it (harmless)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True)
+class InfillResult:
+    """What /infill answered: the middle, plus llama.cpp's counts and timings."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    stop_type: str | None = None
+    timings: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _infill_result(data: Any) -> InfillResult:
+    data = data if isinstance(data, dict) else {}
+    return InfillResult(
+        text=str(data.get("content") or ""),
+        prompt_tokens=data.get("tokens_evaluated"),
+        completion_tokens=data.get("tokens_predicted"),
+        stop_type=data.get("stop_type"),
+        timings=dict(data.get("timings") or {}),
+        raw=data,
+    )
+
+
+_FIM_HINT = "serve a code model with fill-in-the-middle tokens (e.g. Qwen2.5-Coder)"
+
+
+def _no_fim(exc: BackendHTTPError) -> Exception:
+    # llama-server answers 501 "Infill is not supported by this model: prefix token is missing"
+    if "infill is not supported" in exc.message.lower():
+        reason = f"infill: the served model has no FIM tokens ({exc.message})"
+        return FeatureNotSupportedError("infill", "llama-server", _FIM_HINT, reason=reason)
+    return exc
+
+
+def _tokens(data: Any) -> list[int]:
+    return [t["id"] if isinstance(t, dict) else int(t) for t in (data or {}).get("tokens", [])]
+
+
+# Chat body fields that do not change the rendered prompt (kept out of the cache key and
+# out of /apply-template, which ignores them anyway).
+_NOT_IN_PROMPT = ("stream", "stream_options", "max_tokens", "temperature", "seed", "top_p")
+
+
+class LlamaCpp:
+    """The llama-server endpoints of one `ChatClient` (same URL, headers, retries, errors)."""
+
+    def __init__(self, client: ChatClient) -> None:
+        self._client = client
+        self._text_tokens: BoundedCache[tuple[int, ...]] = BoundedCache()
+        self._prompt_counts: BoundedCache[int] = BoundedCache()
+
+    # Plumbing ------------------------------------------------------------------------
+    @property
+    def available(self) -> bool:
+        """Whether the backend has these endpoints (probes the backend once if `auto`)."""
+        return self._client.profile.llama_cpp_endpoints
+
+    async def aavailable(self) -> bool:
+        return (await self._client.aprofile()).llama_cpp_endpoints
+
+    def _require(self, feature: str, hint: str = "") -> None:
+        if not self.available:
+            raise FeatureNotSupportedError(feature, self._client.profile.name, hint)
+
+    async def _arequire(self, feature: str, hint: str = "") -> None:
+        if not await self.aavailable():
+            raise FeatureNotSupportedError(feature, self._client.profile.name, hint)
+
+    def _url(self, path: str) -> str:
+        return root_url(self._client.settings.base_url) + path
+
+    def _routed(self, body: dict[str, Any], model: str | None = None) -> dict[str, Any]:
+        # A router (--models-dir) forwards by the body's model; a single server ignores it.
+        model = model or self._client.settings.model
+        return {**body, "model": model} if model and "model" not in body else body
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._client.transport.post(self._url(path), body)
+
+    async def _apost(self, path: str, body: dict[str, Any]) -> Any:
+        return await (await self._client.atransport()).apost(self._url(path), body)
+
+    # Tokens --------------------------------------------------------------------------
+    def _tokenize_body(self, text: str, add_special: bool, parse_special: bool) -> dict[str, Any]:
+        return self._routed(
+            {"content": text, "add_special": add_special, "parse_special": parse_special}
+        )
+
+    def tokenize(
+        self, text: str, *, add_special: bool = False, parse_special: bool = False
+    ) -> list[int]:
+        """Token ids of `text` in the served model's vocabulary.
+
+        Defaults count text as text: no BOS added, special-token spellings read literally.
+        Results are cached per text (bounded, thread-safe)."""
+        key = (text, add_special, parse_special)
+        cached = self._text_tokens.get(key)
+        if cached is None:
+            self._require("tokenize", TOKENS_HINT)
+            cached = tuple(
+                _tokens(
+                    self._post("/tokenize", self._tokenize_body(text, add_special, parse_special))
+                )
+            )
+            self._text_tokens.put(key, cached)
+        return list(cached)
+
+    async def atokenize(
+        self, text: str, *, add_special: bool = False, parse_special: bool = False
+    ) -> list[int]:
+        key = (text, add_special, parse_special)
+        cached = self._text_tokens.get(key)
+        if cached is None:
+            await self._arequire("tokenize", TOKENS_HINT)
+            body = self._tokenize_body(text, add_special, parse_special)
+            cached = tuple(_tokens(await self._apost("/tokenize", body)))
+            self._text_tokens.put(key, cached)
+        return list(cached)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        self._require("detokenize", TOKENS_HINT)
+        return str(
+            self._post("/detokenize", self._routed({"tokens": list(tokens)})).get("content", "")
+        )
+
+    async def adetokenize(self, tokens: Sequence[int]) -> str:
+        await self._arequire("detokenize", TOKENS_HINT)
+        answer = await self._apost("/detokenize", self._routed({"tokens": list(tokens)}))
+        return str(answer.get("content", ""))
+
+    def _template_body(
+        self, messages: Sequence[Message], request: dict[str, Any]
+    ) -> dict[str, Any]:
+        # The very body a chat call would send, so the template sees the same tools and kwargs.
+        body = self._client.build_body(messages, stream=False, **request)
+        return {k: v for k, v in body.items() if k not in _NOT_IN_PROMPT}
+
+    def apply_template(self, messages: Sequence[Message], **request: Any) -> str:
+        """The prompt text llama-server renders for a chat call with these messages and
+        request parts (tools, reasoning, options, extra_body: as `ChatClient.complete` takes)."""
+        self._require("apply-template", TOKENS_HINT)
+        return str(self._post("/apply-template", self._template_body(messages, request))["prompt"])
+
+    async def aapply_template(self, messages: Sequence[Message], **request: Any) -> str:
+        await self._arequire("apply-template", TOKENS_HINT)
+        answer = await self._apost("/apply-template", self._template_body(messages, request))
+        return str(answer["prompt"])
+
+    def count_prompt_tokens(
+        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (), **request: Any
+    ) -> int:
+        """The chat call's prompt tokens, as the server's `usage.prompt_tokens` will count
+        them: the rendered template (with its special tokens) tokenized like a chat prompt."""
+        self._require("count_prompt_tokens", TOKENS_HINT)
+        body = self._template_body(messages, {"tools": tools, **request})
+        key = json.dumps(body, sort_keys=True, default=str)
+        count = self._prompt_counts.get(key)
+        if count is None:
+            prompt = str(self._post("/apply-template", body)["prompt"])
+            # The chat path tokenizes its prompt with add_special and parse_special on.
+            count = len(self.tokenize(prompt, add_special=True, parse_special=True))
+            self._prompt_counts.put(key, count)
+        return count
+
+    async def acount_prompt_tokens(
+        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (), **request: Any
+    ) -> int:
+        await self._arequire("count_prompt_tokens", TOKENS_HINT)
+        body = self._template_body(messages, {"tools": tools, **request})
+        key = json.dumps(body, sort_keys=True, default=str)
+        count = self._prompt_counts.get(key)
+        if count is None:
+            prompt = str((await self._apost("/apply-template", body))["prompt"])
+            count = len(await self.atokenize(prompt, add_special=True, parse_special=True))
+            self._prompt_counts.put(key, count)
+        return count
+
+    # Infill --------------------------------------------------------------------------
+    def _infill_body(
+        self,
+        prefix: str,
+        suffix: str,
+        prompt: str,
+        extra: Sequence[Mapping[str, str]],
+        options: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "input_prefix": prefix,
+            "input_suffix": suffix,
+            "input_extra": [dict(chunk) for chunk in extra],
+        }
+        if prompt:
+            body["prompt"] = prompt
+        for key, value in options.items():
+            if value is not None:
+                # /infill speaks llama.cpp's native names: n_predict, not max_tokens.
+                body["n_predict" if key == "max_tokens" else key] = value
+        return self._routed(body)
+
+    def infill(
+        self,
+        prefix: str,
+        suffix: str = "",
+        *,
+        prompt: str = "",
+        extra: Sequence[Mapping[str, str]] = (),
+        **options: Any,
+    ) -> InfillResult:
+        """Fill in the middle between `prefix` and `suffix` (a code model with FIM tokens).
+
+        `extra`: other files as `{"filename", "text"}` for context; `options`: sampling fields
+        (`max_tokens`/`n_predict`, `temperature`, `seed`, `stop`, ...)."""
+        self._require("infill", _FIM_HINT)
+        body = self._infill_body(prefix, suffix, prompt, extra, options)
+        try:
+            return _infill_result(self._post("/infill", body))
+        except BackendHTTPError as exc:
+            raise _no_fim(exc) from exc
+
+    async def ainfill(
+        self,
+        prefix: str,
+        suffix: str = "",
+        *,
+        prompt: str = "",
+        extra: Sequence[Mapping[str, str]] = (),
+        **options: Any,
+    ) -> InfillResult:
+        await self._arequire("infill", _FIM_HINT)
+        body = self._infill_body(prefix, suffix, prompt, extra, options)
+        try:
+            return _infill_result(await self._apost("/infill", body))
+        except BackendHTTPError as exc:
+            raise _no_fim(exc) from exc
+
+    # Slots (KV cache on disk) --------------------------------------------------------
+    _SLOTS_HINT = "start llama-server with --slot-save-path DIR (`zenllama serve --slot-save DIR`)"
+
+    def _slot_url(self, slot: int, action: str) -> str:
+        return f"/slots/{int(slot)}?action={action}"
+
+    def slots(self) -> list[dict[str, Any]]:
+        """Each slot's state (`n_ctx`, `is_processing`, its current task's settings)."""
+        self._require("slots")
+        return list(self._client.transport.get(self._url("/slots")))
+
+    def save_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Writes the slot's KV cache and tokens to `filename` inside --slot-save-path;
+        answers `n_saved` (tokens) and `n_written` (bytes)."""
+        self._require("save_slot", self._SLOTS_HINT)
+        return dict(self._post(self._slot_url(slot, "save"), {"filename": _file(filename)}))
+
+    def restore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Loads a saved KV cache into the slot; answers `n_restored` (tokens). A request
+        sent with `id_slot=slot` then reads the restored prefix from cache."""
+        self._require("restore_slot", self._SLOTS_HINT)
+        return dict(self._post(self._slot_url(slot, "restore"), {"filename": _file(filename)}))
+
+    def erase_slot(self, slot: int) -> dict[str, Any]:
+        self._require("erase_slot")
+        return dict(self._post(self._slot_url(slot, "erase"), {}))
+
+    async def asave_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        await self._arequire("save_slot", self._SLOTS_HINT)
+        return dict(await self._apost(self._slot_url(slot, "save"), {"filename": _file(filename)}))
+
+    async def arestore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        await self._arequire("restore_slot", self._SLOTS_HINT)
+        body = {"filename": _file(filename)}
+        return dict(await self._apost(self._slot_url(slot, "restore"), body))
+
+    async def aerase_slot(self, slot: int) -> dict[str, Any]:
+        await self._arequire("erase_slot")
+        return dict(await self._apost(self._slot_url(slot, "erase"), {}))
+
+    # Router (llama-server --models-dir) ----------------------------------------------
+    _ROUTER_HINT = "start a router: `zenllama serve --models-dir DIR`"
+
+    def _unknown(self, exc: BackendHTTPError, model: str, available: list[str]) -> Exception:
+        if exc.status == 404 or "not found" in exc.message:
+            return UnknownModelError(exc.status, exc.message, model, available)
+        return exc
+
+    def load_model(self, model: str) -> dict[str, Any]:
+        """Asks a router to load `model` (answers at once; `list_models` shows it loading)."""
+        return self._router("load", model)
+
+    def unload_model(self, model: str) -> dict[str, Any]:
+        return self._router("unload", model)
+
+    def _router(self, action: str, model: str) -> dict[str, Any]:
+        self._require(f"{action}_model", self._ROUTER_HINT)
+        try:
+            return dict(self._post(f"/models/{action}", {"model": model}))
+        except BackendHTTPError as exc:
+            models = [m.id for m in self._client.list_models()]
+            raise self._unknown(exc, model, models) from exc
+
+    async def aload_model(self, model: str) -> dict[str, Any]:
+        return await self._arouter("load", model)
+
+    async def aunload_model(self, model: str) -> dict[str, Any]:
+        return await self._arouter("unload", model)
+
+    async def _arouter(self, action: str, model: str) -> dict[str, Any]:
+        await self._arequire(f"{action}_model", self._ROUTER_HINT)
+        try:
+            return dict(await self._apost(f"/models/{action}", {"model": model}))
+        except BackendHTTPError as exc:
+            models = [m.id for m in await self._client.alist_models()]
+            raise self._unknown(exc, model, models) from exc
+
+
+def _file(filename: str) -> str:
+    # llama-server refuses paths (it writes only inside --slot-save-path); say so before sending.
+    if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
+        raise ValueError(
+            f"slot file {filename!r} must be a plain file name; it is stored in the server's "
+            "--slot-save-path folder"
+        )
+    return filename
+
+
+class Tokenizer:
+    """text -> token ids of the served model: LlamaIndex's `Settings.tokenizer`,
+    `TokenTextSplitter(tokenizer=...)` and `ChatMemoryBuffer(tokenizer_fn=...)` take it."""
+
+    def __init__(self, llama_cpp: LlamaCpp) -> None:
+        self._llama_cpp = llama_cpp
+
+    def __call__(self, text: str) -> list[int]:
+        return self._llama_cpp.tokenize(text)
+
+
+class HasLlamaCpp(Protocol):
+    """A core client (plain or routed): what the framework mixin needs of it."""
+
+    @property
+    def llama_cpp(self) -> LlamaCpp: ...
+
+
+class LlamaCppMethods:
+    """Slot and router calls on the framework objects (`llm.save_slot(0, "system.bin")`).
+
+    Mixed into ChatZenLlama and ZenLlama next to their framework base; needs `client`."""
+
+    @property
+    def client(self) -> HasLlamaCpp:
+        raise NotImplementedError  # the framework class's own (plain or routed)
+
+    def save_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Saves slot `slot`'s KV cache to `filename` in the server's --slot-save-path."""
+        return self.client.llama_cpp.save_slot(slot, filename)
+
+    def restore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        """Loads a saved KV cache into `slot`; send requests with `id_slot=slot` to reuse it."""
+        return self.client.llama_cpp.restore_slot(slot, filename)
+
+    def erase_slot(self, slot: int) -> dict[str, Any]:
+        return self.client.llama_cpp.erase_slot(slot)
+
+    async def asave_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.asave_slot(slot, filename)
+
+    async def arestore_slot(self, slot: int, filename: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.arestore_slot(slot, filename)
+
+    async def aerase_slot(self, slot: int) -> dict[str, Any]:
+        return await self.client.llama_cpp.aerase_slot(slot)
+
+    def load_model(self, model: str) -> dict[str, Any]:
+        """Router mode: load `model` now (requests naming it also load it on demand)."""
+        return self.client.llama_cpp.load_model(model)
+
+    def unload_model(self, model: str) -> dict[str, Any]:
+        return self.client.llama_cpp.unload_model(model)
+
+    async def aload_model(self, model: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.aload_model(model)
+
+    async def aunload_model(self, model: str) -> dict[str, Any]:
+        return await self.client.llama_cpp.aunload_model(model)

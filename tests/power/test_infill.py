@@ -1,0 +1,61 @@
+"""Fill in the middle on a FIM-capable code model (Qwen2.5-Coder-0.5B), through both frameworks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from zenllama.core import ChatClient, resolve_settings
+from zenllama.langchain import ChatZenLlama
+from zenllama.llama_index import ZenLlama
+from zenllama.local import LlamaServer
+
+pytestmark = pytest.mark.llama_server
+
+PREFIX = "def add(a, b):\n    return "
+SUFFIX = "\n\n\nprint(add(2, 3))\n"
+SAMPLING = {"temperature": 0, "seed": 7, "max_tokens": 8}
+
+
+@pytest.fixture(scope="module")
+def coder_server() -> Iterator[LlamaServer]:
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with LlamaServer(model="coder", parallel=1, progress=progress) as server:
+        yield server
+
+
+async def test_infill_through_core_and_both_frameworks(coder_server: LlamaServer) -> None:
+    client = ChatClient(resolve_settings(base_url=coder_server.base_url))
+    result = client.llama_cpp.infill(PREFIX, SUFFIX, **SAMPLING)
+    assert result.text.strip()
+    assert result.prompt_tokens and result.prompt_tokens > 10  # prefix + suffix + FIM tokens
+    assert result.completion_tokens is not None and 0 < result.completion_tokens <= 8
+    assert "predicted_ms" in result.timings
+    # Greedy: every route gives the core's answer.
+    assert (await client.llama_cpp.ainfill(PREFIX, SUFFIX, **SAMPLING)).text == result.text
+    lc = ChatZenLlama(base_url=coder_server.base_url, **SAMPLING)
+    assert lc.infill(PREFIX, SUFFIX) == result.text
+    assert await lc.ainfill(PREFIX, SUFFIX) == result.text
+    runnable = lc.as_infill()
+    assert runnable.invoke({"prefix": PREFIX, "suffix": SUFFIX}) == result.text
+    assert await runnable.abatch([{"prefix": PREFIX, "suffix": SUFFIX}]) == [result.text]
+    li = ZenLlama(base_url=coder_server.base_url, **SAMPLING)
+    completion = li.complete(PREFIX, suffix=SUFFIX)
+    assert completion.text == result.text
+    assert completion.additional_kwargs["completion_tokens"] == result.completion_tokens
+    assert (await li.acomplete(PREFIX, suffix=SUFFIX)).text == result.text
+
+
+async def test_extra_files_and_options_reach_the_server(coder_server: LlamaServer) -> None:
+    client = ChatClient(resolve_settings(base_url=coder_server.base_url))
+    extra = [{"filename": "util.py", "text": "def helper():\n    return 1\n"}]
+    plain = client.llama_cpp.infill(PREFIX, SUFFIX, **SAMPLING)
+    with_extra = client.llama_cpp.infill(PREFIX, SUFFIX, extra=extra, **SAMPLING)
+    assert with_extra.prompt_tokens and plain.prompt_tokens
+    assert with_extra.prompt_tokens > plain.prompt_tokens  # the extra file is in the prompt
+    one = client.llama_cpp.infill(PREFIX, SUFFIX, temperature=0, seed=7, max_tokens=1)
+    assert one.completion_tokens == 1
