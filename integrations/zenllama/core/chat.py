@@ -125,9 +125,17 @@ class ChatClient:
 
     # Chat ---------------------------------------------------------------------------
     def build_body(
-        self, messages: Sequence[Message], *, stream: bool, **request: Any
+        self,
+        messages: Sequence[Message],
+        *,
+        stream: bool,
+        reasoning_open: bool | None = None,
+        **request: Any,
     ) -> dict[str, Any]:
-        """The chat body for this backend; every chat path builds one before sending anything."""
+        """The chat body for this backend; every chat path builds one before sending anything.
+
+        `reasoning_open` is how the answer is read, not part of the body: taken and left out,
+        so the parts a framework class hands to `complete` also build (and count) its body."""
         profile = self.profile
         if profile.requires_api_key and self.settings.api_key is None:
             # Fail here, not with the backend's 401 after a round trip.
