@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import errors
@@ -13,13 +14,11 @@ from .backends import (
     profile_named,
 )
 from .models import ModelInfo, parse_models
-from .request import Message, ToolSpec, build_chat_body
-from .responses import StreamParser, parse_chat_response
+from .request import Message, ToolSpec
 from .results import ChatResult, StreamDelta
 from .settings import Settings
 from .transport import Transport, root_url
-
-CHAT_PATH = "/chat/completions"
+from .wires import Wire, wire_for
 
 
 class ChatClient:
@@ -86,17 +85,34 @@ class ChatClient:
         return self._transport
 
     # Chat ---------------------------------------------------------------------------
+    def wire(self, model: str | None = None, api: str | None = None) -> Wire:
+        """The dialect a request for `model` goes out in: `api` if set, else the backend's
+        rule for the model (zen: claude-* Messages, gpt-* Responses, the rest chat)."""
+        return wire_for(self.profile, model or self.settings.model, api)
+
+    def _wire_of(self, request: Mapping[str, Any]) -> Wire:
+        # A model named for this call (options["model"]) decides the backend's rules too.
+        model = (request.get("options") or {}).get("model") or self.settings.model
+        return wire_for(self.profile, model, request.get("api"))
+
     def build_body(
         self, messages: Sequence[Message], *, stream: bool, **request: Any
     ) -> dict[str, Any]:
-        """The chat body for this backend; every chat path builds one before sending anything."""
+        """The request body for this backend and model, in its wire's dialect; every chat
+        path builds one before sending anything."""
         profile = self.profile
         if profile.requires_api_key and self.settings.api_key is None:
             # Fail here, not with the backend's 401 after a round trip.
             raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
-        # A model named for this call (options["model"]) decides the backend's rules too.
+        wire = self._wire_of(request)
+        request.pop("api", None)
         model = (request.get("options") or {}).get("model") or self.settings.model
-        return build_chat_body(profile, model, messages, stream=stream, **request)
+        return wire.build(profile, model, messages, stream=stream, **request)
+
+    def _prepare(
+        self, messages: Sequence[Message], *, stream: bool, **request: Any
+    ) -> tuple[Wire, dict[str, Any]]:
+        return self._wire_of(request), self.build_body(messages, stream=stream, **request)
 
     def complete(
         self,
@@ -106,10 +122,11 @@ class ChatClient:
         tool_choice: str | bool | Mapping[str, Any] | None = None,
         **request: Any,
     ) -> ChatResult:
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        return parse_chat_response(self.transport.post(CHAT_PATH, body), self.profile.name)
+        answer = self.transport.post(wire.path, body, wire.headers)
+        return wire.parse(answer, self.profile.name)
 
     async def acomplete(
         self,
@@ -120,10 +137,11 @@ class ChatClient:
         **request: Any,
     ) -> ChatResult:
         transport = await self.atransport()
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        return parse_chat_response(await transport.apost(CHAT_PATH, body), self.profile.name)
+        answer = await transport.apost(wire.path, body, wire.headers)
+        return wire.parse(answer, self.profile.name)
 
     def stream(
         self,
@@ -134,12 +152,12 @@ class ChatClient:
         **request: Any,
     ) -> Iterator[StreamDelta]:
         """Yields deltas as they arrive; the last one carries the whole `ChatResult`."""
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        parser = StreamParser(self.profile.name)
+        parser = wire.stream_parser(self.profile.name)
         feed = parser.feed
-        with self.transport.stream_lines(CHAT_PATH, body) as lines:
+        with self.transport.stream_lines(wire.path, body, wire.headers) as lines:
             for line in lines:
                 delta = feed(line)
                 if delta is not None:
@@ -155,12 +173,12 @@ class ChatClient:
         **request: Any,
     ) -> AsyncGenerator[StreamDelta, None]:
         transport = await self.atransport()
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        parser = StreamParser(self.profile.name)
+        parser = wire.stream_parser(self.profile.name)
         feed = parser.feed
-        async with transport.astream_lines(CHAT_PATH, body) as lines:
+        async with transport.astream_lines(wire.path, body, wire.headers) as lines:
             async for line in lines:
                 delta = feed(line)
                 if delta is not None:
@@ -169,10 +187,15 @@ class ChatClient:
 
     # Server facts -------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
-        return parse_models(self.transport.get("/models"))
+        """The served models, each with the API it is served on (`ModelInfo.api`)."""
+        return self._with_apis(parse_models(self.transport.get("/models")))
 
     async def alist_models(self) -> list[ModelInfo]:
-        return parse_models(await (await self.atransport()).aget("/models"))
+        return self._with_apis(parse_models(await (await self.atransport()).aget("/models")))
+
+    def _with_apis(self, models: list[ModelInfo]) -> list[ModelInfo]:
+        api_for = self.profile.api_for
+        return [replace(m, api=api_for(m.id)) for m in models]
 
     def server_props(self) -> dict[str, Any] | None:
         """llama-server's `/props` (context size, template, slots); None for other backends."""

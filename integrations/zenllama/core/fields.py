@@ -11,13 +11,23 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
 
+from .backends import Api
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .request import LLAMA_CPP_FIELDS
 from .results import Usage
 from .settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
 
 # Sampling options of a chat request, sent only when set.
-OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
+OPTION_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "seed",
+    "reasoning_effort",
+    "thinking_budget",
+    *LLAMA_CPP_FIELDS,
+)
 
 
 class ConnectionFields(BaseModel):
@@ -60,6 +70,15 @@ class ChatFields(ConnectionFields):
     `clear_thinking: false`); the reasoning goes back complete and in order either way."""
     stream_usage: bool = True
     """Ask for usage at the end of streams."""
+    api: Api | None = None
+    """The wire: "chat" (chat completions), "responses" (OpenAI Responses) or "messages"
+    (Anthropic Messages). Unset: the backend's rule for the model (zen: claude-* Messages,
+    gpt-* Responses, the rest chat; other backends chat)."""
+    reasoning_effort: str | None = None
+    """Reasoning effort ("low", "medium", "high", …): Responses `reasoning.effort`, chat
+    completions `reasoning_effort`."""
+    thinking_budget: int | None = None
+    """Anthropic Messages: tokens the model may think for (turns thinking on)."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -108,6 +127,7 @@ class ChatFields(ConnectionFields):
             "reasoning": kwargs.pop("reasoning", self.reasoning),
             "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
             "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
+            "api": kwargs.pop("api", self.api),
             "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
         }
         options = self.options()

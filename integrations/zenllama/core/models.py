@@ -12,6 +12,9 @@ class ModelInfo:
     owned_by: str | None = None
     # Whatever else the server said of it (llama-server: n_ctx, n_ctx_train, n_embd, …).
     meta: dict[str, Any] = field(default_factory=dict)
+    # The API the backend serves it on ("chat", "responses", "messages"; or a format zenllama
+    # does not speak, such as zen's "google" for Gemini): set by `ChatClient.list_models`.
+    api: str = "chat"
 
 
 def parse_models(data: Any) -> list[ModelInfo]:

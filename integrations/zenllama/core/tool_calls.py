@@ -32,9 +32,10 @@ def judge_arguments(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
     return parsed, text, ""
 
 
-def _split(
+def judge_calls(
     entries: list[tuple[str, str | None, Any]],
 ) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """(id, name, raw arguments) entries, judged by the one validity rule."""
     valid: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     for call_id, name, raw in entries:
@@ -62,7 +63,7 @@ def parse_tool_calls(
         function = _unwrap(raw)
         call_id = raw.get("id") or stable_call_id(response_id, index)
         entries.append((call_id, function.get("name"), function.get("arguments")))
-    return _split(entries)
+    return judge_calls(entries)
 
 
 def _merge_repeated(current: str | None, piece: str | None) -> str | None:
@@ -130,7 +131,7 @@ class ToolCallAssembler:
         return len(self._calls) if call_id or position else max(len(self._calls) - 1, 0)
 
     def finish(self) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-        return _split(
+        return judge_calls(
             [
                 (call.id or "", call.name, "".join(call.arguments))
                 for _, call in sorted(self._calls.items())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
@@ -81,10 +81,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _unsupported_hint(message: str) -> str:
     if "format" in message.lower():  # zen: "Model X is not supported for format oa-compat"
         return (
-            "the backend serves this model only over another API (/responses or /messages), "
-            "not chat completions: pick another model"
+            "the backend serves this model over another API: pass api='messages' or "
+            "api='responses' (zen's claude-* and gpt-* get theirs without it)"
         )
-    return "this backend does not serve this model over chat completions: check the id"
+    return "this backend does not serve this model on this API: check the id, or set api"
 
 
 def _auth_hint(exc: openai.APIStatusError, backend: str) -> str:
@@ -160,8 +160,11 @@ class Transport:
             self._async_loop = loop
         return self._async
 
-    def _options(self, probe: bool = False) -> Any:
-        options: dict[str, Any] = {"headers": self.request_headers}
+    def _options(self, probe: bool = False, headers: Mapping[str, str] | None = None) -> Any:
+        # A wire's own headers (Messages: anthropic-version) beside the backend's.
+        options: dict[str, Any] = {
+            "headers": {**self.request_headers, **headers} if headers else self.request_headers
+        }
         if probe:
             options.update(timeout=PROBE_TIMEOUT, max_retries=0)
         return options
@@ -180,19 +183,23 @@ class Transport:
         return exc
 
     # Whole answers -----------------------------------------------------------------
-    def post(self, path: str, body: dict[str, Any]) -> Any:
+    def post(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Any:
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options()
+                path, body=body, cast_to=httpx.Response, options=self._options(headers=headers)
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
 
-    async def apost(self, path: str, body: dict[str, Any]) -> Any:
+    async def apost(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Any:
         try:
             response = await self.async_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options()
+                path, body=body, cast_to=httpx.Response, options=self._options(headers=headers)
             )
         except (openai.APIError, httpx.TransportError) as exc:
             raise self._translate(exc) from exc
@@ -218,7 +225,9 @@ class Transport:
 
     # Streams -----------------------------------------------------------------------
     @contextmanager
-    def stream_lines(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[str]]:
+    def stream_lines(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Iterator[Iterator[str]]:
         """Yields the answer's lines; leaving the block closes the response (the server stops)."""
         try:
             # cast_to=httpx.Response: the SDK hands back the raw, unread response.
@@ -228,7 +237,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options(),
+                    options=self._options(headers=headers),
                     stream=True,
                     stream_cls=openai.Stream,
                 ),
@@ -248,7 +257,7 @@ class Transport:
 
     @asynccontextmanager
     async def astream_lines(
-        self, path: str, body: dict[str, Any]
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[AsyncIterator[str]]:
         try:
             response = cast(
@@ -257,7 +266,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options(),
+                    options=self._options(headers=headers),
                     stream=True,
                     stream_cls=openai.AsyncStream,
                 ),

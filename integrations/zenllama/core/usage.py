@@ -17,8 +17,11 @@ def _first_int(*values: Any) -> int | None:
 def parse_usage(raw: dict[str, Any] | None) -> Usage | None:
     if not raw:
         return None
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
+    # chat completions: *_tokens_details; Responses: input_/output_tokens_details.
+    prompt_details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
+    completion_details = (
+        raw.get("completion_tokens_details") or raw.get("output_tokens_details") or {}
+    )
     input_tokens = _first_int(raw.get("prompt_tokens"), raw.get("input_tokens")) or 0
     output_tokens = _first_int(raw.get("completion_tokens"), raw.get("output_tokens")) or 0
     total = _first_int(raw.get("total_tokens"))
