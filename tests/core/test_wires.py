@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from zenllama.core import ChatResult, ModelNotSupportedError, StreamError, UnsupportedSettingWarning
+from zenllama.core import (
+    ChatResult,
+    ModelNotSupportedError,
+    StreamError,
+    ToolChoiceDowngradedWarning,
+    UnsupportedSettingWarning,
+)
 from zenllama.core.backends import LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
 from zenllama.core.wires import wire_for
 from zenllama.core.wires.messages import (
@@ -361,6 +367,22 @@ def test_messages_thinking_budget_and_switch() -> None:
             stream=False,
             options={"thinking_budget": 2048, "max_tokens": 1000},
         )
+
+
+def test_thinking_claude_gets_auto_instead_of_a_forced_tool() -> None:
+    tools = [*TOOLS, {"type": "function", "function": {"name": "other", "parameters": {}}}]
+    with pytest.warns(ToolChoiceDowngradedWarning, match="only tool_choice 'auto' or 'none'"):
+        body = build_messages_body(
+            ZEN,
+            "claude-x",
+            [{"role": "user", "content": "q"}],
+            stream=False,
+            tools=tools,
+            tool_choice="get_weather",
+            reasoning=True,
+        )
+    assert body["tool_choice"] == {"type": "auto"}
+    assert [t["name"] for t in body["tools"]] == ["get_weather"]
 
 
 def test_messages_names_options_it_has_no_field_for() -> None:

@@ -8,11 +8,13 @@ same `ChatResult` / `StreamDelta` chat completions give. Thinking blocks keep th
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import errors
 from ..backends import BackendProfile
+from ..errors import ToolChoiceDowngradedWarning
 from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
 from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
@@ -208,6 +210,7 @@ def build_messages_body(
             )
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         body["max_tokens"] = max_tokens or budget + DEFAULT_MAX_TOKENS
+        _thinking_tool_choice(body, model)
     else:
         if reasoning is False:
             body["thinking"] = {"type": "disabled"}
@@ -226,6 +229,28 @@ def build_messages_body(
     if stream:
         body["stream"] = True
     return finish_body(body, extra_body)
+
+
+def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
+    """Anthropic refuses a forced tool while thinking: mapped to "auto" with only the named
+    tool offered, and said (as GLM's auto-only tool_choice is)."""
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") not in ("any", "tool"):
+        return
+    name = choice.get("name")
+    if name:
+        body["tools"] = [t for t in body["tools"] if t["name"] == name]
+    body["tool_choice"] = {**choice, "type": "auto"}
+    body["tool_choice"].pop("name", None)
+    warnings.warn(
+        ToolChoiceDowngradedWarning(
+            f"{model} thinks on this call, and Anthropic Messages takes only tool_choice "
+            f"'auto' or 'none' while thinking: sent 'auto'"
+            + (f" with only the {name!r} tool offered" if name else "")
+            + ", so the model may answer without calling a tool (or pass reasoning=False)"
+        ),
+        stacklevel=5,
+    )
 
 
 # Answers -----------------------------------------------------------------------------------
