@@ -1,4 +1,5 @@
-"""`python -m bench` runs every part; `python -m bench chat|llama_index|embeddings` runs one."""
+"""`python -m bench` runs every part; `python -m bench PART …` (chat, llama_index, wires,
+embeddings) runs some."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, embeddings
+from . import chat_langchain, chat_llama_index, chat_wires, embeddings
 from .loopback import LoopbackServer
 
 PARTS = {
     "chat": chat_langchain.main,
     "llama_index": chat_llama_index.main,
+    "wires": chat_wires.main,
     "embeddings": embeddings.main,
 }
 
