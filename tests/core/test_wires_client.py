@@ -58,7 +58,9 @@ def test_each_family_goes_to_its_path_with_its_headers(fake: FakeServer) -> None
         fake.requests_to(p)[0] for p in ("/v1/messages", "/v1/responses", "/v1/chat/completions")
     )
     assert messages.headers["anthropic-version"] == "2023-06-01"
-    assert messages.headers["authorization"] == "Bearer k"  # zen takes Bearer on every path
+    # The key as Bearer (every wire) and as the Anthropic SDK sends it, on /messages only.
+    assert messages.headers["authorization"] == "Bearer k" and messages.headers["x-api-key"] == "k"
+    assert "x-api-key" not in chat.headers | responses.headers
     assert "anthropic-version" not in chat.headers | responses.headers
     assert all(s.headers.get("x-opencode-session") for s in (messages, responses, chat))
 

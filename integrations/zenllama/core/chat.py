@@ -109,6 +109,12 @@ class ChatClient:
         model = (request.get("options") or {}).get("model") or self.settings.model
         return wire.build(profile, model, messages, stream=stream, **request)
 
+    def _headers_of(self, wire: Wire) -> Mapping[str, str]:
+        # Built per request, never kept: the key must not sit in the client's state.
+        if wire.key_header is None or self.settings.api_key is None:
+            return wire.headers
+        return {**wire.headers, wire.key_header: self.settings.api_key.get_secret_value()}
+
     def _prepare(
         self, messages: Sequence[Message], *, stream: bool, **request: Any
     ) -> tuple[Wire, dict[str, Any]]:
@@ -125,7 +131,7 @@ class ChatClient:
         wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        answer = self.transport.post(wire.path, body, wire.headers)
+        answer = self.transport.post(wire.path, body, self._headers_of(wire))
         return wire.parse(answer, self.profile.name)
 
     async def acomplete(
@@ -140,7 +146,7 @@ class ChatClient:
         wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
-        answer = await transport.apost(wire.path, body, wire.headers)
+        answer = await transport.apost(wire.path, body, self._headers_of(wire))
         return wire.parse(answer, self.profile.name)
 
     def stream(
@@ -157,7 +163,7 @@ class ChatClient:
         )
         parser = wire.stream_parser(self.profile.name)
         feed = parser.feed
-        with self.transport.stream_lines(wire.path, body, wire.headers) as lines:
+        with self.transport.stream_lines(wire.path, body, self._headers_of(wire)) as lines:
             for line in lines:
                 delta = feed(line)
                 if delta is not None:
@@ -178,7 +184,7 @@ class ChatClient:
         )
         parser = wire.stream_parser(self.profile.name)
         feed = parser.feed
-        async with transport.astream_lines(wire.path, body, wire.headers) as lines:
+        async with transport.astream_lines(wire.path, body, self._headers_of(wire)) as lines:
             async for line in lines:
                 delta = feed(line)
                 if delta is not None:

@@ -30,6 +30,9 @@ class Wire:
     parse: Callable[[Any, str], ChatResult]
     stream_parser: Callable[[str], StreamParsing]
     headers: Mapping[str, str] = field(default_factory=dict)
+    # A header that carries the key besides `Authorization: Bearer` (the Anthropic SDK's
+    # `x-api-key`; third-party zen clients send it on /messages).
+    key_header: str | None = None
 
 
 WIRES: dict[str, Wire] = {
@@ -41,6 +44,7 @@ WIRES: dict[str, Wire] = {
         messages.parse_messages_response,
         messages.MessagesStreamParser,
         messages.HEADERS,
+        "x-api-key",
     ),
     "responses": Wire(
         "responses",
