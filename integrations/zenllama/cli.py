@@ -49,7 +49,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def models(args: argparse.Namespace) -> int:
     client = ChatClient(resolve_settings(base_url=args.base_url, backend=args.backend))
     for model in client.list_models():
-        print(model.id)
+        # The wire, where it is not chat completions (zen: claude-* messages, gpt-* responses).
+        print(model.id if model.api == "chat" else f"{model.id}  ({model.api})")
     return 0
 
 
