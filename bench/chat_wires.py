@@ -15,9 +15,16 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from .chat_langchain import same_text
-from .loopback import N_CHUNKS, N_REASONING_CHUNKS, PLAIN_MODEL, REASONING_MODEL, expected_text
-from .timing import Case, measure, print_table, verdict
+from .chat_langchain import FloorChatModel, same_text
+from .loopback import (
+    N_CHUNKS,
+    N_REASONING_CHUNKS,
+    PLAIN_MODEL,
+    REASONING_MODEL,
+    expected_text,
+    token,
+)
+from .timing import Case, Row, measure, print_table, verdict
 
 TARGET = 0.5  # ChatZenLlama <= 0.5x the mainstream class on its own wire
 
@@ -97,7 +104,28 @@ def _cases(base_url: str, model: str) -> tuple[list[Case], list[tuple[str, str]]
         ),
     ]
     pairs += [("zen-responses", "ChatOpenAI-resp"), ("zen-chat", "ChatOpenAI")]
+    floor = "".join(token(i) for i in range(N_CHUNKS))
+    cases.append(
+        Case(
+            "floor",
+            "BaseChatModel yielding minimal chunks, no HTTP",
+            langchain_stream(FloorChatModel()),
+            N_CHUNKS,
+            same_text(floor),
+        )
+    )
     return cases, pairs
+
+
+def above_floor(rows: list[Row], pairs: list[tuple[str, str]]) -> None:
+    """What each client adds to LangChain's own per-chunk cost, zenllama over the other."""
+    by_name = {row.name: row.seconds for row in rows}
+    floor = by_name.get("floor")
+    for subject, baseline in pairs:
+        if floor is None or subject not in by_name or baseline not in by_name:
+            continue
+        ratio = (by_name[subject] - floor) / (by_name[baseline] - floor)
+        print(f"  above LangChain's floor: {subject} / {baseline} = {ratio:.2f}")
 
 
 def main(base_url: str, repeats: int) -> None:
@@ -111,3 +139,4 @@ def main(base_url: str, repeats: int) -> None:
         print_table(rows, "chunk", ["ChatAnthropic", "ChatOpenAI-resp", "ChatOpenAI"])
         for subject, baseline in pairs:
             verdict(rows, subject, baseline, TARGET)
+        above_floor(rows, pairs)
