@@ -85,15 +85,14 @@ class ChatClient:
         return self._transport
 
     # Chat ---------------------------------------------------------------------------
-    def wire(self, model: str | None = None, api: str | None = None) -> Wire:
-        """The dialect a request for `model` goes out in: `api` if set, else the backend's
-        rule for the model (zen: claude-* Messages, gpt-* Responses, the rest chat)."""
-        return wire_for(self.profile, model or self.settings.model, api)
+    def _model_of(self, request: Mapping[str, Any]) -> str | None:
+        # A model named for this call (options["model"]) decides the backend's rules too.
+        return (request.get("options") or {}).get("model") or self.settings.model
 
     def _wire_of(self, request: Mapping[str, Any]) -> Wire:
-        # A model named for this call (options["model"]) decides the backend's rules too.
-        model = (request.get("options") or {}).get("model") or self.settings.model
-        return wire_for(self.profile, model, request.get("api"))
+        """`api` if set, else the backend's rule for the model (zen: claude-* Messages,
+        gpt-* Responses, the rest chat completions)."""
+        return wire_for(self.profile, self._model_of(request), request.get("api"))
 
     def build_body(
         self, messages: Sequence[Message], *, stream: bool, **request: Any
@@ -106,8 +105,7 @@ class ChatClient:
             raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
         wire = self._wire_of(request)
         request.pop("api", None)
-        model = (request.get("options") or {}).get("model") or self.settings.model
-        return wire.build(profile, model, messages, stream=stream, **request)
+        return wire.build(profile, self._model_of(request), messages, stream=stream, **request)
 
     def _headers_of(self, wire: Wire) -> Mapping[str, str]:
         # Built per request, never kept: the key must not sit in the client's state.
