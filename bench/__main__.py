@@ -7,12 +7,13 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, embeddings, fresh, speculative
+from . import chat_langchain, chat_llama_index, chat_wires, embeddings, fresh, speculative
 from .loopback import LoopbackServer
 
 PARTS = {
     "chat": chat_langchain.main,
     "llama_index": chat_llama_index.main,
+    "wires": chat_wires.main,
     "embeddings": embeddings.main,
     "fresh": fresh.main,
     "speculative": speculative.main,

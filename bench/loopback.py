@@ -12,6 +12,8 @@ Chat models (the request's `model` picks the stream):
 Each stream ends like llama-server's: the finish chunk, a usage + timings chunk with
 `"choices": []`, then `data: [DONE]`. Events are sent one HTTP chunk each, as llama-server does.
 Without `stream`, the same answer comes whole, with usage and timings.
+POST /v1/messages and /v1/responses stream the same deltas in Anthropic Messages and OpenAI
+Responses events (thinking_delta / reasoning_summary_text.delta for the reasoning part).
 
 POST /v1/embeddings answers one EMBED_DIMS vector per input, in index order, as JSON floats or
 (`encoding_format: "base64"`) as base64 of little-endian float32. GET /v1/models answers in
@@ -119,11 +121,131 @@ def _json(data: Any) -> bytes:
     return _http(json.dumps(data, separators=(",", ":")).encode())
 
 
-@cache
-def stream_response(model: str) -> bytes:
-    """The whole SSE answer, HTTP chunked framing included: one HTTP chunk per event."""
-    lines = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in _sse_events(model)]
-    lines.append("data: [DONE]\n\n")
+def _reasoning_chunks(model: str) -> int:
+    return N_REASONING_CHUNKS if model == REASONING_MODEL else 0
+
+
+def _messages_events(model: str) -> list[dict[str, Any]]:
+    """Anthropic Messages events, as llama-server's /v1/messages streams them."""
+    reasoning = _reasoning_chunks(model)
+    usage = {"input_tokens": 12, "cache_read_input_tokens": 0, "output_tokens": 0}
+    message = {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "usage": usage,
+    }
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": message}]
+    blocks = [
+        ("thinking", "thinking_delta", range(reasoning)),
+        ("text", "text_delta", range(reasoning, N_CHUNKS)),
+    ]
+    for index, (kind, delta, span) in enumerate(b for b in blocks if len(b[2])):
+        start = {"type": kind, kind: "", **({"signature": ""} if kind == "thinking" else {})}
+        events.append({"type": "content_block_start", "index": index, "content_block": start})
+        events += [
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": delta, kind: token(i)},
+            }
+            for i in span
+        ]
+        events.append({"type": "content_block_stop", "index": index})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": N_CHUNKS},
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events
+
+
+def _responses_events(model: str) -> list[dict[str, Any]]:
+    """OpenAI Responses events, as the Responses API streams them."""
+    reasoning = _reasoning_chunks(model)
+    response: dict[str, Any] = {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": _CREATED,
+        "model": model,
+        "status": "in_progress",
+        "output": [],
+    }
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "sequence_number": 0, "response": response}
+    ]
+    output: list[dict[str, Any]] = []
+    if reasoning:
+        item = {"type": "reasoning", "id": "rs_bench", "summary": []}
+        events.append({"type": "response.output_item.added", "output_index": 0, "item": item})
+        events += [
+            {
+                "type": "response.reasoning_summary_text.delta",
+                "item_id": "rs_bench",
+                "output_index": 0,
+                "summary_index": 0,
+                "delta": token(i),
+            }
+            for i in range(reasoning)
+        ]
+        text = "".join(token(i) for i in range(reasoning))
+        item = {**item, "summary": [{"type": "summary_text", "text": text}]}
+        events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+        output.append(item)
+    at = len(output)
+    message = {
+        "type": "message",
+        "id": "msg_bench",
+        "role": "assistant",
+        "status": "in_progress",
+        "content": [],
+    }
+    events.append({"type": "response.output_item.added", "output_index": at, "item": message})
+    events.append(
+        {
+            "type": "response.content_part.added",
+            "item_id": "msg_bench",
+            "output_index": at,
+            "content_index": 0,
+            "part": {"type": "output_text", "text": "", "annotations": []},
+        }
+    )
+    events += [
+        {
+            "type": "response.output_text.delta",
+            "item_id": "msg_bench",
+            "output_index": at,
+            "content_index": 0,
+            "delta": token(i),
+        }
+        for i in range(reasoning, N_CHUNKS)
+    ]
+    part = {"type": "output_text", "text": expected_text(model), "annotations": []}
+    message = {**message, "status": "completed", "content": [part]}
+    events.append({"type": "response.output_item.done", "output_index": at, "item": message})
+    output.append(message)
+    usage = {
+        "input_tokens": 12,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": N_CHUNKS,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": N_CHUNKS + 12,
+    }
+    done = {**response, "status": "completed", "output": output, "usage": usage}
+    events.append({"type": "response.completed", "response": done})
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+    return events
+
+
+def _chunked(lines: list[str]) -> bytes:
+    """An SSE answer, HTTP chunked framing included: one HTTP chunk per event."""
     parts = [
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
@@ -133,6 +255,23 @@ def stream_response(model: str) -> bytes:
         parts.append(b"%x\r\n%s\r\n" % (len(data), data))
     parts.append(b"0\r\n\r\n")
     return b"".join(parts)
+
+
+def _compact(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+@cache
+def stream_response(model: str) -> bytes:
+    lines = [f"data: {_compact(e)}\n\n" for e in _sse_events(model)]
+    return _chunked([*lines, "data: [DONE]\n\n"])
+
+
+@cache
+def wire_stream_response(route: str, model: str) -> bytes:
+    """The same stream over Anthropic Messages or OpenAI Responses (named SSE events)."""
+    events = _messages_events(model) if route.endswith("messages") else _responses_events(model)
+    return _chunked([f"event: {e['type']}\ndata: {_compact(e)}\n\n" for e in events])
 
 
 @cache
@@ -229,6 +368,11 @@ def answer(method: bytes, path: bytes, body: bytes) -> bytes:
         if model not in (PLAIN_MODEL, REASONING_MODEL):
             model = PLAIN_MODEL
         return stream_response(model) if request.get("stream") else completion_response(model)
+    if route in ("/v1/messages", "/v1/responses"):
+        model = request.get("model")
+        if model not in (PLAIN_MODEL, REASONING_MODEL):
+            model = PLAIN_MODEL
+        return wire_stream_response(route, model)
     if route in ("/v1/embeddings", "/embeddings"):
         texts = request.get("input")
         n = len(texts) if isinstance(texts, list) else 1
@@ -274,6 +418,8 @@ def serve(port: int = 0) -> None:
     for model in (PLAIN_MODEL, REASONING_MODEL):
         stream_response(model)
         completion_response(model)
+        for route in ("/v1/messages", "/v1/responses"):
+            wire_stream_response(route, model)
     listener = socket.create_server(("127.0.0.1", port))
     print(f"port {listener.getsockname()[1]}", flush=True)
     while True:

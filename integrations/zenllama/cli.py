@@ -67,7 +67,11 @@ def models(args: argparse.Namespace) -> int:
         return local_models(args.local)
     client = ChatClient(resolve_settings(base_url=args.base_url, backend=args.backend))
     for model in client.list_models():
-        print(f"{model.id}\t{model.status}" if model.status else model.id)
+        # The wire where it is not chat completions (zen: claude-* messages, gpt-* responses),
+        # a router's state where the server says.
+        extra = [f"({model.api})"] if model.api != "chat" else []
+        extra += [model.status] if model.status else []
+        print("\t".join([model.id, *extra]))
     return 0
 
 

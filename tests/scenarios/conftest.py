@@ -1,9 +1,14 @@
-"""Two backends, one environment variable apart.
+"""Two backends, one environment variable apart; three wires, one setting apart.
 
 Every scenario runs against (a) zen, replayed from synthesized cassettes, and (b) the real
 llama-server test bed, live. Between the two, only BACKEND_URL and the key differ; the classes
 are built with no arguments and BACKEND_MODEL is glm-4.7 for both (llama-server serves its one
 model whatever the name).
+
+Each scenario also runs over the two other wires: on zen by the model family alone
+(claude-sonnet-4-5 goes to /messages, gpt-5.1 to /responses; synthesized cassettes), on the
+real llama-server by `api=` (its /v1/messages and /v1/responses; RECORDED cassettes in
+cassettes/llama-server/wires, `make record` re-records them against the test bed).
 
 The test bed's steering lives in the servers, not in the requests, so both legs send the same
 requests: greedy sampling and a 64-token budget are server defaults, and the thinking server
@@ -15,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
 
 from zenllama.local import LlamaServer
 
+from ..cassettes import RECORDING, make_vcr
 from ..spy import SentRequests, spy_requests
 from ..testbed import THINK_GRAMMAR
 from ..zen.fake_zen import FAKE_KEY
@@ -51,14 +57,71 @@ def tools_bed() -> Iterator[LlamaServer]:
 class WireFacts:
     """What each backend must be sent, written down here rather than read from the code."""
 
+    backend: str  # "zen" or "llama-server"
+    api: str  # the wire: "chat", "messages", "responses"
     sends_session: bool  # x-opencode-session, zen's prompt-cache key
     thinking_off: dict[str, Any]
+    model: str = MODEL
+    # Settings the user gives this leg's class (on zen only the model family picks the wire).
+    settings: dict[str, Any] = field(default_factory=dict)
+    # What a stream request carries beside the messages.
+    stream_fields: dict[str, Any] = field(
+        default_factory=lambda: {"stream": True, "stream_options": {"include_usage": True}}
+    )
+    # Reasoning another model wrote (no signature) goes back on this leg.
+    takes_unsigned_reasoning: bool = True
+
+    @property
+    def path(self) -> str:
+        return {"chat": "/chat/completions", "messages": "/messages", "responses": "/responses"}[
+            self.api
+        ]
 
 
+_LLAMA_OFF = {"chat_template_kwargs": {"enable_thinking": False}}
 FACTS = {
-    "zen": WireFacts(True, {"thinking": {"type": "disabled"}}),
-    "llama-server": WireFacts(False, {"chat_template_kwargs": {"enable_thinking": False}}),
+    "zen": WireFacts("zen", "chat", True, {"thinking": {"type": "disabled"}}),
+    "llama-server": WireFacts("llama-server", "chat", False, _LLAMA_OFF),
+    # Claude thinks only when asked: the user asks for it.
+    "zen-claude": WireFacts(
+        "zen",
+        "messages",
+        True,
+        {"thinking": {"type": "disabled"}},
+        model="claude-sonnet-4-5",
+        settings={"reasoning": True},
+        stream_fields={"stream": True},
+        takes_unsigned_reasoning=False,
+    ),
+    "zen-gpt": WireFacts(
+        "zen",
+        "responses",
+        True,
+        {"reasoning": {"effort": "minimal"}},
+        model="gpt-5.1",
+        stream_fields={"stream": True},
+        takes_unsigned_reasoning=False,
+    ),
+    # llama-server's /v1/messages asks 4096 tokens when none are set: the 270M model gets 64.
+    "llama-server-messages": WireFacts(
+        "llama-server",
+        "messages",
+        False,
+        _LLAMA_OFF,
+        settings={"api": "messages", "max_tokens": 64},
+        stream_fields={"stream": True},
+    ),
+    "llama-server-responses": WireFacts(
+        "llama-server",
+        "responses",
+        False,
+        _LLAMA_OFF,
+        settings={"api": "responses"},
+        stream_fields={"stream": True},
+    ),
 }
+_WIRES_VCR = make_vcr("llama-server/wires")
+_RECORDED = [pytest.mark.cassette, pytest.mark.llama_server_cassette]
 
 
 @dataclass
@@ -72,25 +135,46 @@ class Leg:
     def facts(self) -> WireFacts:
         return FACTS[self.name]
 
+    def new(self) -> Any:
+        """The framework class as a user on this leg makes it."""
+        return self.driver.new(**self.facts.settings)
+
     @contextmanager
     def backend(self, bed: Bed, scenario: str) -> Iterator[None]:
         """Points BACKEND_URL (and the key) at this leg's backend for one scenario."""
-        if self.name == "zen":
+        facts = self.facts
+        self.monkeypatch.setenv("BACKEND_MODEL", facts.model)
+        wire = "" if facts.api == "chat" else f"{facts.api}-"
+        cassette = f"scenario_{scenario}-{wire}{self.driver.name}"
+        if facts.backend == "zen":
             self.monkeypatch.setenv("BACKEND_URL", ZEN_URL)
             self.monkeypatch.setenv("BACKEND_API_KEY", FAKE_KEY)
-            with zen_cassette(f"scenario_{scenario}-{self.driver.name}"):
+            with zen_cassette(cassette):
                 yield
             return
-        server: LlamaServer = self.request.getfixturevalue(f"{bed}_bed")
-        self.monkeypatch.setenv("BACKEND_URL", server.base_url)
         self.monkeypatch.delenv("BACKEND_API_KEY", raising=False)
-        yield
+        if facts.api == "chat":  # live
+            server: LlamaServer = self.request.getfixturevalue(f"{bed}_bed")
+            self.monkeypatch.setenv("BACKEND_URL", server.base_url)
+            yield
+            return
+        # Recorded: the real server when recording, any URL on replay (the port is not matched).
+        url = "http://127.0.0.1:8080/v1"
+        if RECORDING:
+            url = self.request.getfixturevalue(f"{bed}_bed").base_url
+        self.monkeypatch.setenv("BACKEND_URL", url)
+        with _WIRES_VCR.use_cassette(cassette):
+            yield
 
 
 @pytest.fixture(
     params=[
         pytest.param("zen", marks=pytest.mark.cassette),
+        pytest.param("zen-claude", marks=pytest.mark.cassette),
+        pytest.param("zen-gpt", marks=pytest.mark.cassette),
         pytest.param("llama-server", marks=pytest.mark.llama_server),
+        pytest.param("llama-server-messages", marks=_RECORDED),
+        pytest.param("llama-server-responses", marks=_RECORDED),
     ]
 )
 def leg(request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Leg:

@@ -64,6 +64,8 @@ class Answer:
     calls: list[Call]
     usage: Usage | None
     message: Any  # the framework's own assistant message, to append to the history
+    # The wire's own reasoning items the framework kept (thinking blocks with signatures, …).
+    blocks: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Piece:
 class Driver(Protocol):
     name: str
 
-    def new(self) -> Any: ...
+    def new(self, **settings: Any) -> Any: ...
     def user(self, text: str) -> Any: ...
     def earlier_tool_loop(self) -> list[Any]: ...
     def tool_result(self, call: Call, text: str) -> Any: ...
@@ -90,8 +92,8 @@ class Driver(Protocol):
 class LangChainDriver:
     name = "langchain"
 
-    def new(self) -> ChatZenLlama:
-        return ChatZenLlama()
+    def new(self, **settings: Any) -> ChatZenLlama:
+        return ChatZenLlama(**settings)
 
     def user(self, text: str) -> BaseMessage:
         return HumanMessage(text)
@@ -127,6 +129,7 @@ class LangChainDriver:
                 usage.get("input_token_details", {}).get("cache_read"),
             ),
             message=message,
+            blocks=message.additional_kwargs.get("reasoning_blocks", []),
         )
 
     def chat(self, llm: ChatZenLlama, history: list[Any], **call: Any) -> Answer:
@@ -154,8 +157,8 @@ class LlamaIndexDriver:
     name = "llama_index"
     _tool = FunctionTool.from_defaults(fn=get_weather)
 
-    def new(self) -> ZenLlama:
-        return ZenLlama()
+    def new(self, **settings: Any) -> ZenLlama:
+        return ZenLlama(**settings)
 
     def user(self, text: str) -> ChatMessage:
         return ChatMessage(role=MessageRole.USER, content=text)
@@ -197,6 +200,12 @@ class LlamaIndexDriver:
                 kwargs.get("cached_tokens"),
             ),
             message=response.message,
+            blocks=[
+                item
+                for b in response.message.blocks
+                if isinstance(b, ThinkingBlock)
+                for item in b.additional_information.get("reasoning_blocks", [])
+            ],
         )
 
     def chat(self, llm: ZenLlama, history: list[Any], **call: Any) -> Answer:

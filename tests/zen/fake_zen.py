@@ -1,4 +1,4 @@
-"""A stand-in for OpenCode zen serving GLM 4.7, written from zen's documented wire format.
+"""A stand-in for OpenCode zen on its three wires, written from zen's documented wire format.
 
 Used only to synthesize the cassettes in cassettes/zen/: nothing here was recorded from
 opencode.ai, which these machines cannot reach. What it answers follows
@@ -13,6 +13,13 @@ shared/reference/backends.md:
   in stream `delta`s, counted in `completion_tokens_details.reasoning_tokens`.
 - Requests with the same `x-opencode-session` share a prompt cache: a request that repeats the
   previous one's messages reports them in `prompt_tokens_details.cached_tokens`.
+- claude-* on `POST /zen/v1/messages` (Anthropic Messages: `anthropic-version` required,
+  thinking only when asked, each thinking block signed, a tampered signature sent back is a
+  400, cache reads in `usage.cache_read_input_tokens`); gpt-* on `POST /zen/v1/responses`
+  (OpenAI Responses: reasoning summaries when asked, `encrypted_content` when included, which
+  must come back unchanged, cache reads in `usage.input_tokens_details.cached_tokens`). Any
+  other model on those paths gets zen's 401 "not supported for format …". Streams follow
+  tests/wire_streams.py.
 
 `serving()` answers requests to opencode.ai in-process, below httpx (so vcr records them as the
 client sent them: same URL, same headers, same body), and lets every other host through.
@@ -32,12 +39,23 @@ from typing import Any
 import httpcore
 import pytest
 
+from ..wire_streams import messages_sse, responses_sse
+
 HOST = b"opencode.ai"
 FAKE_KEY = "sk-zen-fake-key-for-tests-only"
 CREATED = 1795000000
 CHAT_MODELS = ("glm-4.7", "glm-4.7-free", "glm-4.6", "kimi-k2")
-# Served by zen, but only over /responses (OpenAI) or /messages (Anthropic).
-OTHER_API_MODELS = ("gpt-5.1-codex", "claude-sonnet-4-5")
+MESSAGES_MODELS = ("claude-sonnet-4-5", "claude-haiku-4-5")
+RESPONSES_MODELS = ("gpt-5.1-codex", "gpt-5.1")
+GOOGLE_MODELS = ("gemini-3-pro",)
+# Served by zen, but not over chat completions.
+OTHER_API_MODELS = (*RESPONSES_MODELS, *MESSAGES_MODELS, *GOOGLE_MODELS)
+# zen's name for each path's format, as its "not supported for format …" errors say it.
+FORMATS = {
+    "/zen/v1/chat/completions": ("oa-compat", CHAT_MODELS),
+    "/zen/v1/messages": ("anthropic", MESSAGES_MODELS),
+    "/zen/v1/responses": ("openai", RESPONSES_MODELS),
+}
 
 
 @dataclass
@@ -126,7 +144,7 @@ class FakeZen:
                     ],
                 },
             )
-        if method != "POST" or path != "/zen/v1/chat/completions":
+        if method != "POST" or path not in FORMATS:
             return zen_error(404, "NotFoundError", f"{method} {path} not found")
         if self.scripted:
             return self.scripted.popleft()
@@ -138,23 +156,37 @@ class FakeZen:
             return zen_error(status, "AuthError", "Missing API key.")
         if key != f"Bearer {FAKE_KEY}":
             return zen_error(401, "AuthError", "Invalid API key.")
-        if model in OTHER_API_MODELS:
+        format_name, served = FORMATS[path]
+        if model in (*CHAT_MODELS, *OTHER_API_MODELS) and model not in served:
             return zen_error(
-                401, "ModelError", f"Model {model} is not supported for format oa-compat"
+                401, "ModelError", f"Model {model} is not supported for format {format_name}"
             )
-        if model not in CHAT_MODELS:
+        if model not in served:
             return zen_error(401, "ModelError", f"Model {model} is not supported")
-        return self._chat(body, headers.get("x-opencode-session"))
+        session = headers.get("x-opencode-session")
+        if path.endswith("/messages"):
+            if "anthropic-version" not in headers:
+                return zen_error(
+                    400, "invalid_request_error", "anthropic-version: header is required"
+                )
+            return self._messages(body, session)
+        if path.endswith("/responses"):
+            return self._responses(body, session)
+        return self._chat(body, session)
 
-    def _usage(self, body: dict[str, Any], session: str | None, reply: _Reply) -> dict[str, Any]:
-        messages = body["messages"]
-        prompt = _tokens([messages, body.get("tools")])
+    def _cached(self, turns: list[Any], tools: Any, session: str | None) -> tuple[int, int]:
+        """(prompt tokens, of which cached) for a request's turns."""
+        prompt = _tokens([turns, tools])
         cached = 0
         previous = self._cache.get(session or "")
-        if previous is not None and messages[: len(previous)] == previous:
-            cached = min(prompt, _tokens([previous, body.get("tools")]))
+        if previous is not None and turns[: len(previous)] == previous:
+            cached = min(prompt, _tokens([previous, tools]))
         if session:
-            self._cache[session] = messages
+            self._cache[session] = turns
+        return prompt, cached
+
+    def _usage(self, body: dict[str, Any], session: str | None, reply: _Reply) -> dict[str, Any]:
+        prompt, cached = self._cached(body["messages"], body.get("tools"), session)
         reasoning = len(_pieces(reply.reasoning))
         completion = reasoning + len(_pieces(reply.text)) + (8 if reply.call else 0)
         return {
@@ -210,6 +242,132 @@ class FakeZen:
         lines = [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
         return Answer(200, "".join(lines).encode(), {"content-type": "text/event-stream"})
 
+    # Anthropic Messages (claude-*) -------------------------------------------------------
+    def _messages(self, body: dict[str, Any], session: str | None) -> Answer:
+        for turn in body["messages"]:
+            for block in turn["content"] if isinstance(turn["content"], list) else ():
+                if block.get("type") == "thinking" and block.get("signature") != _signed(
+                    block.get("thinking", "")
+                ):
+                    return zen_error(
+                        400, "invalid_request_error", "Invalid `signature` in `thinking` block"
+                    )
+        thinking = body.get("thinking") or {}
+        if thinking.get("type") == "enabled" and (body.get("tool_choice") or {}).get("type") in (
+            "any",
+            "tool",
+        ):
+            return zen_error(
+                400,
+                "invalid_request_error",
+                "Thinking may not be enabled when tool_choice forces tool use.",
+            )
+        if thinking.get("type") == "enabled" and body["max_tokens"] <= thinking["budget_tokens"]:
+            return zen_error(
+                400, "invalid_request_error", "`max_tokens` must be greater than `budget_tokens`"
+            )
+        reply = _reply(_neutral_messages(body))
+        content: list[dict[str, Any]] = []
+        if reply.reasoning:
+            thinking = reply.reasoning
+            content.append(
+                {"type": "thinking", "thinking": thinking, "signature": _signed(thinking)}
+            )
+        if reply.text:
+            content.append({"type": "text", "text": reply.text})
+        if reply.call:
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": "toolu_" + reply.call["id"][5:],
+                    "name": reply.call["name"],
+                    "input": json.loads(reply.call["arguments"]),
+                }
+            )
+        prompt, cached = self._cached(body["messages"], body.get("tools"), session)
+        answer = {
+            "id": "msg_" + _digest(body)[:24],
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": content,
+            "stop_reason": "tool_use" if reply.call else "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": prompt - cached,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": cached,
+                "output_tokens": _completion_tokens(reply),
+            },
+        }
+        if body.get("stream"):
+            return _sse(messages_sse(answer))
+        return _json(200, answer)
+
+    # OpenAI Responses (gpt-*) -------------------------------------------------------------
+    def _responses(self, body: dict[str, Any], session: str | None) -> Answer:
+        for item in body["input"]:
+            encrypted = item.get("encrypted_content") if isinstance(item, dict) else None
+            if encrypted is not None and encrypted != _encrypted(item):
+                return zen_error(
+                    400, "invalid_request_error", "The encrypted content could not be verified."
+                )
+        reply = _reply(_neutral_responses(body))
+        reasoning = body.get("reasoning") or {}
+        output: list[dict[str, Any]] = []
+        if reply.reasoning:
+            item: dict[str, Any] = {"type": "reasoning", "id": "rs_" + _digest(body)[:24]}
+            item["summary"] = (
+                [{"type": "summary_text", "text": reply.reasoning}]
+                if reasoning.get("summary")
+                else []
+            )
+            if "reasoning.encrypted_content" in (body.get("include") or ()):
+                item["encrypted_content"] = _encrypted(item)
+            output.append(item)
+        if reply.text:
+            output.append(
+                {
+                    "type": "message",
+                    "id": "msg_" + _digest(body)[:24],
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": reply.text, "annotations": []}],
+                }
+            )
+        if reply.call:
+            output.append(
+                {
+                    "type": "function_call",
+                    "id": "fc_" + reply.call["id"][5:],
+                    "call_id": reply.call["id"],
+                    "name": reply.call["name"],
+                    "arguments": reply.call["arguments"],
+                    "status": "completed",
+                }
+            )
+        prompt, cached = self._cached(body["input"], body.get("tools"), session)
+        reasoning_tokens = len(_pieces(reply.reasoning))
+        completion = _completion_tokens(reply)
+        answer = {
+            "id": "resp_" + _digest(body)[:24],
+            "object": "response",
+            "created_at": CREATED,
+            "model": body["model"],
+            "status": "completed",
+            "output": output,
+            "usage": {
+                "input_tokens": prompt,
+                "input_tokens_details": {"cached_tokens": cached},
+                "output_tokens": completion,
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                "total_tokens": prompt + completion,
+            },
+        }
+        if body.get("stream"):
+            return _sse(responses_sse(answer))
+        return _json(200, answer)
+
     # In-process serving ------------------------------------------------------------------
     @contextmanager
     def serving(self) -> Iterator[FakeZen]:
@@ -236,6 +394,70 @@ class FakeZen:
             patch.setattr(httpcore.ConnectionPool, "handle_request", handle)
             patch.setattr(httpcore.AsyncConnectionPool, "handle_async_request", handle_async)
             yield self
+
+
+def _signed(thinking: str) -> str:
+    """The fake's thinking signature: opaque to the client, checked when it comes back."""
+    return "sig-" + hashlib.sha256(thinking.encode()).hexdigest()[:32] + "=="
+
+
+def _encrypted(item: dict[str, Any]) -> str:
+    """The fake's encrypted reasoning: bound to the item's id and summary."""
+    return "enc-" + _digest([item.get("id"), item.get("summary")])
+
+
+def _completion_tokens(reply: _Reply) -> int:
+    return len(_pieces(reply.reasoning)) + len(_pieces(reply.text)) + (8 if reply.call else 0)
+
+
+def _sse(lines: list[str]) -> Answer:
+    return Answer(200, ("\n".join(lines) + "\n").encode(), {"content-type": "text/event-stream"})
+
+
+def _neutral_messages(body: dict[str, Any]) -> dict[str, Any]:
+    """A Messages request as `_reply` reads requests: last turn, tools, thinking."""
+    last = body["messages"][-1]
+    content = last["content"]
+    blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+    results = [b for b in blocks if b.get("type") == "tool_result"]
+    if results:
+        neutral_last = {"role": "tool", "content": results[-1]["content"]}
+    else:
+        text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+        neutral_last = {"role": "user", "content": text}
+    thinking = (body.get("thinking") or {}).get("type") == "enabled"  # Claude: opt-in
+    return {
+        "messages": [neutral_last],
+        "tools": [
+            {"function": {"name": t["name"], "parameters": t.get("input_schema")}}
+            for t in body.get("tools") or ()
+        ],
+        "thinking": {"type": "enabled" if thinking else "disabled"},
+    }
+
+
+def _neutral_responses(body: dict[str, Any]) -> dict[str, Any]:
+    last = body["input"][-1]
+    if last.get("type") == "function_call_output":
+        neutral_last = {"role": "tool", "content": last["output"]}
+    else:
+        content = last.get("content")
+        text = (
+            content
+            if isinstance(content, str)
+            else "".join(p.get("text", "") for p in content or ())
+        )
+        neutral_last = {"role": "user", "content": text}
+    # gpt-5 reasons unless asked for the lowest effort.
+    thinking = (body.get("reasoning") or {}).get("effort") != "minimal"
+    return {
+        "messages": [neutral_last],
+        "tools": [
+            {"function": {"name": t["name"], "parameters": t.get("parameters")}}
+            for t in body.get("tools") or ()
+        ],
+        "thinking": {"type": "enabled" if thinking else "disabled"},
+    }
 
 
 def _wants_usage(body: dict[str, Any]) -> bool:

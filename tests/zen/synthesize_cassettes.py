@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "cassettes" / "zen"
 TESTS = ["tests/zen", "tests/scenarios"]
 NOTEBOOKS = ["tests/notebooks", "-k", "quickstart or agent"]
-# The llama-server leg of the scenarios runs live and records nothing.
-SELECT = ["-m", "not llama_server", "-p", "no:cacheprovider", "-q"]
+# The llama-server legs of the scenarios run live or replay recordings: none is synthesized.
+SELECT = ["-m", "not llama_server and not llama_server_cassette", "-p", "no:cacheprovider", "-q"]
 
 
 def _pytest(*args: str, **env: str) -> int:

@@ -134,9 +134,16 @@ def test_model_served_only_over_another_api() -> None:
         zen_cassette("error_401_model_not_supported"),
         pytest.raises(ModelNotSupportedError) as caught,
     ):
-        ChatZenLlama(model="gpt-5.1-codex", max_retries=0).invoke(HELLO)
+        # Forced onto chat completions, which zen refuses for gpt-*: the hint names the fix.
+        ChatZenLlama(model="gpt-5.1-codex", api="chat", max_retries=0).invoke(HELLO)
     assert caught.value.status == 401 and "gpt-5.1-codex" in caught.value.message
-    assert "/responses" in str(caught.value)
+    assert "api='responses'" in str(caught.value)
+
+
+def test_gemini_is_refused_before_sending(sent: SentRequests) -> None:
+    with pytest.raises(ModelNotSupportedError, match="Google's Gemini format"):
+        ChatZenLlama(model="gemini-3-pro", base_url=ZEN_URL, api_key="k").invoke(HELLO)
+    assert not sent.chats() and not [s for s in sent if s.method == "POST"]
 
 
 def test_rate_limit_carries_retry_after(sent: SentRequests) -> None:

@@ -11,6 +11,11 @@ from urllib.parse import urlparse
 # (the current tool loop); "never": stripped.
 ReasoningPassBack = Literal["always", "tool_loop", "never"]
 
+# The request/answer dialects zenllama speaks (core/wires): chat completions, OpenAI
+# Responses, Anthropic Messages.
+Api = Literal["chat", "responses", "messages"]
+APIS: tuple[Api, ...] = ("chat", "responses", "messages")
+
 
 @dataclass(frozen=True)
 class BackendProfile:
@@ -42,6 +47,23 @@ class BackendProfile:
     context_windows: dict[str, int] = field(default_factory=dict)
     # llama.cpp's own endpoints (/tokenize, /apply-template, /infill, /slots, router models).
     llama_cpp_endpoints: bool = False
+    # The API each model family is served on, by model-name prefix; "chat" for the rest.
+    # A value outside APIS names a format zenllama does not speak (a clear error, not sent).
+    model_apis: tuple[tuple[str, str], ...] = ()
+    # `reasoning_on/off` are template switches every endpoint honours (llama-server passes
+    # chat_template_kwargs through its /v1/messages and /v1/responses), not chat-only fields.
+    reasoning_fields_on_every_api: bool = False
+    # Reasoning without the wire's own proof (an Anthropic signature, Responses encrypted
+    # content) may go back: a local server re-reads it as text. Hosted APIs verify it.
+    accepts_unsigned_reasoning: bool = False
+    # Extra fields of every Responses request (stateless use: reasoning comes back encrypted
+    # so it can be passed back without server-side storage).
+    responses_fields: dict[str, Any] = field(default_factory=dict)
+
+    def api_for(self, model: str | None) -> str:
+        """The API this backend serves `model` on, by its family prefix."""
+        name = (model or "").lower()
+        return next((api for prefix, api in self.model_apis if name.startswith(prefix)), "chat")
 
 
 LLAMA_SERVER = BackendProfile(
@@ -58,6 +80,8 @@ LLAMA_SERVER = BackendProfile(
     # GLM chat templates (GLM-4.7-Flash.jinja) read the same switch zen takes in the body.
     preserve_thinking_on={"chat_template_kwargs": {"clear_thinking": False}},
     llama_cpp_endpoints=True,
+    reasoning_fields_on_every_api=True,
+    accepts_unsigned_reasoning=True,
 )
 
 ZEN = BackendProfile(
@@ -76,6 +100,9 @@ ZEN = BackendProfile(
     # something only while thinking is on.
     preserve_thinking_on={"thinking": {"type": "enabled", "clear_thinking": False}},
     context_windows={"glm-4.7": 200_000, "glm-4.7-free": 200_000, "glm-4.6": 200_000},
+    # zen's docs list each model with its endpoint; the families route as a whole.
+    model_apis=(("claude", "messages"), ("gpt", "responses"), ("gemini", "google")),
+    responses_fields={"store": False, "include": ["reasoning.encrypted_content"]},
 )
 
 DEEPSEEK = BackendProfile(

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import errors
@@ -18,14 +19,11 @@ from .backends import (
 from .llama_cpp import LlamaCpp
 from .models import ModelInfo, parse_models
 from .reasoning import template_opens_think
-from .request import Message, ToolSpec, build_chat_body
-from .responses import StreamParser, parse_chat_response
+from .request import Message, ToolSpec
 from .results import ChatResult, StreamDelta
 from .settings import Settings
 from .transport import Transport, root_url
-
-CHAT_PATH = "/chat/completions"
-
+from .wires import Wire, wire_for
 
 # Which backend serves a URL is found once per process: by a probe of llama-server's /props,
 # per (base URL, whether a key is sent), whatever the number of objects, threads and loops.
@@ -124,6 +122,15 @@ class ChatClient:
         return self._transport
 
     # Chat ---------------------------------------------------------------------------
+    def _model_of(self, request: Mapping[str, Any]) -> str | None:
+        # A model named for this call (options["model"]) decides the backend's rules too.
+        return (request.get("options") or {}).get("model") or self.settings.model
+
+    def _wire_of(self, request: Mapping[str, Any]) -> Wire:
+        """`api` if set, else the backend's rule for the model (zen: claude-* Messages,
+        gpt-* Responses, the rest chat completions)."""
+        return wire_for(self.profile, self._model_of(request), request.get("api"))
+
     def build_body(
         self,
         messages: Sequence[Message],
@@ -132,7 +139,8 @@ class ChatClient:
         reasoning_open: bool | None = None,
         **request: Any,
     ) -> dict[str, Any]:
-        """The chat body for this backend; every chat path builds one before sending anything.
+        """The request body for this backend and model, in its wire's dialect; every chat
+        path builds one before sending anything.
 
         `reasoning_open` is how the answer is read, not part of the body: taken and left out,
         so the parts a framework class hands to `complete` also build (and count) its body."""
@@ -140,9 +148,20 @@ class ChatClient:
         if profile.requires_api_key and self.settings.api_key is None:
             # Fail here, not with the backend's 401 after a round trip.
             raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
-        # A model named for this call (options["model"]) decides the backend's rules too.
-        model = (request.get("options") or {}).get("model") or self.settings.model
-        return build_chat_body(profile, model, messages, stream=stream, **request)
+        wire = self._wire_of(request)
+        request.pop("api", None)
+        return wire.build(profile, self._model_of(request), messages, stream=stream, **request)
+
+    def _headers_of(self, wire: Wire) -> Mapping[str, str]:
+        # Built per request, never kept: the key must not sit in the client's state.
+        if wire.key_header is None or self.settings.api_key is None:
+            return wire.headers
+        return {**wire.headers, wire.key_header: self.settings.api_key.get_secret_value()}
+
+    def _prepare(
+        self, messages: Sequence[Message], *, stream: bool, **request: Any
+    ) -> tuple[Wire, dict[str, Any]]:
+        return self._wire_of(request), self.build_body(messages, stream=stream, **request)
 
     def complete(
         self,
@@ -153,12 +172,12 @@ class ChatClient:
         reasoning_open: bool | None = None,
         **request: Any,
     ) -> ChatResult:
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
         opened = self._reasoning_open(body, reasoning_open)
-        answer = self.transport.post(CHAT_PATH, body)
-        return parse_chat_response(answer, self.profile.name, opened)
+        answer = self.transport.post(wire.path, body, self._headers_of(wire))
+        return wire.parse(answer, self.profile.name, opened)
 
     async def acomplete(
         self,
@@ -170,12 +189,12 @@ class ChatClient:
         **request: Any,
     ) -> ChatResult:
         transport = await self.atransport()
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=False, tools=tools, tool_choice=tool_choice, **request
         )
         opened = self._reasoning_open(body, reasoning_open)
-        answer = await transport.apost(CHAT_PATH, body)
-        return parse_chat_response(answer, self.profile.name, opened)
+        answer = await transport.apost(wire.path, body, self._headers_of(wire))
+        return wire.parse(answer, self.profile.name, opened)
 
     def stream(
         self,
@@ -187,12 +206,12 @@ class ChatClient:
         **request: Any,
     ) -> Iterator[StreamDelta]:
         """Yields deltas as they arrive; the last one carries the whole `ChatResult`."""
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        parser = StreamParser(self.profile.name, self._reasoning_open(body, reasoning_open))
+        parser = wire.stream_parser(self.profile.name, self._reasoning_open(body, reasoning_open))
         feed = parser.feed
-        with self.transport.stream_lines(CHAT_PATH, body) as lines:
+        with self.transport.stream_lines(wire.path, body, self._headers_of(wire)) as lines:
             for line in lines:
                 delta = feed(line)
                 if delta is not None:
@@ -209,13 +228,12 @@ class ChatClient:
         **request: Any,
     ) -> AsyncGenerator[StreamDelta, None]:
         transport = await self.atransport()
-        body = self.build_body(
+        wire, body = self._prepare(
             messages, stream=True, tools=tools, tool_choice=tool_choice, **request
         )
-        opened = self._reasoning_open(body, reasoning_open)
-        parser = StreamParser(self.profile.name, opened)
+        parser = wire.stream_parser(self.profile.name, self._reasoning_open(body, reasoning_open))
         feed = parser.feed
-        async with transport.astream_lines(CHAT_PATH, body) as lines:
+        async with transport.astream_lines(wire.path, body, self._headers_of(wire)) as lines:
             async for line in lines:
                 delta = feed(line)
                 if delta is not None:
@@ -249,10 +267,15 @@ class ChatClient:
         return extras  # type: ignore[no-any-return]
 
     def list_models(self) -> list[ModelInfo]:
-        return parse_models(self.transport.get("/models"))
+        """The served models, each with the API it is served on (`ModelInfo.api`)."""
+        return self._with_apis(parse_models(self.transport.get("/models")))
 
     async def alist_models(self) -> list[ModelInfo]:
-        return parse_models(await (await self.atransport()).aget("/models"))
+        return self._with_apis(parse_models(await (await self.atransport()).aget("/models")))
+
+    def _with_apis(self, models: list[ModelInfo]) -> list[ModelInfo]:
+        api_for = self.profile.api_for
+        return [replace(m, api=api_for(m.id)) for m in models]
 
     def server_props(self) -> dict[str, Any] | None:
         """llama-server's `/props` (context size, template, slots); None for other backends."""

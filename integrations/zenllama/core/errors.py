@@ -147,7 +147,8 @@ class BadRequestError(BackendHTTPError, ValueError):
 
 
 class ModelNotSupportedError(BadRequestError):
-    """The gateway serves this model, but not over chat completions."""
+    """The gateway serves this model, but not on the API asked for (set `api`), or only in a
+    format zenllama does not speak (zen's Gemini models)."""
 
 
 class ContextOverflowError(BadRequestError):

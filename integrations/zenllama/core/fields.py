@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, mod
 from typing_extensions import Self
 
 from . import errors
-from .backends import profile_named
+from .backends import Api, profile_named
 from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .errors import ZenLlamaError
@@ -41,7 +41,16 @@ from .settings import (
 )
 
 # Sampling options of a chat request, sent only when set.
-OPTION_FIELDS = ("temperature", "max_tokens", "top_p", "stop", "seed", *LLAMA_CPP_FIELDS)
+OPTION_FIELDS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "stop",
+    "seed",
+    "reasoning_effort",
+    "thinking_budget",
+    *LLAMA_CPP_FIELDS,
+)
 
 # Fields every core client is built from; a change to one builds a new client.
 _CONNECTION = ("base_url", "api_key", "backend", "timeout", "max_retries", "default_headers")
@@ -232,6 +241,15 @@ class ChatFields(ConnectionFields):
     reasoning_open: bool | None = None
     """The prompt ends in an open `<think>` (the template opened it), so a stream starts as
     reasoning. None: llama-server's template says (from the probe's `/props`); elsewhere no."""
+    api: Api | None = None
+    """The wire: "chat" (chat completions), "responses" (OpenAI Responses) or "messages"
+    (Anthropic Messages). Unset: the backend's rule for the model (zen: claude-* Messages,
+    gpt-* Responses, the rest chat; other backends chat)."""
+    reasoning_effort: str | None = None
+    """Reasoning effort ("low", "medium", "high", …): Responses `reasoning.effort`, chat
+    completions `reasoning_effort`."""
+    thinking_budget: int | None = None
+    """Anthropic Messages: tokens the model may think for (turns thinking on)."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -392,6 +410,7 @@ class ChatFields(ConnectionFields):
             "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
             "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
             "reasoning_open": kwargs.pop("reasoning_open", self.reasoning_open),
+            "api": kwargs.pop("api", self.api),
             "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
         }
         options = self.options()

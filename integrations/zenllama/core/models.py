@@ -15,6 +15,9 @@ class ModelInfo:
     # A router's (llama-server --models-dir) state of the model: loaded, loading, unloaded,
     # failed; None where the server does not say.
     status: str | None = None
+    # The API the backend serves it on ("chat", "responses", "messages"; or a format zenllama
+    # does not speak, such as zen's "google" for Gemini): set by `ChatClient.list_models`.
+    api: str = "chat"
 
 
 def _status(entry: dict[str, Any]) -> str | None:

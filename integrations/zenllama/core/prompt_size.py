@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from . import errors
-from .chat import CHAT_PATH, ChatClient
+from .chat import ChatClient
 from .transport import root_url
+from .wires.chat import PATH as CHAT_PATH
 
 # llama-server's count of a chat request's prompt (newer builds; older ones 404).
 INPUT_TOKENS_PATH = CHAT_PATH + "/input_tokens"

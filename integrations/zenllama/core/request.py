@@ -8,6 +8,7 @@ from typing import Any
 
 from .backends import BackendProfile
 from .errors import ToolChoiceDowngradedWarning, UnsupportedSettingWarning
+from .wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 
 Message = dict[str, Any]
 ToolSpec = dict[str, Any]
@@ -107,8 +108,11 @@ def normalize_tool_choice(
     return tools, str(tool_choice)
 
 
+_REASONING_KEYS = (REASONING_FIELD, REASONING_BLOCKS_FIELD)
+
+
 def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message]) -> list[Message]:
-    """Keeps or strips earlier assistant turns' `reasoning_content` as the backend wants."""
+    """Keeps or strips earlier assistant turns' reasoning as the backend wants."""
     policy = profile.reasoning_pass_back
     if policy == "always":
         return list(messages)
@@ -116,10 +120,18 @@ def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message])
     out = []
     for i, message in enumerate(messages):
         keep = policy == "tool_loop" and i > last_user
-        if "reasoning_content" in message and not keep:
-            message = {k: v for k, v in message.items() if k != "reasoning_content"}
+        if not keep and any(k in message for k in _REASONING_KEYS):
+            message = {k: v for k, v in message.items() if k not in _REASONING_KEYS}
         out.append(message)
     return out
+
+
+def _chat_message(message: Message) -> Message:
+    # Other wires' reasoning items mean nothing to chat completions (a conversation that
+    # switched model family); the reasoning text itself stays.
+    if REASONING_BLOCKS_FIELD in message:
+        return {k: v for k, v in message.items() if k != REASONING_BLOCKS_FIELD}
+    return message
 
 
 def build_chat_body(
@@ -139,7 +151,9 @@ def build_chat_body(
 ) -> dict[str, Any]:
     if not messages:
         raise ValueError("messages is empty: send at least one message")
-    body: dict[str, Any] = {"messages": apply_reasoning_policy(profile, messages)}
+    body: dict[str, Any] = {
+        "messages": [_chat_message(m) for m in apply_reasoning_policy(profile, messages)]
+    }
     if model:
         body["model"] = model
     if tools:
@@ -169,7 +183,7 @@ def build_chat_body(
         if stream_usage:
             body["stream_options"] = {"include_usage": True}
     if extra_body:
-        _deep_merge(body, extra_body)
+        deep_merge(body, extra_body)
     return body
 
 
@@ -233,13 +247,13 @@ def _switch(
             UnsupportedSettingWarning,
             stacklevel=stacklevel,
         )
-    _deep_merge(body, fields)
+    deep_merge(body, fields)
 
 
-def _deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+def deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
             target[key] = {**target[key]}
-            _deep_merge(target[key], value)
+            deep_merge(target[key], value)
         else:
             target[key] = value

@@ -13,6 +13,8 @@ class Usage:
     total_tokens: int
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
+    # Anthropic's prompt-cache writes (cache_creation_input_tokens); counted in input_tokens.
+    cache_creation_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class ChatResult:
     timings: dict[str, Any] | None = None
     # Set by a routed client only.
     route: Route | None = None
+    # The wire's own reasoning items, to go back unchanged with this turn: Anthropic
+    # `thinking` (with its `signature`) and `redacted_thinking` blocks, Responses `reasoning`
+    # items (with `encrypted_content`). Empty on chat completions.
+    reasoning_blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -33,9 +33,10 @@ def judge_arguments(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
     return parsed, text, ""
 
 
-def _split(
+def judge_calls(
     entries: list[tuple[str, str | None, Any]],
 ) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """(id, name, raw arguments) entries, judged by the one validity rule."""
     valid: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     for call_id, name, raw in entries:
@@ -81,7 +82,7 @@ def parse_tool_calls(
         function, call_id, name = _unwrap(raw)
         call_id = call_id or stable_call_id(response_id, index)
         entries.append((call_id, name, function.get("arguments")))
-    return _split(entries)
+    return judge_calls(entries)
 
 
 def _merge_name(current: str | None, piece: str | None, repeats_id: bool) -> str | None:
@@ -161,7 +162,7 @@ class ToolCallAssembler:
         return len(self._calls) if call_id or position else max(len(self._calls) - 1, 0)
 
     def finish(self) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-        return _split(
+        return judge_calls(
             [
                 (call.id or "", call.name, "".join(call.arguments))
                 for _, call in sorted(self._calls.items())

@@ -21,7 +21,7 @@ import re
 import ssl
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
@@ -198,10 +198,10 @@ def _retry_after(response: httpx.Response | None) -> float | None:
 def _unsupported_hint(message: str) -> str:
     if "format" in message.lower():  # zen: "Model X is not supported for format oa-compat"
         return (
-            "the backend serves this model only over another API (/responses or /messages), "
-            "not chat completions: pick another model"
+            "the backend serves this model over another API: pass api='messages' or "
+            "api='responses' (zen's claude-* and gpt-* get theirs without it)"
         )
-    return "this backend does not serve this model over chat completions: check the id"
+    return "this backend does not serve this model on this API: check the id, or set api"
 
 
 def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
@@ -302,6 +302,12 @@ class Transport:
         self._async = (weakref.ref(loop), client)
         return client
 
+    def _with(self, headers: Mapping[str, str] | None) -> Any:
+        """The request options, plus a wire's own headers (Messages: anthropic-version)."""
+        if not headers:
+            return self._options
+        return {**self._options, "headers": {**self.request_headers, **headers}}
+
     def _translate(self, exc: Exception) -> Exception:
         url = self.settings.base_url
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
@@ -337,20 +343,24 @@ class Transport:
             return exc
 
     # Whole answers -----------------------------------------------------------------
-    def post(self, path: str, body: dict[str, Any]) -> Any:
+    def post(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Any:
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options
+                path, body=body, cast_to=httpx.Response, options=self._with(headers)
             )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._named(self._translate(exc)) from exc
         return _json(response)
 
-    async def apost(self, path: str, body: dict[str, Any]) -> Any:
+    async def apost(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Any:
         client = await self.async_client()
         try:
             response = await client.post(
-                path, body=body, cast_to=httpx.Response, options=self._options
+                path, body=body, cast_to=httpx.Response, options=self._with(headers)
             )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise await self._anamed(self._translate(exc)) from exc
@@ -375,7 +385,9 @@ class Transport:
 
     # Streams -----------------------------------------------------------------------
     @contextmanager
-    def stream_lines(self, path: str, body: dict[str, Any]) -> Iterator[Iterator[str]]:
+    def stream_lines(
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Iterator[Iterator[str]]:
         """Yields the answer's lines; leaving the block closes the response (the server stops)."""
         try:
             # cast_to=httpx.Response: the SDK hands back the raw, unread response.
@@ -385,7 +397,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options,
+                    options=self._with(headers),
                     stream=True,
                     stream_cls=openai.Stream,
                 ),
@@ -409,7 +421,7 @@ class Transport:
 
     @asynccontextmanager
     async def astream_lines(
-        self, path: str, body: dict[str, Any]
+        self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[AsyncIterator[str]]:
         client = await self.async_client()
         try:
@@ -419,7 +431,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._options,
+                    options=self._with(headers),
                     stream=True,
                     stream_cls=openai.AsyncStream,
                 ),

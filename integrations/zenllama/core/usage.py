@@ -27,9 +27,14 @@ def parse_usage(raw: Any) -> Usage | None:
     if not raw:
         return None
     raw = _object(raw, "`usage`")
-    prompt_details = _object(raw.get("prompt_tokens_details"), "`usage.prompt_tokens_details`")
+    # chat completions: *_tokens_details; Responses: input_/output_tokens_details.
+    prompt_details = _object(
+        raw.get("prompt_tokens_details") or raw.get("input_tokens_details"),
+        "`usage.prompt_tokens_details`",
+    )
     completion_details = _object(
-        raw.get("completion_tokens_details"), "`usage.completion_tokens_details`"
+        raw.get("completion_tokens_details") or raw.get("output_tokens_details"),
+        "`usage.completion_tokens_details`",
     )
     input_tokens = _first_int(raw.get("prompt_tokens"), raw.get("input_tokens")) or 0
     output_tokens = _first_int(raw.get("completion_tokens"), raw.get("output_tokens")) or 0

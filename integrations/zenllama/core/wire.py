@@ -12,6 +12,10 @@ from .results import Usage
 
 # On an assistant message sent back: the turn's reasoning (the backend's profile keeps it or not).
 REASONING_FIELD = "reasoning_content"
+# On an assistant message sent back: the turn's own reasoning items (`ChatResult.reasoning_blocks`:
+# Anthropic thinking blocks with their signature, Responses reasoning items), passed back
+# unchanged by the wire that made them.
+REASONING_BLOCKS_FIELD = "reasoning_blocks"
 
 
 def tool_call(call_id: str | None, name: str, arguments: dict[str, Any] | str) -> dict[str, Any]:

@@ -51,6 +51,8 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 )
             if reasoning := _reasoning_of(message):
                 converted[wire.REASONING_FIELD] = reasoning
+            if blocks := message.additional_kwargs.get(wire.REASONING_BLOCKS_FIELD):
+                converted[wire.REASONING_BLOCKS_FIELD] = blocks  # signatures unchanged
         sent.append(converted)
     return sent
 
@@ -63,8 +65,13 @@ def usage_metadata(usage: Usage | None) -> UsageMetadata | None:
         "output_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
     }
+    details = InputTokenDetails()
     if usage.cached_tokens is not None:
-        metadata["input_token_details"] = InputTokenDetails(cache_read=usage.cached_tokens)
+        details["cache_read"] = usage.cached_tokens
+    if usage.cache_creation_tokens is not None:
+        details["cache_creation"] = usage.cache_creation_tokens
+    if details:
+        metadata["input_token_details"] = details
     if usage.reasoning_tokens is not None:
         metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
     return cast(UsageMetadata, metadata)
@@ -84,10 +91,19 @@ def response_metadata(result: ChatResult) -> dict[str, Any]:
     return metadata
 
 
+def _reasoning_kwargs(result: ChatResult) -> dict[str, Any]:
+    """The reasoning text, and the wire's own reasoning items that go back unchanged
+    (Anthropic thinking blocks with their signature, Responses reasoning items)."""
+    kwargs: dict[str, Any] = {"reasoning_content": result.reasoning} if result.reasoning else {}
+    if result.reasoning_blocks:
+        kwargs[wire.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
+    return kwargs
+
+
 def to_ai_message(result: ChatResult) -> AIMessage:
     return AIMessage(
         content=result.text,
-        additional_kwargs={"reasoning_content": result.reasoning} if result.reasoning else {},
+        additional_kwargs=_reasoning_kwargs(result),
         tool_calls=[tool_call(name=c.name, args=c.arguments, id=c.id) for c in result.tool_calls],
         invalid_tool_calls=[
             invalid_tool_call(name=c.name, args=c.arguments, id=c.id, error=c.error)
@@ -111,6 +127,8 @@ def to_message_chunk(delta: StreamDelta) -> AIMessageChunk:
     )
     result = delta.result
     if result is not None:
+        if result.reasoning_blocks:  # whole items, once, so merging never splits them
+            chunk.additional_kwargs[wire.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
         chunk.usage_metadata = usage_metadata(result.usage)
         chunk.response_metadata = response_metadata(result)
         chunk.chunk_position = "last"

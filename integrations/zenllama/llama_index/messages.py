@@ -72,9 +72,17 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         if calls:
             sent["tool_calls"] = calls
         # Sent back always; the core's backend profile decides whether it stays.
-        reasoning = "".join(b.content or "" for b in message.blocks if isinstance(b, ThinkingBlock))
+        thinking = [b for b in message.blocks if isinstance(b, ThinkingBlock)]
+        reasoning = "".join(b.content or "" for b in thinking)
         if reasoning:
             sent[wire.REASONING_FIELD] = reasoning
+        items = [
+            item
+            for b in thinking
+            for item in b.additional_information.get(wire.REASONING_BLOCKS_FIELD) or ()
+        ]
+        if items:
+            sent[wire.REASONING_BLOCKS_FIELD] = items  # signatures unchanged
     return sent
 
 
@@ -95,6 +103,8 @@ def response_kwargs(result: ChatResult) -> dict[str, Any]:
         )
         if usage.cached_tokens is not None:
             kwargs["cached_tokens"] = usage.cached_tokens
+        if usage.cache_creation_tokens is not None:
+            kwargs["cache_creation_tokens"] = usage.cache_creation_tokens
         if usage.reasoning_tokens is not None:
             kwargs["reasoning_tokens"] = usage.reasoning_tokens
     if result.timings is not None:
@@ -126,8 +136,17 @@ def raw_response(result: ChatResult) -> dict[str, Any]:
     return raw
 
 
-def _assistant(reasoning: str, text: str, calls: list[ToolCallBlock]) -> ChatMessage:
-    blocks: list[ContentBlock] = [ThinkingBlock(content=reasoning)] if reasoning else []
+def _assistant(
+    reasoning: str,
+    text: str,
+    calls: list[ToolCallBlock],
+    reasoning_blocks: list[dict[str, Any]] | None = None,
+) -> ChatMessage:
+    blocks: list[ContentBlock] = []
+    if reasoning or reasoning_blocks:
+        # The wire's own reasoning items ride along, to go back unchanged.
+        info = {wire.REASONING_BLOCKS_FIELD: reasoning_blocks} if reasoning_blocks else {}
+        blocks.append(ThinkingBlock(content=reasoning, additional_information=info))
     blocks.append(TextBlock(text=text))
     blocks.extend(calls)
     # The OpenAI-shaped mirror is what parts of LlamaIndex still look for (streamed
@@ -152,7 +171,7 @@ def to_chat_response(
     if thinking_delta:
         kwargs["thinking_delta"] = thinking_delta
     return ChatResponse(
-        message=_assistant(result.reasoning, result.text, calls),
+        message=_assistant(result.reasoning, result.text, calls, result.reasoning_blocks),
         delta=delta,
         raw=raw_response(result),
         additional_kwargs=kwargs,

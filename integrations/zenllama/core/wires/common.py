@@ -1,0 +1,129 @@
+"""What the Messages and Responses dialects share: neutral messages in, SSE events out."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import errors
+from ..backends import BackendProfile
+from ..request import Message, ToolSpec, deep_merge, normalize_tool_choice
+from ..wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
+
+# Neutral tool_choice after the profile's rules: None, "auto", "none", "required", or the
+# OpenAI object naming one function.
+ToolChoice = str | dict[str, Any] | None
+
+
+def content_text(content: Any) -> str:
+    """Text of neutral content: a string, None, or a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+
+
+def system_prompt(messages: Sequence[Message]) -> tuple[str, list[Message]]:
+    """System and developer messages apart (both dialects carry them outside the turns)."""
+    system = [content_text(m.get("content")) for m in messages if _is_system(m)]
+    return "\n\n".join(s for s in system if s), [m for m in messages if not _is_system(m)]
+
+
+def _is_system(message: Message) -> bool:
+    return message.get("role") in ("system", "developer")
+
+
+def own_reasoning(message: Message, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """This wire's reasoning items of an assistant turn, unchanged."""
+    blocks = message.get(REASONING_BLOCKS_FIELD) or ()
+    return [b for b in blocks if isinstance(b, dict) and b.get("type") in kinds]
+
+
+def unsigned_reasoning(profile: BackendProfile, message: Message, own: list[Any]) -> str:
+    """Reasoning text with no item of this wire (another model family wrote it): sent only
+    where the backend takes it unsigned; a hosted API would refuse the request."""
+    if own or not profile.accepts_unsigned_reasoning:
+        return ""
+    return content_text(message.get(REASONING_FIELD))
+
+
+def tool_parts(
+    profile: BackendProfile,
+    model: str | None,
+    tools: Sequence[ToolSpec],
+    tool_choice: str | bool | Mapping[str, Any] | None,
+) -> tuple[list[dict[str, Any]], ToolChoice]:
+    """The functions to offer (name, description, parameters) and the neutral choice."""
+    if not tools:
+        if tool_choice not in (None, False, "auto", "none"):
+            raise ValueError(
+                f"tool_choice={tool_choice!r} needs tools: pass them along with the call"
+            )
+        return [], None
+    sent, choice = normalize_tool_choice(profile, model, tools, tool_choice)
+    return [dict(t.get("function", t)) for t in sent], choice
+
+
+def choice_name(choice: ToolChoice) -> str | None:
+    if isinstance(choice, dict):
+        return str((choice.get("function") or choice).get("name"))
+    return None
+
+
+def unsupported(api: str, names: Sequence[str]) -> None:
+    """Options the dialect has no field for are named, not silently sent or dropped."""
+    if names:
+        warnings.warn(
+            f"{', '.join(sorted(names))} {'is' if len(names) == 1 else 'are'} not part of the "
+            f"{api} API and {'was' if len(names) == 1 else 'were'} not sent; pass the backend's "
+            "own field in extra_body if it takes one",
+            errors.UnsupportedSettingWarning,
+            stacklevel=6,
+        )
+
+
+def finish_body(body: dict[str, Any], extra_body: Mapping[str, Any] | None) -> dict[str, Any]:
+    if extra_body:
+        deep_merge(body, extra_body)
+    return body
+
+
+def sse_event(line: str, stray: list[str]) -> dict[str, Any] | None:
+    """The JSON of one `data:` line; None for event names, comments, blank lines."""
+    if not line.startswith("data:"):
+        if line and not line.startswith((":", "event:", "id:", "retry:")):
+            stray.append(line)  # not SSE at all: kept to say what came instead
+        return None
+    payload = line[5:].strip()
+    if not payload or payload == "[DONE]":
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        raise errors.StreamError(f"malformed event {payload[:200]!r}") from exc
+    if not isinstance(data, dict):
+        raise errors.StreamError(f"unexpected event {payload[:200]!r}")
+    return data
+
+
+def raise_error(data: dict[str, Any]) -> None:
+    """An error event or body: zen's and Anthropic's `{"type": "error", "error": {…}}`,
+    Responses' `{"type": "error", "message": …}` and OpenAI's `{"error": {…}}`."""
+    error = data.get("error")
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("type") or error
+    else:
+        message = data.get("message") or error or data
+    raise errors.StreamError(str(message), data)
+
+
+def whole_answer_text(stray: list[str]) -> Any:
+    """A server that ignored `stream` (or failed) and sent one JSON body instead."""
+    text = "\n".join(stray)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None

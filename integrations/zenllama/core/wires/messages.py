@@ -1,0 +1,463 @@
+"""Anthropic Messages (`POST /messages`): zen's claude-* models, llama-server's /v1/messages.
+
+Neutral (OpenAI-shaped) messages become content blocks; answers and SSE events become the
+same `ChatResult` / `StreamDelta` chat completions give. Thinking blocks keep their
+`signature` in `ChatResult.reasoning_blocks` so a tool loop sends them back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import errors
+from ..backends import BackendProfile
+from ..errors import ToolChoiceDowngradedWarning
+from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
+from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
+from ..tool_calls import judge_calls, stable_call_id
+from .common import (
+    choice_name,
+    content_text,
+    finish_body,
+    own_reasoning,
+    raise_error,
+    sse_event,
+    system_prompt,
+    tool_parts,
+    unsigned_reasoning,
+    unsupported,
+    whole_answer_text,
+)
+
+PATH = "/messages"
+# The API version every Anthropic client sends; zen forwards it.
+HEADERS = {"anthropic-version": "2023-06-01"}
+THINKING_KINDS = ("thinking", "redacted_thinking")
+# max_tokens is required by the API; this is what is asked for when none is set.
+DEFAULT_MAX_TOKENS = 4096
+DEFAULT_THINKING_BUDGET = 1024  # the API's minimum
+# Options with a Messages field of the same name (chat_template_kwargs: llama-server's).
+_SAME_NAME = ("temperature", "top_p", "top_k", "metadata", "service_tier", "chat_template_kwargs")
+_HANDLED = ("model", "max_tokens", "stop", "thinking_budget")
+
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+}
+
+
+# Request -----------------------------------------------------------------------------------
+def _image(url: str) -> dict[str, Any]:
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        media_type = header[5:].split(";")[0] or "image/png"
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media_type, "data": data},
+        }
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _user_blocks(content: Any) -> list[dict[str, Any]]:
+    if content is None or isinstance(content, str):
+        return [{"type": "text", "text": content or ""}]
+    blocks = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            blocks.append({"type": "text", "text": part.get("text", "")})
+        elif kind == "image_url":
+            blocks.append(_image(str((part.get("image_url") or {}).get("url", ""))))
+        else:
+            raise ValueError(
+                f"a {kind!r} content part has no Anthropic Messages form; send text or images"
+            )
+    return blocks
+
+
+def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
+    function = call.get("function") or call
+    raw = function.get("arguments")
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        raise ValueError(
+            f"the tool call {function.get('name')!r} sent back has arguments that are not a "
+            f"JSON object ({raw!r}); Anthropic Messages needs an object: fix or drop that call"
+        )
+    return {
+        "type": "tool_use",
+        "id": call.get("id"),
+        "name": function.get("name"),
+        "input": arguments,
+    }
+
+
+def _assistant_blocks(profile: BackendProfile, message: Message) -> list[dict[str, Any]]:
+    blocks = own_reasoning(message, THINKING_KINDS)  # signatures unchanged
+    if text := unsigned_reasoning(profile, message, blocks):
+        blocks = [{"type": "thinking", "thinking": text, "signature": ""}]
+    if text := content_text(message.get("content")):
+        blocks.append({"type": "text", "text": text})
+    blocks.extend(_tool_use(c) for c in message.get("tool_calls") or ())
+    return blocks
+
+
+def _turns(profile: BackendProfile, messages: Sequence[Message]) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            blocks = _assistant_blocks(profile, message)
+        elif role == "tool":
+            blocks = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": message.get("tool_call_id"),
+                    "content": content_text(message.get("content")),
+                }
+            ]
+            role = "user"
+        elif role == "user":
+            blocks = _user_blocks(message.get("content"))
+        else:
+            raise ValueError(f"a {role!r} message has no Anthropic Messages form")
+        if not blocks:
+            continue  # an empty assistant turn: the API refuses empty content
+        if turns and turns[-1]["role"] == role:
+            # Tool results of one turn go together; roles alternate.
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    return turns
+
+
+def _tool_choice(choice: Any, parallel: bool | None) -> dict[str, Any] | None:
+    if choice is None:
+        return (
+            None
+            if parallel is None
+            else {"type": "auto", "disable_parallel_tool_use": not parallel}
+        )
+    name = choice_name(choice)
+    sent: dict[str, Any] = (
+        {"type": "tool", "name": name}
+        if name
+        else {"type": {"required": "any"}.get(str(choice), str(choice))}
+    )
+    if parallel is not None and sent["type"] != "none":
+        sent["disable_parallel_tool_use"] = not parallel
+    return sent
+
+
+def build_messages_body(
+    profile: BackendProfile,
+    model: str | None,
+    messages: Sequence[Message],
+    *,
+    stream: bool,
+    tools: Sequence[ToolSpec] = (),
+    tool_choice: str | bool | Mapping[str, Any] | None = None,
+    parallel_tool_calls: bool | None = None,
+    reasoning: bool | None = None,
+    preserve_thinking: bool | None = None,
+    stream_usage: bool = True,  # Messages streams always carry usage
+    options: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    if not messages:
+        raise ValueError("messages is empty: send at least one message")
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    system, turns = system_prompt(apply_reasoning_policy(profile, messages))
+    body: dict[str, Any] = {"model": model, "messages": _turns(profile, turns)}
+    if system:
+        body["system"] = system
+    functions, choice = tool_parts(profile, model, tools, tool_choice)
+    if functions:
+        body["tools"] = [
+            {
+                "name": f.get("name"),
+                **({"description": f["description"]} if f.get("description") else {}),
+                "input_schema": f.get("parameters") or {"type": "object", "properties": {}},
+            }
+            for f in functions
+        ]
+        if (sent := _tool_choice(choice, parallel_tool_calls)) is not None:
+            body["tool_choice"] = sent
+    body.update((k, options[k]) for k in _SAME_NAME if k in options)
+    if "stop" in options:
+        stop = options["stop"]
+        body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    budget = options.get("thinking_budget")
+    thinking = reasoning is True or (budget is not None and reasoning is not False)
+    max_tokens = options.get("max_tokens")
+    if thinking:
+        budget = int(budget or DEFAULT_THINKING_BUDGET)
+        if max_tokens is not None and max_tokens <= budget:
+            raise ValueError(
+                f"max_tokens ({max_tokens}) must be larger than the thinking budget ({budget}): "
+                "raise max_tokens or lower thinking_budget"
+            )
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["max_tokens"] = max_tokens or budget + DEFAULT_MAX_TOKENS
+        _thinking_tool_choice(body, model)
+    else:
+        if reasoning is False:
+            body["thinking"] = {"type": "disabled"}
+        body["max_tokens"] = max_tokens or DEFAULT_MAX_TOKENS
+    if profile.reasoning_fields_on_every_api:
+        if preserve_thinking:
+            deep_merge(body, profile.preserve_thinking_on)
+        if reasoning is not None:
+            deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+    elif preserve_thinking:
+        unsupported("Anthropic Messages", ["preserve_thinking"])
+    unsupported(
+        "Anthropic Messages",
+        [k for k in options if k not in (*_SAME_NAME, *_HANDLED)],
+    )
+    if stream:
+        body["stream"] = True
+    return finish_body(body, extra_body)
+
+
+def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
+    """Anthropic refuses a forced tool while thinking: mapped to "auto" with only the named
+    tool offered, and said (as GLM's auto-only tool_choice is)."""
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") not in ("any", "tool"):
+        return
+    name = choice.get("name")
+    if name:
+        body["tools"] = [t for t in body["tools"] if t["name"] == name]
+    body["tool_choice"] = {**choice, "type": "auto"}
+    body["tool_choice"].pop("name", None)
+    warnings.warn(
+        ToolChoiceDowngradedWarning(
+            f"{model} thinks on this call, and Anthropic Messages takes only tool_choice "
+            f"'auto' or 'none' while thinking: sent 'auto'"
+            + (f" with only the {name!r} tool offered" if name else "")
+            + ", so the model may answer without calling a tool (or pass reasoning=False)"
+        ),
+        stacklevel=5,
+    )
+
+
+# Answers -----------------------------------------------------------------------------------
+def messages_usage(raw: Mapping[str, Any] | None) -> Usage | None:
+    """Anthropic counts cache reads and writes apart from `input_tokens`; here they are in."""
+    if not raw:
+        return None
+    read = raw.get("cache_read_input_tokens")
+    created = raw.get("cache_creation_input_tokens")
+    input_tokens = int(raw.get("input_tokens") or 0) + int(read or 0) + int(created or 0)
+    output_tokens = int(raw.get("output_tokens") or 0)
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+        cached_tokens=read if isinstance(read, int) else None,
+        cache_creation_tokens=created if isinstance(created, int) else None,
+    )
+
+
+def finish_reason(stop_reason: str | None) -> str | None:
+    return STOP_REASONS.get(stop_reason, stop_reason) if stop_reason else None
+
+
+def parse_messages_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
+    # wire never carries: its reasoning comes in blocks of its own.
+    if not isinstance(data, dict):
+        raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
+    if data.get("type") == "error" or "error" in data:
+        raise_error(data)
+    answer_id = data.get("id")
+    text: list[str] = []
+    reasoning: list[str] = []
+    kept: list[dict[str, Any]] = []
+    calls: list[tuple[str, str | None, Any]] = []
+    for block in data.get("content") or ():
+        kind = block.get("type")
+        if kind == "text":
+            text.append(str(block.get("text", "")))
+        elif kind in THINKING_KINDS:
+            reasoning.append(str(block.get("thinking", "")))
+            kept.append(block)
+        elif kind == "tool_use":
+            call_id = block.get("id") or stable_call_id(answer_id, len(calls))
+            calls.append((call_id, block.get("name"), block.get("input")))
+    tool_calls, invalid = judge_calls(calls)
+    return ChatResult(
+        text="".join(text),
+        reasoning="".join(reasoning),
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage=messages_usage(data.get("usage")),
+        finish_reason=finish_reason(data.get("stop_reason")),
+        model=data.get("model"),
+        id=answer_id,
+        backend=backend,
+        reasoning_blocks=kept,
+    )
+
+
+class _Call:
+    __slots__ = ("arguments", "id", "index", "name")
+
+    def __init__(self, index: int, call_id: str, name: str | None) -> None:
+        self.index, self.id, self.name = index, call_id, name
+        self.arguments: list[str] = []
+
+
+class MessagesStreamParser:
+    """Reads one Messages SSE stream line by line; `finish()` gives the whole result."""
+
+    __slots__ = (
+        "_backend",
+        "_blocks",
+        "_calls",
+        "_done",
+        "_id",
+        "_model",
+        "_stop_reason",
+        "_stray",
+        "_text",
+        "_usage",
+    )
+
+    def __init__(self, backend: str, reasoning_open: bool = False) -> None:
+        self._backend = backend
+        self._text: list[str] = []
+        # content index -> a thinking block being streamed (its pieces) or a redacted one
+        self._blocks: dict[int, dict[str, Any]] = {}
+        self._calls: dict[int, _Call] = {}  # content index -> tool call
+        self._usage: dict[str, Any] = {}
+        self._stop_reason: str | None = None
+        self._id: str | None = None
+        self._model: str | None = None
+        self._done = False
+        self._stray: list[str] = []
+
+    def feed(self, line: str) -> StreamDelta | None:
+        data = sse_event(line, self._stray)
+        if data is None:
+            return None
+        kind = data.get("type")
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            dkind = delta.get("type")
+            if dkind == "text_delta":
+                text = delta.get("text") or ""
+                self._text.append(text)
+                return StreamDelta(text) if text else None
+            if dkind == "thinking_delta":
+                piece = delta.get("thinking") or ""
+                self._block(data)["thinking"].append(piece)
+                return StreamDelta("", piece) if piece else None
+            if dkind == "input_json_delta":
+                piece = delta.get("partial_json") or ""
+                call = self._calls.get(data.get("index", -1))
+                if call is None or not piece:
+                    return None
+                call.arguments.append(piece)
+                return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
+            if dkind == "signature_delta":
+                self._block(data)["signature"].append(delta.get("signature") or "")
+            return None
+        if kind == "content_block_start":
+            return self._start(
+                int(data.get("index", len(self._blocks) + len(self._calls))),
+                data.get("content_block") or {},
+            )
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id, self._model = message.get("id"), message.get("model")
+            self._usage.update(message.get("usage") or {})
+        elif kind == "message_delta":
+            self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
+            self._usage.update(data.get("usage") or {})
+        elif kind == "message_stop":
+            self._done = True
+        elif kind == "error" or "error" in data:
+            raise_error(data)
+        return None
+
+    def _block(self, data: dict[str, Any]) -> dict[str, Any]:
+        index = int(data.get("index", 0))
+        block = self._blocks.get(index)
+        if block is None or block.get("type") != "thinking":
+            block = self._blocks[index] = {"type": "thinking", "thinking": [], "signature": []}
+        return block
+
+    def _start(self, index: int, block: dict[str, Any]) -> StreamDelta | None:
+        kind = block.get("type")
+        if kind == "text":
+            text = str(block.get("text") or "")
+            self._text.append(text)
+            return StreamDelta(text) if text else None
+        if kind == "thinking":
+            piece = str(block.get("thinking") or "")
+            self._blocks[index] = {
+                "type": "thinking",
+                "thinking": [piece],
+                "signature": [str(block.get("signature") or "")],
+            }
+            return StreamDelta("", piece) if piece else None
+        if kind == "redacted_thinking":
+            self._blocks[index] = dict(block)
+        elif kind == "tool_use":
+            call_id = block.get("id") or stable_call_id(self._id, len(self._calls))
+            call = self._calls[index] = _Call(len(self._calls), call_id, block.get("name"))
+            given = block.get("input")
+            first = json.dumps(given) if given else ""  # Anthropic streams `{}`, then pieces
+            if first:
+                call.arguments.append(first)
+            return StreamDelta("", "", [ToolCallFragment(call.index, call_id, call.name, first)])
+        return None
+
+    def finish(self) -> StreamDelta:
+        if self._stop_reason is None and not self._done:
+            if self._stray and not (self._text or self._blocks or self._calls):
+                result = parse_messages_response(whole_answer_text(self._stray), self._backend)
+                fragments = [
+                    ToolCallFragment(i, c.id, c.name, json.dumps(c.arguments))
+                    for i, c in enumerate(result.tool_calls)
+                ]
+                return StreamDelta(result.text, result.reasoning, fragments, result)
+            raise errors.IncompleteStreamError()
+        kept = []
+        for _, block in sorted(self._blocks.items()):
+            if block.get("type") == "thinking":
+                block = {
+                    "type": "thinking",
+                    "thinking": "".join(block["thinking"]),
+                    "signature": "".join(block["signature"]),
+                }
+            kept.append(block)
+        tool_calls, invalid = judge_calls(
+            [(c.id, c.name, "".join(c.arguments)) for _, c in sorted(self._calls.items())]
+        )
+        result = ChatResult(
+            text="".join(self._text),
+            reasoning="".join(str(b.get("thinking", "")) for b in kept),
+            tool_calls=tool_calls,
+            invalid_tool_calls=invalid,
+            usage=messages_usage(self._usage),
+            finish_reason=finish_reason(self._stop_reason),
+            model=self._model,
+            id=self._id,
+            backend=self._backend,
+            reasoning_blocks=kept,
+        )
+        return StreamDelta("", "", [], result)

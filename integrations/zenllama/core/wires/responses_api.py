@@ -1,0 +1,390 @@
+"""OpenAI Responses (`POST /responses`): zen's gpt-* models, llama-server's /v1/responses.
+
+Neutral (OpenAI chat-shaped) messages become input items; answers and SSE events become the
+same `ChatResult` / `StreamDelta` chat completions give. Reasoning items (summaries as the
+reasoning text, `encrypted_content` as the proof) go back unchanged in
+`ChatResult.reasoning_blocks`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import errors
+from ..backends import BackendProfile
+from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
+from ..results import ChatResult, StreamDelta, ToolCallFragment
+from ..tool_calls import judge_calls, stable_call_id
+from ..usage import parse_usage
+from .common import (
+    choice_name,
+    content_text,
+    finish_body,
+    own_reasoning,
+    raise_error,
+    sse_event,
+    system_prompt,
+    tool_parts,
+    unsigned_reasoning,
+    unsupported,
+    whole_answer_text,
+)
+
+PATH = "/responses"
+REASONING_KINDS = ("reasoning",)
+# Between reasoning summaries (each a paragraph), whole or streamed alike.
+SUMMARY_GAP = "\n\n"
+# Reasoning off: the lowest effort every reasoning model of the API takes.
+EFFORT_OFF = "minimal"
+INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+# Request -----------------------------------------------------------------------------------
+def _user_content(content: Any) -> Any:
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            parts.append({"type": "input_text", "text": part.get("text", "")})
+        elif kind == "image_url":
+            image = part.get("image_url") or {}
+            parts.append(
+                {
+                    "type": "input_image",
+                    "image_url": image.get("url"),
+                    **({"detail": image["detail"]} if image.get("detail") else {}),
+                }
+            )
+        else:
+            raise ValueError(f"a {kind!r} content part has no Responses form; send text or images")
+    return parts
+
+
+def _assistant_items(profile: BackendProfile, message: Message) -> list[dict[str, Any]]:
+    items = own_reasoning(message, REASONING_KINDS)  # encrypted content unchanged
+    if text := unsigned_reasoning(profile, message, items):
+        items = [
+            {
+                "type": "reasoning",
+                "summary": [],
+                "content": [{"type": "reasoning_text", "text": text}],
+            }
+        ]
+    if text := content_text(message.get("content")):
+        items.append(
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text}],
+            }
+        )
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or call
+        arguments = function.get("arguments")
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": arguments
+                if isinstance(arguments, str)
+                else json.dumps(arguments or {}),
+            }
+        )
+    return items
+
+
+def _input(profile: BackendProfile, messages: Sequence[Message]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            items.extend(_assistant_items(profile, message))
+        elif role == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message.get("tool_call_id"),
+                    "output": content_text(message.get("content")),
+                }
+            )
+        elif role == "user":
+            items.append({"role": "user", "content": _user_content(message.get("content"))})
+        else:
+            raise ValueError(f"a {role!r} message has no Responses form")
+    return items
+
+
+def _text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """chat completions' `response_format` as Responses' `text.format`."""
+    if response_format.get("type") == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        return {"format": {"type": "json_schema", **spec}}
+    return {"format": dict(response_format)}
+
+
+def build_responses_body(
+    profile: BackendProfile,
+    model: str | None,
+    messages: Sequence[Message],
+    *,
+    stream: bool,
+    tools: Sequence[ToolSpec] = (),
+    tool_choice: str | bool | Mapping[str, Any] | None = None,
+    parallel_tool_calls: bool | None = None,
+    reasoning: bool | None = None,
+    preserve_thinking: bool | None = None,
+    stream_usage: bool = True,  # response.completed always carries usage
+    options: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    if not messages:
+        raise ValueError("messages is empty: send at least one message")
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    instructions, turns = system_prompt(apply_reasoning_policy(profile, messages))
+    body: dict[str, Any] = {"model": model, "input": _input(profile, turns)}
+    if instructions:
+        body["instructions"] = instructions
+    functions, choice = tool_parts(profile, model, tools, tool_choice)
+    if functions:
+        body["tools"] = [{"type": "function", **f} for f in functions]
+        if choice is not None:
+            name = choice_name(choice)
+            body["tool_choice"] = {"type": "function", "name": name} if name else choice
+        if parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = parallel_tool_calls
+    body.update(profile.responses_fields)
+    effort = options.pop("reasoning_effort", None)
+    if reasoning is False:
+        body["reasoning"] = {"effort": effort or EFFORT_OFF}
+    else:
+        # Summaries are what comes back as reasoning text.
+        body["reasoning"] = {"summary": "auto", **({"effort": effort} if effort else {})}
+    if profile.reasoning_fields_on_every_api:
+        if preserve_thinking:
+            deep_merge(body, profile.preserve_thinking_on)
+        if reasoning is not None:
+            deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+    elif preserve_thinking:
+        unsupported("OpenAI Responses", ["preserve_thinking"])
+    if "thinking_budget" in options:
+        unsupported("OpenAI Responses", ["thinking_budget"])
+        del options["thinking_budget"]
+    if "max_tokens" in options:
+        body["max_output_tokens"] = options.pop("max_tokens")
+    if "response_format" in options:
+        body["text"] = _text_format(options.pop("response_format"))
+    options.pop("model", None)
+    # The rest go as they are: llama-server reads its chat fields (grammar, seed, …) on
+    # /v1/responses too, and a hosted API names a field it refuses.
+    body.update(options)
+    if stream:
+        body["stream"] = True
+    return finish_body(body, extra_body)
+
+
+# Answers -----------------------------------------------------------------------------------
+def _reasoning_text(item: Mapping[str, Any]) -> str:
+    """Summaries (OpenAI's reasoning models), else the raw reasoning text (llama-server)."""
+    summary = [str(s.get("text", "")) for s in item.get("summary") or ()]
+    if any(summary):
+        return SUMMARY_GAP.join(summary)
+    return "".join(
+        str(c.get("text", ""))
+        for c in item.get("content") or ()
+        if c.get("type") == "reasoning_text"
+    )
+
+
+def _finish_reason(response: Mapping[str, Any], has_calls: bool) -> str | None:
+    status = response.get("status")
+    if status == "incomplete":
+        reason = str((response.get("incomplete_details") or {}).get("reason") or "length")
+        return INCOMPLETE_REASONS.get(reason, reason)
+    if status == "completed":
+        return "tool_calls" if has_calls else "stop"
+    return status
+
+
+def parse_responses_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
+    # wire never carries: its reasoning comes in blocks of its own.
+    if not isinstance(data, dict):
+        raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
+    if data.get("type") == "error" or data.get("error") or data.get("status") == "failed":
+        raise_error(data)
+    answer_id = data.get("id")
+    text: list[str] = []
+    reasoning: list[str] = []
+    kept: list[dict[str, Any]] = []
+    calls: list[tuple[str, str | None, Any]] = []
+    for item in data.get("output") or ():
+        kind = item.get("type")
+        if kind == "reasoning":
+            reasoning.append(_reasoning_text(item))
+            kept.append(item)
+        elif kind == "message":
+            for part in item.get("content") or ():
+                text.append(str(part.get("text") or part.get("refusal") or ""))
+        elif kind == "function_call":
+            call_id = item.get("call_id") or item.get("id") or stable_call_id(answer_id, len(calls))
+            calls.append((call_id, item.get("name"), item.get("arguments")))
+    tool_calls, invalid = judge_calls(calls)
+    return ChatResult(
+        text="".join(text),
+        reasoning=SUMMARY_GAP.join(r for r in reasoning if r),
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage=parse_usage(data.get("usage")),
+        finish_reason=_finish_reason(data, bool(calls)),
+        model=data.get("model"),
+        id=answer_id,
+        backend=backend,
+        timings=data.get("timings"),
+        reasoning_blocks=kept,
+    )
+
+
+class _Call:
+    __slots__ = ("arguments", "id", "index", "name")
+
+    def __init__(self, index: int, call_id: str, name: str | None) -> None:
+        self.index, self.id, self.name = index, call_id, name
+        self.arguments: list[str] = []
+
+
+_TEXT = "response.output_text.delta"
+_REASONING = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
+_ARGUMENTS = "response.function_call_arguments.delta"
+_END = ("response.completed", "response.incomplete")
+
+
+class ResponsesStreamParser:
+    """Reads one Responses SSE stream line by line; `finish()` gives the whole result."""
+
+    __slots__ = (
+        "_backend",
+        "_calls",
+        "_id",
+        "_kept",
+        "_model",
+        "_reasoning",
+        "_reasoning_at",
+        "_response",
+        "_stray",
+        "_text",
+        "_timings",
+    )
+
+    def __init__(self, backend: str, reasoning_open: bool = False) -> None:
+        self._backend = backend
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._reasoning_at: tuple[Any, Any] | None = None  # (item, summary part) being read
+        self._kept: list[dict[str, Any]] = []
+        self._calls: dict[str, _Call] = {}  # item id -> tool call
+        self._response: dict[str, Any] | None = None  # the final response object
+        self._id: str | None = None
+        self._model: str | None = None
+        self._timings: dict[str, Any] | None = None
+        self._stray: list[str] = []
+
+    def feed(self, line: str) -> StreamDelta | None:
+        data = sse_event(line, self._stray)
+        if data is None:
+            return None
+        kind = data.get("type")
+        if kind == _TEXT:
+            text = data.get("delta") or ""
+            self._text.append(text)
+            return StreamDelta(text) if text else None
+        if kind in _REASONING:
+            piece = data.get("delta") or ""
+            at = (data.get("item_id"), data.get("summary_index") or data.get("content_index"))
+            if at != self._reasoning_at:
+                if self._reasoning_at is not None and self._reasoning:
+                    piece = SUMMARY_GAP + piece
+                self._reasoning_at = at
+            self._reasoning.append(piece)
+            return StreamDelta("", piece) if piece else None
+        if kind == _ARGUMENTS:
+            piece = data.get("delta") or ""
+            call = self._calls.get(str(data.get("item_id")))
+            if call is None or not piece:
+                return None
+            call.arguments.append(piece)
+            return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
+        if kind == "response.output_item.added":
+            return self._added(data.get("item") or {})
+        if kind == "response.output_item.done":
+            return self._done_item(data.get("item") or {})
+        if kind in ("response.created", "response.in_progress"):
+            response = data.get("response") or {}
+            self._id = response.get("id") or self._id
+            self._model = response.get("model") or self._model
+        elif kind in _END:
+            self._response = data.get("response") or {}
+            self._timings = data.get("timings")
+        elif kind in ("error", "response.failed") or data.get("error"):
+            raise_error((data.get("response") or data) if kind == "response.failed" else data)
+        return None
+
+    def _added(self, item: dict[str, Any]) -> StreamDelta | None:
+        if item.get("type") != "function_call":
+            return None
+        call_id = item.get("call_id") or stable_call_id(self._id, len(self._calls))
+        call = _Call(len(self._calls), call_id, item.get("name"))
+        self._calls[str(item.get("id") or call_id)] = call
+        first = item.get("arguments") or ""
+        if first:
+            call.arguments.append(first)
+        return StreamDelta("", "", [ToolCallFragment(call.index, call_id, call.name, first)])
+
+    def _done_item(self, item: dict[str, Any]) -> StreamDelta | None:
+        kind = item.get("type")
+        if kind == "reasoning":
+            self._kept.append(item)
+        elif kind == "function_call":
+            call = self._calls.get(str(item.get("id") or item.get("call_id")))
+            if call is None:  # a server that announces calls only when done
+                return self._added(item)
+            if not call.arguments and item.get("arguments"):
+                call.arguments.append(item["arguments"])
+                return StreamDelta(
+                    "", "", [ToolCallFragment(call.index, None, None, item["arguments"])]
+                )
+        return None
+
+    def finish(self) -> StreamDelta:
+        response = self._response
+        if response is None:
+            if self._stray and not (self._text or self._reasoning or self._calls):
+                result = parse_responses_response(whole_answer_text(self._stray), self._backend)
+                fragments = [
+                    ToolCallFragment(i, c.id, c.name, json.dumps(c.arguments))
+                    for i, c in enumerate(result.tool_calls)
+                ]
+                return StreamDelta(result.text, result.reasoning, fragments, result)
+            raise errors.IncompleteStreamError()
+        final_items = [i for i in response.get("output") or () if i.get("type") == "reasoning"]
+        tool_calls, invalid = judge_calls(
+            [(c.id, c.name, "".join(c.arguments)) for c in self._calls.values()]
+        )
+        result = ChatResult(
+            text="".join(self._text),
+            reasoning="".join(self._reasoning),
+            tool_calls=tool_calls,
+            invalid_tool_calls=invalid,
+            usage=parse_usage(response.get("usage")),
+            finish_reason=_finish_reason(response, bool(self._calls)),
+            model=response.get("model") or self._model,
+            id=response.get("id") or self._id,
+            backend=self._backend,
+            timings=self._timings,
+            reasoning_blocks=final_items or self._kept,
+        )
+        return StreamDelta("", "", [], result)

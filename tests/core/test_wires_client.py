@@ -1,0 +1,157 @@
+"""Each wire through the real client and transport, offline (tests/fakes.py): paths, headers,
+typed errors in zen's envelope, a conversation that switches model family, list_models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from zenllama.core import (
+    ChatClient,
+    ModelNotSupportedError,
+    RateLimitError,
+    StreamError,
+    resolve_settings,
+)
+from zenllama.langchain import ChatZenLlama
+from zenllama.llama_index import ZenLlama
+
+from ..fakes import FakeServer, Reply
+from ..wire_streams import messages_sse, responses_sse
+from .test_wires import CLAUDE_ANSWER, GPT_ANSWER
+
+HI = [{"role": "user", "content": "hi"}]
+GLM_ANSWER = {
+    "id": "chatcmpl-1",
+    "model": "glm-4.7",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet."},
+        }
+    ],
+}
+
+
+def _zen(fake: FakeServer, model: str) -> ChatClient:
+    """zen's rules (backend="zen") on the loopback fake."""
+    return ChatClient(
+        resolve_settings(base_url=fake.base_url, api_key="k", model=model, backend="zen")
+    )
+
+
+def _sse_lines(lines: list[str]) -> list[Any]:
+    return [line for line in lines if line]
+
+
+def test_each_family_goes_to_its_path_with_its_headers(fake: FakeServer) -> None:
+    fake.reply("/v1/messages", Reply(body=CLAUDE_ANSWER))
+    fake.reply("/v1/responses", Reply(body=GPT_ANSWER))
+    fake.chat(Reply(body=GLM_ANSWER))
+    assert _zen(fake, "claude-sonnet-4-5").complete(HI).text == "Let me check."
+    assert _zen(fake, "gpt-5.1").complete(HI).text == "Let me check."
+    assert _zen(fake, "glm-4.7").complete(HI).text == "Hello!"
+    messages, responses, chat = (
+        fake.requests_to(p)[0] for p in ("/v1/messages", "/v1/responses", "/v1/chat/completions")
+    )
+    assert messages.headers["anthropic-version"] == "2023-06-01"
+    # The key as Bearer (every wire) and as the Anthropic SDK sends it, on /messages only.
+    assert messages.headers["authorization"] == "Bearer k" and messages.headers["x-api-key"] == "k"
+    assert "x-api-key" not in chat.headers | responses.headers
+    assert "anthropic-version" not in chat.headers | responses.headers
+    assert all(s.headers.get("x-opencode-session") for s in (messages, responses, chat))
+
+
+@pytest.mark.parametrize(
+    ("model", "path"), [("claude-x", "/v1/messages"), ("gpt-5", "/v1/responses")]
+)
+def test_zen_error_envelopes_are_typed_on_every_wire(
+    fake: FakeServer, model: str, path: str
+) -> None:
+    limited = {"type": "error", "error": {"type": "RateLimitError", "message": "slow down"}}
+    refused = {
+        "type": "error",
+        "error": {"type": "ModelError", "message": f"Model {model} is not supported"},
+    }
+    fake.reply(path, Reply(429, limited, headers={"retry-after": "3"}), Reply(401, refused))
+    client = ChatClient(
+        resolve_settings(
+            base_url=fake.base_url, api_key="k", model=model, backend="zen", max_retries=0
+        )
+    )
+    with pytest.raises(RateLimitError) as caught:
+        client.complete(HI)
+    assert caught.value.retry_after == 3.0
+    with pytest.raises(ModelNotSupportedError, match="not supported"):
+        client.complete(HI)
+
+
+def test_error_event_mid_stream_is_a_stream_error(fake: FakeServer) -> None:
+    lines = _sse_lines(messages_sse(CLAUDE_ANSWER))[:8]
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    fake.reply("/v1/messages", Reply(events=[*lines, overloaded]))
+    with pytest.raises(StreamError, match="Overloaded"):
+        list(_zen(fake, "claude-x").stream(HI))
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "lines"),
+    [
+        ("claude-x", "/v1/messages", messages_sse(CLAUDE_ANSWER, 3)),
+        ("gpt-5", "/v1/responses", responses_sse(GPT_ANSWER, 3)),
+    ],
+)
+def test_streams_through_the_transport(
+    fake: FakeServer, model: str, path: str, lines: list[str]
+) -> None:
+    fake.reply(path, Reply(events=_sse_lines(lines)))
+    deltas = list(_zen(fake, model).stream(HI))
+    result = deltas[-1].result
+    assert result is not None and result.tool_calls[0].arguments == {"city": "Paris"}
+    assert "".join(d.text for d in deltas) == "Let me check."
+    assert fake.requests_to(path)[0].body["stream"] is True
+
+
+def test_a_conversation_switches_from_glm_to_claude(fake: FakeServer) -> None:
+    """GLM answers with reasoning over chat completions; the same history then goes to Claude
+    over Messages, rebuilt for that wire (GLM's unsigned reasoning left out)."""
+    fake.chat(Reply(body=GLM_ANSWER))
+    fake.reply(
+        "/v1/messages",
+        Reply(
+            body={
+                **CLAUDE_ANSWER,
+                "content": CLAUDE_ANSWER["content"][2:3],
+                "stop_reason": "end_turn",
+            }
+        ),
+    )
+    llm = ChatZenLlama(base_url=fake.base_url, api_key="k", backend="zen", model="glm-4.7")
+    history: list[Any] = [HumanMessage("hi")]
+    history.append(llm.invoke(history))
+    history.append(HumanMessage("and now?"))
+    answer = llm.invoke(history, model="claude-sonnet-4-5")
+    assert answer.text == "Let me check."
+    [sent] = fake.requests_to("/v1/messages")
+    assert sent.body["model"] == "claude-sonnet-4-5"
+    assert [m["role"] for m in sent.body["messages"]] == ["user", "assistant", "user"]
+    assert sent.body["messages"][1]["content"] == [{"type": "text", "text": "Hello!"}]
+
+
+def test_list_models_says_each_models_wire(fake: FakeServer) -> None:
+    ids = ["glm-4.7", "claude-sonnet-4-5", "gpt-5.1", "gemini-3-pro"]
+    fake.reply("/v1/models", Reply(body={"object": "list", "data": [{"id": i} for i in ids]}))
+    fake.reply("/v1/models", Reply(body={"object": "list", "data": [{"id": i} for i in ids]}))
+    llm = ZenLlama(base_url=fake.base_url, api_key="k", backend="zen")
+    wires = {m.id: m.api for m in llm.list_models()}
+    assert wires == {
+        "glm-4.7": "chat",
+        "claude-sonnet-4-5": "messages",
+        "gpt-5.1": "responses",
+        "gemini-3-pro": "google",
+    }
+    local = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
+    assert {m.api for m in local.list_models()} == {"chat"}
