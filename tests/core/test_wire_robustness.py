@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,9 +28,21 @@ from zenllama.core.embeddings import decode_base64, parse_embeddings
 from zenllama.core.responses import StreamParser, parse_chat_response
 from zenllama.core.sse import LineSplitter
 from zenllama.core.usage import parse_usage
+from zenllama.core.wires.messages import MessagesStreamParser, parse_messages_response
+from zenllama.core.wires.responses_api import ResponsesStreamParser, parse_responses_response
 
 from ..fakes import FakeServer, Reply, sse
 from ..wire_shapes import answer, chunk
+
+# Event and delta kinds of both wires, so generated events reach their deep paths.
+WIRE_EVENT_TYPES = {
+    "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+    "message_delta", "message_stop", "error", "response.created", "response.output_item.added",
+    "response.output_text.delta", "response.reasoning_summary_text.delta",
+    "response.function_call_arguments.delta", "response.output_item.done",
+    "response.completed", "response.incomplete", "response.failed",
+}
+WIRE_DELTA_TYPES = {"text_delta", "thinking_delta", "input_json_delta", "signature_delta"}
 
 HI = [{"role": "user", "content": "hi"}]
 # Characters str.splitlines breaks at, which SSE does not: JSON strings carry them raw.
@@ -268,3 +281,65 @@ def test_streamed_tool_arguments_that_are_not_text() -> None:
 
 def test_a_whole_answer_still_parses() -> None:
     assert parse_chat_response(answer({"content": "ok"}), "x").text == "ok"
+
+
+# The Messages and Responses wires hold the same promise ----------------------------------
+_wire_event = st.fixed_dictionaries(
+    {"type": st.sampled_from(sorted(WIRE_EVENT_TYPES)) | _json},
+    optional={
+        "index": _json,
+        "delta": st.fixed_dictionaries(
+            {"type": st.sampled_from(sorted(WIRE_DELTA_TYPES)) | _json},
+            optional={"text": _json, "thinking": _json, "partial_json": _json, "signature": _json},
+        )
+        | _json,
+        "content_block": _json,
+        "message": _json,
+        "response": _json,
+        "item": _json,
+        "output_index": _json,
+        "usage": _usage,
+    },
+)
+_wire_answer = st.fixed_dictionaries(
+    {},
+    optional={
+        "content": st.lists(_json | _call, max_size=3) | _json,
+        "output": st.lists(_json | _call, max_size=3) | _json,
+        "usage": _usage,
+        "stop_reason": _json,
+        "status": _json,
+        "error": _json,
+    },
+)
+
+
+@pytest.mark.parametrize("parser", [MessagesStreamParser, ResponsesStreamParser])
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(_wire_event | _json, min_size=1, max_size=4))
+def test_wrong_shapes_on_the_other_wires_are_typed_errors(
+    parser: type[MessagesStreamParser | ResponsesStreamParser], events: list[Any]
+) -> None:
+    reading = parser("zen")
+    with contextlib.suppress(ZenLlamaError):
+        for event in events:
+            reading.feed("data: " + json.dumps(event))
+        reading.finish()
+
+
+@pytest.mark.parametrize("parse", [parse_messages_response, parse_responses_response])
+@settings(max_examples=200, deadline=None)
+@given(data=_wire_answer | _json)
+def test_wrong_whole_answers_on_the_other_wires_are_typed_errors(
+    parse: Callable[[Any, str], Any], data: Any
+) -> None:
+    with contextlib.suppress(ZenLlamaError):
+        parse(data, "zen")
+
+
+@pytest.mark.parametrize("parser", [MessagesStreamParser, ResponsesStreamParser])
+def test_deep_nesting_on_the_other_wires_is_a_typed_error(
+    parser: type[MessagesStreamParser | ResponsesStreamParser],
+) -> None:
+    with pytest.raises(ZenLlamaError):
+        parser("zen").feed("data: " + "[" * 1000 + "]" * 1000)

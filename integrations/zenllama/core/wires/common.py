@@ -12,6 +12,18 @@ from ..backends import BackendProfile
 from ..request import Message, ToolSpec, deep_merge, normalize_tool_choice
 from ..wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 
+# What reading JSON of an unexpected shape raises (a list where an object belongs, a number
+# where text does, nesting past Python's limit): always a MalformedResponseError outward.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError)
+
+
+def malformed(api: str, exc: Exception) -> errors.MalformedResponseError:
+    return errors.MalformedResponseError(
+        f"the {api} answer has an unexpected shape "
+        f"({type(exc).__name__}: {errors.shorten(str(exc))})"
+    )
+
+
 # Neutral tool_choice after the profile's rules: None, "auto", "none", "required", or the
 # OpenAI object naming one function.
 ToolChoice = str | dict[str, Any] | None

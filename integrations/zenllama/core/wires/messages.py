@@ -19,9 +19,11 @@ from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
 from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
 from .common import (
+    SHAPE_ERRORS,
     choice_name,
     content_text,
     finish_body,
+    malformed,
     own_reasoning,
     raise_error,
     sse_event,
@@ -276,8 +278,16 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 
 def parse_messages_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
-    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
-    # wire never carries: its reasoning comes in blocks of its own.
+    """Any answer, however wrong its shape, gives a result or a typed error."""
+    try:
+        return _parse_answer(data, backend)
+    except errors.ZenLlamaError:
+        raise
+    except SHAPE_ERRORS as exc:
+        raise malformed("Messages", exc) from exc
+
+
+def _parse_answer(data: Any, backend: str) -> ChatResult:
     if not isinstance(data, dict):
         raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
     if data.get("type") == "error" or "error" in data:
@@ -349,7 +359,25 @@ class MessagesStreamParser:
         self._done = False
         self._stray: list[str] = []
 
+    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
+    # wire never carries: its reasoning comes in blocks of its own.
     def feed(self, line: str) -> StreamDelta | None:
+        try:
+            return self._feed(line)
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed("Messages", exc) from exc
+
+    def finish(self) -> StreamDelta:
+        try:
+            return self._finish()
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed("Messages", exc) from exc
+
+    def _feed(self, line: str) -> StreamDelta | None:
         data = sse_event(line, self._stray)
         if data is None:
             return None
@@ -426,7 +454,7 @@ class MessagesStreamParser:
             return StreamDelta("", "", [ToolCallFragment(call.index, call_id, call.name, first)])
         return None
 
-    def finish(self) -> StreamDelta:
+    def _finish(self) -> StreamDelta:
         if self._stop_reason is None and not self._done:
             if self._stray and not (self._text or self._blocks or self._calls):
                 result = parse_messages_response(whole_answer_text(self._stray), self._backend)

@@ -19,9 +19,11 @@ from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
 from .common import (
+    SHAPE_ERRORS,
     choice_name,
     content_text,
     finish_body,
+    malformed,
     own_reasoning,
     raise_error,
     sse_event,
@@ -211,8 +213,16 @@ def _finish_reason(response: Mapping[str, Any], has_calls: bool) -> str | None:
 
 
 def parse_responses_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
-    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
-    # wire never carries: its reasoning comes in blocks of its own.
+    """Any answer, however wrong its shape, gives a result or a typed error."""
+    try:
+        return _parse_answer(data, backend)
+    except errors.ZenLlamaError:
+        raise
+    except SHAPE_ERRORS as exc:
+        raise malformed("Responses", exc) from exc
+
+
+def _parse_answer(data: Any, backend: str) -> ChatResult:
     if not isinstance(data, dict):
         raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
     if data.get("type") == "error" or data.get("error") or data.get("status") == "failed":
@@ -293,7 +303,25 @@ class ResponsesStreamParser:
         self._timings: dict[str, Any] | None = None
         self._stray: list[str] = []
 
+    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
+    # wire never carries: its reasoning comes in blocks of its own.
     def feed(self, line: str) -> StreamDelta | None:
+        try:
+            return self._feed(line)
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed("Responses", exc) from exc
+
+    def finish(self) -> StreamDelta:
+        try:
+            return self._finish()
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed("Responses", exc) from exc
+
+    def _feed(self, line: str) -> StreamDelta | None:
         data = sse_event(line, self._stray)
         if data is None:
             return None
@@ -359,7 +387,7 @@ class ResponsesStreamParser:
                 )
         return None
 
-    def finish(self) -> StreamDelta:
+    def _finish(self) -> StreamDelta:
         response = self._response
         if response is None:
             if self._stray and not (self._text or self._reasoning or self._calls):
