@@ -185,7 +185,9 @@ async def test_router_lists_routes_loads_and_refuses_unknown(
         llm.load_model("gamma")
 
 
-def test_infill_on_a_model_without_fim_tokens_is_a_clear_error(tools_server: LlamaServer) -> None:
-    llm = ChatZenLlama(base_url=tools_server.base_url)
+def test_infill_on_a_model_without_fim_tokens_is_a_clear_error(
+    reasoning_server: LlamaServer,
+) -> None:
+    llm = ChatZenLlama(base_url=reasoning_server.base_url)  # Gemma: no FIM tokens
     with pytest.raises(FeatureNotSupportedError, match="no FIM tokens"):
         llm.infill("def add(a, b):\n    return ", "\n")
