@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -159,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
         RuntimeError,  # the build or llama-server failed; the message has its output
         TimeoutError,
         ValueError,  # e.g. an unknown --backend
-        subprocess.CalledProcessError,  # fetching the llama.cpp source failed
     ) as exc:
         print(f"zenllama: {exc}", file=sys.stderr)
         return 1

