@@ -21,8 +21,14 @@ MODEL_CHOICE = {
     "test_json_mode": "json_object mode: the model picks the fields the prompt names",
 }
 
-# Failing for lack of skill (xfail, not strict): none today.
-SKILL_LIMITED: dict[str, str] = {}
+# Failing for lack of skill (xfail, not strict): the model's answer decides, not zenllama.
+SKILL_LIMITED: dict[str, str] = {
+    "test_tool_message_histories_string_content": (
+        "after the tool's JSON result the coder answers with JSON of its own, which the bare-JSON "
+        "tool template's parser refuses (llama-server: HTTP 500 'does not match the expected "
+        "peg-native format'); the list-content twin passes"
+    ),
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
