@@ -1,4 +1,4 @@
-"""`python -m bench` runs every part; `python -m bench chat|llama_index|embeddings` runs one."""
+"""`python -m bench` runs every part; `python -m bench PART…` runs some (see PARTS)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, embeddings
+from . import chat_langchain, chat_llama_index, embeddings, gateway
 from .loopback import LoopbackServer
 
 PARTS = {
     "chat": chat_langchain.main,
     "llama_index": chat_llama_index.main,
     "embeddings": embeddings.main,
+    # Real llama-servers and a LiteLLM proxy (the gateway extra): the scale-out gain.
+    "gateway": gateway.main,
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from zenllama.local import LlamaServer
 
 from .fakes import FakeServer
+from .gateway.bed import gateway  # noqa: F401 - the session fixture, for every test folder
 
 
 def _progress(message: str) -> None:

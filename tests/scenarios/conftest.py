@@ -1,9 +1,15 @@
-"""Two backends, one environment variable apart.
+"""Two backends, one environment variable apart; and llama-server behind a gateway.
 
 Every scenario runs against (a) zen, replayed from synthesized cassettes, and (b) the real
 llama-server test bed, live. Between the two, only BACKEND_URL and the key differ; the classes
 are built with no arguments and BACKEND_MODEL is glm-4.7 for both (llama-server serves its one
 model whatever the name).
+
+(c) the same llama-servers, two of each, behind a LiteLLM proxy (tests/gateway/bed.py): the
+gateway's URL and key, BACKEND_MODEL names the gateway's model group, and the classes get
+`backend="llama-server"`, since no probe sees through a gateway (it answers /props with an
+error, so auto-detection says "openai-compatible"; tests/gateway checks that). What the
+gateway changes on the way is written down in GATEWAY_CHANGES, and asserted.
 
 The test bed's steering lives in the servers, not in the requests, so both legs send the same
 requests: greedy sampling and a 64-token budget are server defaults, and the thinking server
@@ -22,6 +28,7 @@ import pytest
 
 from zenllama.local import LlamaServer
 
+from ..gateway.bed import GatewayBed
 from ..spy import SentRequests, spy_requests
 from ..testbed import THINK_GRAMMAR
 from ..zen.fake_zen import FAKE_KEY
@@ -59,6 +66,7 @@ FACTS = {
     "zen": WireFacts(True, {"thinking": {"type": "disabled"}}),
     "llama-server": WireFacts(False, {"chat_template_kwargs": {"enable_thinking": False}}),
 }
+FACTS["gateway"] = FACTS["llama-server"]
 
 
 @dataclass
@@ -72,6 +80,12 @@ class Leg:
     def facts(self) -> WireFacts:
         return FACTS[self.name]
 
+    def new(self) -> Any:
+        """The framework class as user code builds it on this leg."""
+        if self.name == "gateway":
+            return self.driver.new(backend="llama-server")
+        return self.driver.new()
+
     @contextmanager
     def backend(self, bed: Bed, scenario: str) -> Iterator[None]:
         """Points BACKEND_URL (and the key) at this leg's backend for one scenario."""
@@ -80,6 +94,13 @@ class Leg:
             self.monkeypatch.setenv("BACKEND_API_KEY", FAKE_KEY)
             with zen_cassette(f"scenario_{scenario}-{self.driver.name}"):
                 yield
+            return
+        if self.name == "gateway":
+            gateway: GatewayBed = self.request.getfixturevalue("gateway")
+            self.monkeypatch.setenv("BACKEND_URL", gateway.base_url)
+            self.monkeypatch.setenv("BACKEND_API_KEY", gateway.key)
+            self.monkeypatch.setenv("BACKEND_MODEL", bed)  # the gateway's model group
+            yield
             return
         server: LlamaServer = self.request.getfixturevalue(f"{bed}_bed")
         self.monkeypatch.setenv("BACKEND_URL", server.base_url)
@@ -91,6 +112,7 @@ class Leg:
     params=[
         pytest.param("zen", marks=pytest.mark.cassette),
         pytest.param("llama-server", marks=pytest.mark.llama_server),
+        pytest.param("gateway", marks=[pytest.mark.llama_server, pytest.mark.gateway]),
     ]
 )
 def leg(request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Leg:

@@ -77,7 +77,7 @@ class Piece:
 class Driver(Protocol):
     name: str
 
-    def new(self) -> Any: ...
+    def new(self, **settings: Any) -> Any: ...
     def user(self, text: str) -> Any: ...
     def earlier_tool_loop(self) -> list[Any]: ...
     def tool_result(self, call: Call, text: str) -> Any: ...
@@ -90,8 +90,8 @@ class Driver(Protocol):
 class LangChainDriver:
     name = "langchain"
 
-    def new(self) -> ChatZenLlama:
-        return ChatZenLlama()
+    def new(self, **settings: Any) -> ChatZenLlama:
+        return ChatZenLlama(**settings)
 
     def user(self, text: str) -> BaseMessage:
         return HumanMessage(text)
@@ -154,8 +154,8 @@ class LlamaIndexDriver:
     name = "llama_index"
     _tool = FunctionTool.from_defaults(fn=get_weather)
 
-    def new(self) -> ZenLlama:
-        return ZenLlama()
+    def new(self, **settings: Any) -> ZenLlama:
+        return ZenLlama(**settings)
 
     def user(self, text: str) -> ChatMessage:
         return ChatMessage(role=MessageRole.USER, content=text)

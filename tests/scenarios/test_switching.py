@@ -42,7 +42,7 @@ def assert_session(leg: Leg, llm: Any, requests: list[Sent]) -> None:
 
 def test_chat_and_thinking_switch(leg: Leg, driver: Driver, sent: SentRequests) -> None:
     with leg.backend("thinking", "chat"):
-        llm = driver.new()
+        llm = leg.new()
         answer = driver.chat(llm, [driver.user(GREETING)])
         driver.chat(llm, [driver.user(GREETING)], reasoning=False)
 
@@ -56,7 +56,7 @@ def test_chat_and_thinking_switch(leg: Leg, driver: Driver, sent: SentRequests) 
 
 async def test_stream_with_reasoning_deltas(leg: Leg, driver: Driver, sent: SentRequests) -> None:
     with leg.backend("thinking", "stream"):
-        llm = driver.new()
+        llm = leg.new()
         pieces, answer = await driver.astream(llm, [driver.user(GREETING)])
 
     thinking = [i for i, p in enumerate(pieces) if p.reasoning]
@@ -75,7 +75,7 @@ async def test_stream_with_reasoning_deltas(leg: Leg, driver: Driver, sent: Sent
 @pytest.mark.filterwarnings("ignore::zenllama.core.ToolChoiceDowngradedWarning")
 def test_tool_loop_sends_reasoning_back(leg: Leg, driver: Driver, sent: SentRequests) -> None:
     with leg.backend("tools", "tool_loop"):
-        llm = driver.new()
+        llm = leg.new()
         history = [*driver.earlier_tool_loop(), driver.user(QUESTION)]
         first = driver.chat_with_tool(llm, history, required=True)
         [call] = first.calls
@@ -98,7 +98,7 @@ def test_tool_loop_sends_reasoning_back(leg: Leg, driver: Driver, sent: SentRequ
 
 async def test_usage_and_prompt_cache(leg: Leg, driver: Driver, sent: SentRequests) -> None:
     with leg.backend("thinking", "usage"):
-        llm = driver.new()
+        llm = leg.new()
         first = await driver.achat(llm, [driver.user(GREETING)])
         again = await driver.achat(llm, [driver.user(GREETING)])
 

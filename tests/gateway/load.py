@@ -1,0 +1,97 @@
+"""Many streams through the gateway at once, each with an answer only it can give.
+
+Stream i is held by a json_schema to `{"id": i}`: a stream that got another's chunks, lost
+one, or was cut short cannot parse to its own id, so every outcome is one of
+  ok        the whole, right answer,
+  cut       raised IncompleteStreamError / StreamError (a stream broken under it),
+  refused   raised another ZenLlamaError before any text (connection refused, 5xx),
+  partial   ended "normally" with a wrong or short answer: a silent partial answer, the bug.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from zenllama.core import (
+    ChatClient,
+    IncompleteStreamError,
+    StreamError,
+    ZenLlamaError,
+    resolve_settings,
+)
+
+MAX_TOKENS = 16  # `{"id": 99}` is about 7 tokens
+
+
+def schema(i: int) -> dict[str, Any]:
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "stream_id",
+            "schema": {
+                "type": "object",
+                "properties": {"id": {"const": i}},
+                "required": ["id"],
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def gateway_client(base_url: str, key: str, model: str, *, max_retries: int = 2) -> ChatClient:
+    settings = resolve_settings(
+        base_url=base_url, api_key=key, model=model, backend="llama-server", max_retries=max_retries
+    )
+    return ChatClient(settings)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    kind: str  # ok | cut | refused | partial
+    detail: str
+    chunks: int
+
+
+async def one_stream(client: ChatClient, i: int) -> Outcome:
+    messages = [{"role": "user", "content": f"Reply with the JSON object for id {i}."}]
+    options = {"max_tokens": MAX_TOKENS, "response_format": schema(i)}
+    pieces: list[str] = []
+    final = None
+    try:
+        async for delta in client.astream(messages, options=options):
+            if delta.text:
+                pieces.append(delta.text)
+            final = delta.result or final
+    except (IncompleteStreamError, StreamError) as exc:
+        return Outcome(i, "cut", f"{type(exc).__name__}: {exc}"[:200], len(pieces))
+    except ZenLlamaError as exc:
+        kind = "refused" if not pieces else "cut"
+        return Outcome(i, kind, f"{type(exc).__name__}: {exc}"[:200], len(pieces))
+    text = "".join(pieces)
+    assert final is not None  # the stream's last delta always carries the result
+    try:
+        right = final.text == text and json.loads(text) == {"id": i}
+    except ValueError:
+        right = False
+    return Outcome(i, "ok" if right else "partial", repr(text)[:200], len(pieces))
+
+
+async def run_streams(client: ChatClient, ids: range) -> list[Outcome]:
+    return list(await asyncio.gather(*(one_stream(client, i) for i in ids)))
+
+
+def tally(label: str, outcomes: list[Outcome]) -> Counter[str]:
+    """Counts by kind, printed (with a sample of each failure) for the test output and report."""
+    counts = Counter(o.kind for o in outcomes)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+    print(f"\n{label}: {len(outcomes)} streams: {kinds}")
+    for kind in ("cut", "refused", "partial"):
+        sample = [o for o in outcomes if o.kind == kind][:3]
+        for o in sample:
+            print(f"  {kind} #{o.id} after {o.chunks} chunks: {o.detail}")
+    return counts

@@ -1,0 +1,63 @@
+"""What zenllama sees of llama-server behind a LiteLLM proxy: backend detection, embeddings.
+
+The chat scenarios run through the gateway in tests/scenarios (the "gateway" leg).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
+from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
+
+from .bed import EMBED, TOOLS, GatewayBed
+
+pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
+
+TEXTS = ["The cat sat.", "Rome is in Italy.", "a b", "Llamas hum.", "Rain again.", "x"]
+N_EMBD = 640  # Gemma 3 270M
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
+        sum(x * x for x in a) * sum(y * y for y in b)
+    )
+
+
+@pytest.mark.parametrize("cls", [ChatZenLlama, ZenLlama])
+def test_detection_sees_a_generic_server_and_the_backend_can_be_named(
+    gateway: GatewayBed, cls: type[ChatZenLlama] | type[ZenLlama]
+) -> None:
+    common = {"base_url": gateway.base_url, "api_key": gateway.key, "model": TOOLS}
+    # The gateway answers /props with an error, not llama-server's: no guessing through it.
+    detected = cls(**common).client
+    assert detected.profile.name == "openai-compatible"
+    assert detected.server_props() is None
+    # Named, llama-server's rules apply (tool_choice strings, reasoning pass-back, switches).
+    named = cls(**common, backend="llama-server").client
+    assert named.profile.name == "llama-server"
+    assert [m.id for m in named.list_models()] == ["embed", "thinking", "tools"]
+
+
+async def test_embeddings_through_the_gateway_match_the_server(gateway: GatewayBed) -> None:
+    """Batches spread over both servers come back whole and in input order, both frameworks."""
+    direct = ZenLlamaEmbeddings(base_url=gateway.servers[EMBED][0].base_url, batch_size=2)
+    expected = direct.embed_documents(TEXTS)
+    behind = {"base_url": gateway.base_url, "api_key": gateway.key, "model": EMBED}
+    langchain = ZenLlamaEmbeddings(**behind, batch_size=2)
+    llama_index = ZenLlamaEmbedding(**behind, embed_batch_size=2)
+    got = {
+        "langchain": langchain.embed_documents(TEXTS),
+        "langchain async": await langchain.aembed_documents(TEXTS),
+        "llama_index": llama_index.get_text_embedding_batch(TEXTS),
+        "llama_index async": await llama_index.aget_text_embedding_batch(TEXTS),
+    }
+    for name, vectors in got.items():
+        assert [len(v) for v in vectors] == [N_EMBD] * len(TEXTS), name
+        # Same model, same batches: the same vectors (float32 round trip at most).
+        assert [round(cosine(v, e), 4) for v, e in zip(vectors, expected, strict=True)] == [
+            1.0
+        ] * len(TEXTS), name
+    assert langchain.last_usage is not None and langchain.last_usage.input_tokens > len(TEXTS)

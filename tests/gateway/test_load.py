@@ -1,0 +1,79 @@
+"""Under load and under failure, through the LiteLLM gateway over two llama-servers.
+
+The counts are printed (pytest -s, or the captured output of a failure): how many streams
+finished, were cut (a typed error), were refused, or - never - ended as a silent partial answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+
+import pytest
+
+from zenllama.local import LlamaServer
+
+from .bed import TOOLS, GatewayBed
+from .load import gateway_client, run_streams, tally
+
+pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
+
+N_STREAMS = 100
+
+
+async def test_100_concurrent_streams_each_get_their_own_answer(gateway: GatewayBed) -> None:
+    client = gateway_client(gateway.base_url, gateway.key, TOOLS)
+    try:
+        outcomes = await run_streams(client, range(N_STREAMS))
+    finally:
+        await client.aclose()
+    counts = tally("100 concurrent streams", outcomes)
+    # Every stream finished with its own whole answer: no cross-talk, no lost chunk.
+    assert counts["ok"] == N_STREAMS, [o for o in outcomes if o.kind != "ok"][:5]
+
+
+def _served_since_start(server: LlamaServer) -> int:
+    """Chat requests the server has answered since it (re)started, from its own log."""
+    return server.log_tail(100_000).count("POST /v1/chat/completions")
+
+
+async def _first_chunks(task: asyncio.Future[object], server: LlamaServer) -> None:
+    """Waits until the doomed server is busy with streams (or the run is over)."""
+    while not task.done() and _served_since_start(server) < 1:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # some tokens out on its in-flight streams
+
+
+async def test_killing_a_server_mid_run_loses_no_answer_silently(gateway: GatewayBed) -> None:
+    survivor, doomed = gateway.servers[TOOLS]
+    client = gateway_client(gateway.base_url, gateway.key, TOOLS)
+    try:
+        running = asyncio.ensure_future(run_streams(client, range(60)))
+        await _first_chunks(running, doomed)
+        assert doomed._proc is not None
+        doomed._proc.kill()  # SIGKILL: no goodbye, streams cut mid-way
+        doomed._proc.wait()
+        during = tally("kill during 60 streams", await running)
+
+        after = tally("after the kill", await run_streams(client, range(100, 120)))
+
+        await asyncio.to_thread(doomed.start)
+        served_before = _served_since_start(doomed)
+        back = tally("after the restart", await run_streams(client, range(200, 230)))
+        served_after = _served_since_start(doomed)
+    finally:
+        await client.aclose()
+        if doomed._proc is None:
+            doomed.start()
+    print(f"restarted server answered {served_after - served_before} of 30")
+
+    # A stream cut under the caller raises; it never ends as a short "normal" answer.
+    assert during["partial"] == 0
+    assert during["ok"] + during["cut"] + during["refused"] == 60
+    # Calls that had not started go to the live server (the gateway's retries, then ours).
+    assert after == {"ok": 20}
+    # The restarted server takes traffic again, and nothing is lost on the way.
+    assert back == {"ok": 30}
+    assert served_after > served_before
+    with urllib.request.urlopen(survivor.root_url + "/health", timeout=5) as answer:
+        assert answer.status == 200
