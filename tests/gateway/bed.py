@@ -39,7 +39,10 @@ def _servers(group: str) -> list[LlamaServer]:
             args = [*GREEDY, "--grammar", THINK_GRAMMAR]
             server = LlamaServer(template="reasoning", extra_args=args, progress=_progress)
         elif group == TOOLS:
-            server = LlamaServer(template="tools", extra_args=GREEDY, progress=_progress)
+            # Four slots: the load tests send many streams at once.
+            server = LlamaServer(
+                template="tools", parallel=4, extra_args=GREEDY, progress=_progress
+            )
         else:
             server = LlamaServer(template=None, embeddings=True, progress=_progress)
         server.port = free_port()
@@ -66,7 +69,9 @@ class GatewayBed:
 def gateway() -> Iterator[GatewayBed]:
     servers = {group: _servers(group) for group in (THINKING, TOOLS, EMBED)}
     everyone = [s for group in servers.values() for s in group]
-    proxy = LiteLLMProxy({g: [s.base_url for s in group] for g, group in servers.items()})
+    # Long upstream timeout: the load tests queue streams for minutes on a loaded machine.
+    groups = {g: [s.base_url for s in group] for g, group in servers.items()}
+    proxy = LiteLLMProxy(groups, timeout=600.0)
     try:
         with ThreadPoolExecutor(len(everyone) + 1) as pool:
             started = [pool.submit(s.start) for s in everyone] + [pool.submit(proxy.start)]

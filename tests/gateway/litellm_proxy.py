@@ -96,6 +96,7 @@ class LiteLLMProxy:
     groups: Mapping[str, Sequence[str]]
     port: int = 0
     num_retries: int = 2
+    timeout: float = 120.0
     master_key: str = field(default_factory=lambda: "sk-" + secrets.token_hex(16), repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _dir: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
@@ -113,12 +114,15 @@ class LiteLLMProxy:
         assert self._dir is not None
         return Path(self._dir.name) / "litellm.log"
 
+    def config(self) -> dict[str, Any]:
+        return proxy_config(self.groups, num_retries=self.num_retries, timeout=self.timeout)
+
     def start(self, timeout: float = 180.0) -> LiteLLMProxy:
         if self.port == 0:
             self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="litellm-")
         config = Path(self._dir.name) / "config.yaml"
-        config.write_text(yaml.safe_dump(proxy_config(self.groups, num_retries=self.num_retries)))
+        config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         env = {**os.environ, **OFFLINE, "LITELLM_MASTER_KEY": self.master_key}
         cmd = [*litellm_command(), "--config", str(config), "--host", "127.0.0.1"]
         with self.log.open("wb") as log:

@@ -42,9 +42,13 @@ def schema(i: int) -> dict[str, Any]:
     }
 
 
-def gateway_client(base_url: str, key: str, model: str, *, max_retries: int = 2) -> ChatClient:
+# Streams queue for a slot behind the others: on a loaded 2-core machine that is minutes.
+TIMEOUT = 600.0
+
+
+def gateway_client(base_url: str, key: str, model: str) -> ChatClient:
     settings = resolve_settings(
-        base_url=base_url, api_key=key, model=model, backend="llama-server", max_retries=max_retries
+        base_url=base_url, api_key=key, model=model, backend="llama-server", timeout=TIMEOUT
     )
     return ChatClient(settings)
 

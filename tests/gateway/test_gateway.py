@@ -9,10 +9,11 @@ import math
 
 import pytest
 
+from zenllama.core import ChatClient, ChatResult, resolve_settings
 from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
-from .bed import EMBED, TOOLS, GatewayBed
+from .bed import EMBED, THINKING, TOOLS, GatewayBed
 
 pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
 
@@ -61,3 +62,58 @@ async def test_embeddings_through_the_gateway_match_the_server(gateway: GatewayB
             1.0
         ] * len(TEXTS), name
     assert langchain.last_usage is not None and langchain.last_usage.input_tokens > len(TEXTS)
+
+
+# What LiteLLM 1.108.7 (`openai/` provider) changes in llama-server's answers. Asserted below,
+# so an upgrade that changes it is noticed; the README lists it ("Many servers").
+GATEWAY_CHANGES = {
+    "model": "the gateway's model name, not the server's model file (both modes)",
+    "timings": "dropped from streams; kept in whole answers",
+    "reasoning_tokens": "added to streamed usage (LiteLLM's own count); absent from whole answers",
+}
+KEPT = "text, reasoning_content, tool calls, usage (input, output, cached tokens), finish_reason"
+
+
+async def _answer(client: ChatClient, stream: bool) -> ChatResult:
+    messages = [{"role": "user", "content": "Say hello."}]
+    options = {"max_tokens": 24}
+    try:
+        if not stream:
+            return await client.acomplete(messages, options=options)
+        result = None
+        async for delta in client.astream(messages, options=options):
+            result = delta.result or result
+        assert result is not None
+        return result
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_what_the_gateway_keeps_and_changes(gateway: GatewayBed, stream: bool) -> None:
+    server = gateway.servers[THINKING][0]
+    direct = await _answer(ChatClient(resolve_settings(base_url=server.base_url)), stream)
+    behind = resolve_settings(
+        base_url=gateway.base_url, api_key=gateway.key, model=THINKING, backend="llama-server"
+    )
+    via = await _answer(ChatClient(behind), stream)
+
+    # Kept: the same greedy answer, split the same way, counted the same.
+    assert (via.text, via.reasoning, via.finish_reason) == (
+        direct.text,
+        direct.reasoning,
+        direct.finish_reason,
+    )
+    assert via.reasoning.strip()
+    assert direct.usage is not None and via.usage is not None
+    assert (via.usage.input_tokens, via.usage.output_tokens) == (
+        direct.usage.input_tokens,
+        direct.usage.output_tokens,
+    )
+    assert via.usage.cached_tokens is not None
+    # Changed (GATEWAY_CHANGES).
+    assert direct.model and direct.model.endswith(".gguf") and via.model == THINKING
+    assert direct.timings is not None
+    assert (via.timings is None) is stream
+    assert direct.usage.reasoning_tokens is None
+    assert (via.usage.reasoning_tokens is not None) is stream
