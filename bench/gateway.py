@@ -20,8 +20,8 @@ from zenllama.local import LlamaServer
 from zenllama.local.server import free_port
 
 N_STREAMS = 8
-MAX_TOKENS = 48
-ROUNDS = 3
+MAX_TOKENS = 32
+ROUNDS = 2
 
 
 def _server() -> LlamaServer:

@@ -27,6 +27,10 @@ def cosine(a: list[float], b: list[float]) -> float:
     )
 
 
+def nearest(vector: list[float], candidates: list[list[float]]) -> int:
+    return max(range(len(candidates)), key=lambda i: cosine(vector, candidates[i]))
+
+
 @pytest.mark.parametrize("cls", [ChatZenLlama, ZenLlama])
 def test_detection_sees_a_generic_server_and_the_backend_can_be_named(
     gateway: GatewayBed, cls: type[ChatZenLlama] | type[ZenLlama]
@@ -39,7 +43,7 @@ def test_detection_sees_a_generic_server_and_the_backend_can_be_named(
     # Named, llama-server's rules apply (tool_choice strings, reasoning pass-back, switches).
     named = cls(**common, backend="llama-server").client
     assert named.profile.name == "llama-server"
-    assert [m.id for m in named.list_models()] == ["embed", "thinking", "tools"]
+    assert sorted({m.id for m in named.list_models()}) == [EMBED, THINKING, TOOLS]
 
 
 async def test_embeddings_through_the_gateway_match_the_server(gateway: GatewayBed) -> None:
@@ -57,10 +61,11 @@ async def test_embeddings_through_the_gateway_match_the_server(gateway: GatewayB
     }
     for name, vectors in got.items():
         assert [len(v) for v in vectors] == [N_EMBD] * len(TEXTS), name
-        # Same model, same batches: the same vectors (float32 round trip at most).
-        assert [round(cosine(v, e), 4) for v, e in zip(vectors, expected, strict=True)] == [
-            1.0
-        ] * len(TEXTS), name
+        # Each text's own vector, in input order (concurrent batches that a server runs
+        # together differ in the last digits, as they do without a gateway).
+        similar = [cosine(v, e) for v, e in zip(vectors, expected, strict=True)]
+        assert min(similar) > 0.999, (name, similar)
+        assert [nearest(v, expected) for v in vectors] == list(range(len(TEXTS))), name
     assert langchain.last_usage is not None and langchain.last_usage.input_tokens > len(TEXTS)
 
 
