@@ -27,8 +27,9 @@ from zenllama.core import (
 MAX_TOKENS = 16  # the answer is a token or two; a grammar for one string is cheap to sample
 
 
-def grammar(i: int) -> str:
-    return f'root ::= "{i}"'
+def grammar(i: int, repeat: int) -> str:
+    """Exactly `i`, or `i i i …` (`repeat` times: a stream long enough to be cut mid-way)."""
+    return f'root ::= "{i}"' + (f' (" {i}"){{{repeat - 1}}}' if repeat > 1 else "")
 
 
 # Streams queue for a slot behind the others: on a loaded 2-core machine that is minutes.
@@ -50,15 +51,20 @@ class Outcome:
     chunks: int
 
 
-async def one_stream(client: ChatClient, i: int) -> Outcome:
+async def one_stream(
+    client: ChatClient, i: int, repeat: int = 1, underway: set[int] | None = None
+) -> Outcome:
+    """One stream; its id goes into `underway` once two chunks of text have arrived."""
     messages = [{"role": "user", "content": f"Say {i}."}]
-    options = {"max_tokens": MAX_TOKENS, "grammar": grammar(i)}
+    options = {"max_tokens": MAX_TOKENS * repeat, "grammar": grammar(i, repeat)}
     pieces: list[str] = []
     final = None
     try:
         async for delta in client.astream(messages, options=options):
             if delta.text:
                 pieces.append(delta.text)
+                if underway is not None and len(pieces) == 2:
+                    underway.add(i)
             final = delta.result or final
     except (IncompleteStreamError, StreamError) as exc:
         return Outcome(i, "cut", f"{type(exc).__name__}: {exc}"[:200], len(pieces))
@@ -68,14 +74,17 @@ async def one_stream(client: ChatClient, i: int) -> Outcome:
     text = "".join(pieces)
     assert final is not None  # the stream's last delta always carries the result
     try:
-        right = final.text == text and json.loads(text) == i
+        right = final.text == text and [json.loads(n) for n in text.split(" ")] == [i] * repeat
     except ValueError:
         right = False
     return Outcome(i, "ok" if right else "partial", repr(text)[:200], len(pieces))
 
 
-async def run_streams(client: ChatClient, ids: range) -> list[Outcome]:
-    return list(await asyncio.gather(*(one_stream(client, i) for i in ids)))
+async def run_streams(
+    client: ChatClient, ids: range, repeat: int = 1, underway: set[int] | None = None
+) -> list[Outcome]:
+    streams = (one_stream(client, i, repeat, underway) for i in ids)
+    return list(await asyncio.gather(*streams))
 
 
 def tally(label: str, outcomes: list[Outcome]) -> Counter[str]:

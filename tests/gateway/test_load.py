@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
 
 N_STREAMS = 100
 N_DURING, N_AFTER, N_BACK = 40, 10, 20
+REPEAT = 6  # the streams a kill can cut are `i i i i i i`: a dozen chunks each
 
 
 async def test_100_concurrent_streams_each_get_their_own_answer(gateway: GatewayBed) -> None:
@@ -38,19 +39,21 @@ def _served_since_start(server: LlamaServer) -> int:
     return server.log_tail(100_000).count("launch_slot_")
 
 
-async def _first_chunks(task: asyncio.Future[object], server: LlamaServer) -> None:
-    """Waits until the doomed server is busy with streams (or the run is over)."""
-    while not task.done() and _served_since_start(server) < 1:
+async def _streams_underway(
+    task: asyncio.Future[object], server: LlamaServer, underway: set[int]
+) -> None:
+    """Waits until streams are half-way (both servers busy, text flowing), or the run is over."""
+    while not task.done() and (_served_since_start(server) < 1 or len(underway) < 2):
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # some tokens out on its in-flight streams
 
 
 async def test_killing_a_server_mid_run_loses_no_answer_silently(gateway: GatewayBed) -> None:
     survivor, doomed = gateway.servers[TOOLS]
     client = gateway_client(gateway.base_url, gateway.key, TOOLS)
     try:
-        running = asyncio.ensure_future(run_streams(client, range(N_DURING)))
-        await _first_chunks(running, doomed)
+        underway: set[int] = set()
+        running = asyncio.ensure_future(run_streams(client, range(N_DURING), REPEAT, underway))
+        await _streams_underway(running, doomed, underway)
         assert doomed._proc is not None
         doomed._proc.kill()  # SIGKILL: no goodbye, streams cut mid-way
         doomed.stop()
