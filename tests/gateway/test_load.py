@@ -19,6 +19,8 @@ from .load import gateway_client, run_streams, tally
 pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
 
 N_STREAMS = 100
+# A stuck run fails the test instead of holding CI (minutes on a loaded 2-core machine).
+BOUND = 420.0
 N_DURING, N_AFTER, N_BACK = 40, 10, 20
 REPEAT = 6  # the streams a kill can cut are `i i i i i i`: a dozen chunks each
 
@@ -26,7 +28,7 @@ REPEAT = 6  # the streams a kill can cut are `i i i i i i`: a dozen chunks each
 async def test_100_concurrent_streams_each_get_their_own_answer(gateway: GatewayBed) -> None:
     client = gateway_client(gateway.base_url, gateway.key, TOOLS)
     try:
-        outcomes = await run_streams(client, range(N_STREAMS))
+        outcomes = await asyncio.wait_for(run_streams(client, range(N_STREAMS)), BOUND)
     finally:
         await client.aclose()
     counts = tally("100 concurrent streams", outcomes)
@@ -53,17 +55,24 @@ async def test_killing_a_server_mid_run_loses_no_answer_silently(gateway: Gatewa
     try:
         underway: set[int] = set()
         running = asyncio.ensure_future(run_streams(client, range(N_DURING), REPEAT, underway))
-        await _streams_underway(running, doomed, underway)
+        await asyncio.wait_for(_streams_underway(running, doomed, underway), BOUND)
         assert doomed._proc is not None
         doomed._proc.kill()  # SIGKILL: no goodbye, streams cut mid-way
         doomed.stop()
-        during = tally(f"killed a server during {N_DURING} streams", await running)
-
-        after = tally("after the kill", await run_streams(client, range(100, 100 + N_AFTER)))
+        during = tally(
+            f"killed a server during {N_DURING} streams", await asyncio.wait_for(running, BOUND)
+        )
+        after = tally(
+            "after the kill",
+            await asyncio.wait_for(run_streams(client, range(100, 100 + N_AFTER)), BOUND),
+        )
 
         await asyncio.to_thread(doomed.start)
         served_before = _served_since_start(doomed)
-        back = tally("after the restart", await run_streams(client, range(200, 200 + N_BACK)))
+        back = tally(
+            "after the restart",
+            await asyncio.wait_for(run_streams(client, range(200, 200 + N_BACK)), BOUND),
+        )
         served_after = _served_since_start(doomed)
     finally:
         await client.aclose()
