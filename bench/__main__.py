@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from . import chat_langchain, chat_llama_index, chat_wires, embeddings, fresh, speculative
+from . import chat_langchain, chat_llama_index, chat_wires, embeddings, fresh, gateway, speculative
 from .loopback import LoopbackServer
 
 PARTS = {
@@ -17,6 +17,8 @@ PARTS = {
     "embeddings": embeddings.main,
     "fresh": fresh.main,
     "speculative": speculative.main,
+    # Real llama-servers and a LiteLLM proxy (the gateway extra): the scale-out gain.
+    "gateway": gateway.main,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from zenllama.local import LlamaServer
 
 from .fakes import FakeServer
+from .gateway.bed import gateway  # noqa: F401 - the session fixture, for every test folder
 from .testbed import REASONING_MODEL
 
 

@@ -1,4 +1,5 @@
-"""Two backends, one environment variable apart; three wires, one setting apart.
+"""Two backends, one environment variable apart; three wires, one setting apart; and
+llama-server behind a gateway.
 
 Every scenario runs against (a) zen, replayed from synthesized cassettes, and (b) the real
 llama-server test bed, live. Between the two, only BACKEND_URL and the key differ; the classes
@@ -10,6 +11,12 @@ Each scenario also runs over the two other wires: on zen by the model family alo
 real llama-server by `api=` (its /v1/messages and /v1/responses; RECORDED cassettes in
 cassettes/llama-server/wires, `make record` re-records them against the test bed).
 
+(c) the same llama-servers, two of each, behind a LiteLLM proxy (tests/gateway/bed.py): the
+gateway's URL and key, BACKEND_MODEL names the gateway's model group, and the classes get
+`backend="llama-server"`, since no probe sees through a gateway (it answers /props with an
+error, so auto-detection says "openai-compatible"; tests/gateway checks that). What the
+gateway changes on the way is written down in GATEWAY_CHANGES, and asserted.
+
 The test bed's steering lives in the servers, not in the requests, so both legs send the same
 requests: greedy sampling and a 64-token budget are server defaults, and the thinking server
 has THINK_GRAMMAR as its default grammar (Qwen3 template: real `reasoning_content`). The tools
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pytest
@@ -28,6 +35,7 @@ import pytest
 from zenllama.local import LlamaServer
 
 from ..cassettes import RECORDING, make_vcr
+from ..gateway.bed import GatewayBed
 from ..spy import SentRequests, spy_requests
 from ..testbed import THINK_GRAMMAR
 from ..zen.fake_zen import FAKE_KEY
@@ -122,6 +130,8 @@ FACTS = {
 }
 _WIRES_VCR = make_vcr("llama-server/wires")
 _RECORDED = [pytest.mark.cassette, pytest.mark.llama_server_cassette]
+# Through the gateway: llama-server's facts; the probe cannot see through it, so it is named.
+FACTS["gateway"] = replace(FACTS["llama-server"], settings={"backend": "llama-server"})
 
 
 @dataclass
@@ -152,6 +162,13 @@ class Leg:
             with zen_cassette(cassette):
                 yield
             return
+        if self.name == "gateway":
+            gateway: GatewayBed = self.request.getfixturevalue("gateway")
+            self.monkeypatch.setenv("BACKEND_URL", gateway.base_url)
+            self.monkeypatch.setenv("BACKEND_API_KEY", gateway.key)
+            self.monkeypatch.setenv("BACKEND_MODEL", bed)  # the gateway's model group
+            yield
+            return
         self.monkeypatch.delenv("BACKEND_API_KEY", raising=False)
         if facts.api == "chat":  # live
             server: LlamaServer = self.request.getfixturevalue(f"{bed}_bed")
@@ -175,6 +192,7 @@ class Leg:
         pytest.param("llama-server", marks=pytest.mark.llama_server),
         pytest.param("llama-server-messages", marks=_RECORDED),
         pytest.param("llama-server-responses", marks=_RECORDED),
+        pytest.param("gateway", marks=[pytest.mark.llama_server, pytest.mark.gateway]),
     ]
 )
 def leg(request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Leg:
