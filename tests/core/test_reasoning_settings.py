@@ -164,6 +164,20 @@ def test_contradicting_settings_are_refused_naming_both(
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, ZenLlamaError)
 
 
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"reasoning_effort": 3}, "reasoning_effort=3"),
+        ({"thinking_budget": -1}, "thinking_budget=-1"),
+        ({"thinking_budget": "lots"}, "thinking_budget='lots'"),
+        ({"reasoning": "extreme"}, "reasoning='extreme'"),
+    ],
+)
+def test_values_no_request_can_carry_are_refused(setting: dict[str, Any], named: str) -> None:
+    with pytest.raises(InvalidSettingError, match=named):
+        WIRES["chat"].build(PROFILES["llama-server"], "m", ASK, stream=False, **setting)
+
+
 def test_aliases_are_request_parts_not_options_and_stay_out_of_infill(fake: FakeServer) -> None:
     fake.props = LLAMA_PROPS
     fake.reply("/infill", Reply(body={"content": "x"}), Reply(body={"content": "x"}))

@@ -17,17 +17,16 @@ Reasoning = bool | int | str | None
 REASONING_OFF = ("off", "none", "false", "disabled")
 REASONING_ON = ("on", "true", "enabled", "auto")
 EFFORT_LEVELS = ("minimal", "low", "medium", "high")
-# Aliases of `reasoning` (an effort, a budget) under their wires' own names; named request parts.
-REASONING_ALIASES = ("reasoning_effort", "thinking_budget")
 
 
 class ReasoningMode(NamedTuple):
     """The reasoning settings once normalised, for every wire: on (None: not asked either
     way), a thinking budget in tokens, an effort level."""
 
-    on: bool | None = None
-    budget: int | None = None
-    effort: str | None = None
+    on: bool | None
+    budget: int | None
+    effort: str | None
+
 
 # Request fields llama.cpp (and some gateways) understand beyond OpenAI's; sent only when set.
 LLAMA_CPP_FIELDS = (
@@ -240,7 +239,12 @@ def resolve_reasoning(
     else:
         on, budget, effort = reasoning_mode(reasoning)
     if reasoning_effort is not None:
-        alias = str(reasoning_effort).lower()
+        if not isinstance(reasoning_effort, str) or not reasoning_effort:
+            raise InvalidSettingError(
+                f"reasoning_effort={reasoning_effort!r}: use an effort level such as "
+                f"{', '.join(EFFORT_LEVELS)}"
+            )
+        alias = reasoning_effort.lower()
         _agree("reasoning_effort", reasoning_effort, reasoning, on, effort, alias)
         on, effort = True, alias
     if thinking_budget is not None:
