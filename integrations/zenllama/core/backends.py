@@ -59,6 +59,11 @@ class BackendProfile:
     # Extra fields of every Responses request (stateless use: reasoning comes back encrypted
     # so it can be passed back without server-side storage).
     responses_fields: dict[str, Any] = field(default_factory=dict)
+    # Responses requests ask for reasoning summaries even when `reasoning` is unset, as the
+    # backend takes the `reasoning` object for every model (zen's gpt-* all reason;
+    # llama-server accepts it for any model). Elsewhere only reasoning on asks: OpenAI's API
+    # refuses the object for a non-reasoning model.
+    responses_reasoning_default: bool = False
 
     def api_for(self, model: str | None) -> str:
         """The API this backend serves `model` on, by its family prefix."""
@@ -82,6 +87,7 @@ LLAMA_SERVER = BackendProfile(
     llama_cpp_endpoints=True,
     reasoning_fields_on_every_api=True,
     accepts_unsigned_reasoning=True,
+    responses_reasoning_default=True,
 )
 
 ZEN = BackendProfile(
@@ -103,6 +109,7 @@ ZEN = BackendProfile(
     # zen's docs list each model with its endpoint; the families route as a whole.
     model_apis=(("claude", "messages"), ("gpt", "responses"), ("gemini", "google")),
     responses_fields={"store": False, "include": ["reasoning.encrypted_content"]},
+    responses_reasoning_default=True,
 )
 
 DEEPSEEK = BackendProfile(

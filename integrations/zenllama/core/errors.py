@@ -240,6 +240,11 @@ class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
 
 
+class InvalidSettingError(ZenLlamaError, ValueError):
+    """A setting's value, or two settings together, that no request can carry (reasoning=False
+    with a thinking budget); the message names the settings and what to pass instead."""
+
+
 class TruncatedOutputError(ZenLlamaError, ValueError):
     """A structured answer (json_schema, json_mode, a forced tool call) was cut off by the
     token limit (`finish_reason` "length"): what came is incomplete, so it is not a result.

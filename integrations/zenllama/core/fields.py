@@ -47,8 +47,6 @@ OPTION_FIELDS = (
     "top_p",
     "stop",
     "seed",
-    "reasoning_effort",
-    "thinking_budget",
     *LLAMA_CPP_FIELDS,
 )
 
@@ -230,9 +228,11 @@ class ChatFields(ConnectionFields):
     session_id: str | None = None
     """Conversation id sent where the backend caches prompts by it (zen); random if not set."""
     reasoning: bool | int | str | None = None
-    """Thinking: True/"on", False/"off", a budget in tokens (int; llama-server
-    `reasoning_budget_tokens`), or an effort "minimal".."high" (`reasoning_effort`). The switch
-    maps to GLM `thinking` and llama.cpp `enable_thinking`; unsupported parts warn."""
+    """Thinking: True/"on", False/"off", a budget in tokens (int), or an effort
+    "minimal".."high". Each wire maps it through the backend: the switch to GLM `thinking` and
+    llama.cpp `enable_thinking`, a budget to `reasoning_budget_tokens` (llama-server) or Messages
+    `thinking.budget_tokens`, an effort to `reasoning_effort` or Responses `reasoning.effort`;
+    parts with no field warn (UnsupportedSettingWarning) and are not sent."""
     preserve_thinking: bool | None = None
     """Keep earlier turns' reasoning in the model's context (GLM preserved thinking:
     `clear_thinking: false`); the reasoning goes back complete and in order either way."""
@@ -246,10 +246,11 @@ class ChatFields(ConnectionFields):
     (Anthropic Messages). Unset: the backend's rule for the model (zen: claude-* Messages,
     gpt-* Responses, the rest chat; other backends chat)."""
     reasoning_effort: str | None = None
-    """Reasoning effort ("low", "medium", "high", …): Responses `reasoning.effort`, chat
-    completions `reasoning_effort`."""
+    """Alias of `reasoning=<effort>` ("low", "medium", "high", …), mapped the same way; one
+    that contradicts `reasoning` is an InvalidSettingError."""
     thinking_budget: int | None = None
-    """Anthropic Messages: tokens the model may think for (turns thinking on)."""
+    """Alias of `reasoning=<budget>` (tokens the model may think for), mapped the same way;
+    one that contradicts `reasoning` is an InvalidSettingError."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -407,6 +408,8 @@ class ChatFields(ConnectionFields):
             "tool_choice": kwargs.pop("tool_choice", None),
             "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
             "reasoning": kwargs.pop("reasoning", self.reasoning),
+            "reasoning_effort": kwargs.pop("reasoning_effort", self.reasoning_effort),
+            "thinking_budget": kwargs.pop("thinking_budget", self.thinking_budget),
             "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
             "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
             "reasoning_open": kwargs.pop("reasoning_open", self.reasoning_open),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .backends import BackendProfile
-from .errors import ToolChoiceDowngradedWarning, UnsupportedSettingWarning
+from .errors import InvalidSettingError, ToolChoiceDowngradedWarning, UnsupportedSettingWarning
 from .wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 
 Message = dict[str, Any]
@@ -17,6 +17,16 @@ Reasoning = bool | int | str | None
 REASONING_OFF = ("off", "none", "false", "disabled")
 REASONING_ON = ("on", "true", "enabled", "auto")
 EFFORT_LEVELS = ("minimal", "low", "medium", "high")
+
+
+class ReasoningMode(NamedTuple):
+    """The reasoning settings once normalised, for every wire: on (None: not asked either
+    way), a thinking budget in tokens, an effort level."""
+
+    on: bool | None
+    budget: int | None
+    effort: str | None
+
 
 # Request fields llama.cpp (and some gateways) understand beyond OpenAI's; sent only when set.
 LLAMA_CPP_FIELDS = (
@@ -144,6 +154,8 @@ def build_chat_body(
     tool_choice: str | bool | Mapping[str, Any] | None = None,
     parallel_tool_calls: bool | None = None,
     reasoning: Reasoning = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
     preserve_thinking: bool | None = None,
     stream_usage: bool = True,
     options: Mapping[str, Any] | None = None,
@@ -151,6 +163,8 @@ def build_chat_body(
 ) -> dict[str, Any]:
     if not messages:
         raise ValueError("messages is empty: send at least one message")
+    options = dict(options or {})
+    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
     body: dict[str, Any] = {
         "messages": [_chat_message(m) for m in apply_reasoning_policy(profile, messages)]
     }
@@ -171,13 +185,13 @@ def build_chat_body(
                 body["parallel_tool_calls"] = parallel_tool_calls
     elif tool_choice not in (None, False, "auto", "none"):
         raise ValueError(f"tool_choice={tool_choice!r} needs tools: pass them along with the call")
-    for key, value in (options or {}).items():
+    for key, value in options.items():
         if value is not None:
             body[key] = value
     if preserve_thinking:
         _switch(body, profile, "preserve_thinking", profile.preserve_thinking_on)
-    if reasoning is not None:  # after preserving, so an explicit switch decides `thinking.type`
-        _apply_reasoning(body, profile, reasoning)
+    if mode.on is not None:  # after preserving, so an explicit switch decides `thinking.type`
+        _apply_reasoning(body, profile, mode)
     if stream:
         body["stream"] = True
         if stream_usage:
@@ -188,12 +202,15 @@ def build_chat_body(
 
 
 def reasoning_mode(reasoning: Reasoning) -> tuple[bool, int | None, str | None]:
-    """(on, budget, effort) of a `reasoning` setting; a ValueError says what is accepted."""
+    """(on, budget, effort) of a `reasoning` setting; an InvalidSettingError says what is
+    accepted."""
     if isinstance(reasoning, bool):
         return reasoning, None, None
     if isinstance(reasoning, int):
         if reasoning < 0:
-            raise ValueError(f"reasoning budget {reasoning} is negative: use 0 or more tokens")
+            raise InvalidSettingError(
+                f"reasoning budget {reasoning} is negative: use 0 or more tokens"
+            )
         return True, reasoning, None
     if isinstance(reasoning, str):
         level = reasoning.lower()
@@ -204,32 +221,107 @@ def reasoning_mode(reasoning: Reasoning) -> tuple[bool, int | None, str | None]:
         if level in EFFORT_LEVELS:
             return True, None, level
     choices = ", ".join(("off", "on", *EFFORT_LEVELS))
-    raise ValueError(
+    raise InvalidSettingError(
         f"reasoning={reasoning!r}: use True/False, {choices}, or a token budget (an int)"
     )
 
 
-def _apply_reasoning(body: dict[str, Any], profile: BackendProfile, reasoning: Reasoning) -> None:
-    on, budget, effort = reasoning_mode(reasoning)
-    level_sent = False
-    for setting, value, name in (
-        ("a reasoning budget", budget, profile.reasoning_budget_field),
-        ("a reasoning effort", effort, profile.reasoning_effort_field),
-    ):
-        if value is None:
-            continue
-        if name is None:
-            warnings.warn(
-                f"{setting} has no request field on the {profile.name} backend: only "
-                f"'reasoning on' was sent; pass the backend's own field in extra_body",
-                UnsupportedSettingWarning,
-                stacklevel=5,
+def resolve_reasoning(
+    reasoning: Reasoning = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
+) -> ReasoningMode:
+    """`reasoning` and its aliases as one ReasoningMode; an alias turns reasoning on, as
+    `reasoning=<effort>` or `reasoning=<budget>` would. Contradictions are refused, not
+    guessed: an InvalidSettingError names both settings."""
+    if reasoning is None:
+        on, budget, effort = None, None, None
+    else:
+        on, budget, effort = reasoning_mode(reasoning)
+    if reasoning_effort is not None:
+        if not isinstance(reasoning_effort, str) or not reasoning_effort:
+            raise InvalidSettingError(
+                f"reasoning_effort={reasoning_effort!r}: use an effort level such as "
+                f"{', '.join(EFFORT_LEVELS)}"
             )
-        else:
-            body[name] = value
-            level_sent = True
-    fields = profile.reasoning_on if on else profile.reasoning_off
-    if fields or not level_sent:  # an effort alone is the switch where there is no other
+        alias = reasoning_effort.lower()
+        _agree("reasoning_effort", reasoning_effort, reasoning, on, effort, alias)
+        on, effort = True, alias
+    if thinking_budget is not None:
+        if isinstance(thinking_budget, bool) or not isinstance(thinking_budget, int):
+            raise InvalidSettingError(
+                f"thinking_budget={thinking_budget!r}: use a token budget (an int)"
+            )
+        if thinking_budget < 0:
+            raise InvalidSettingError(
+                f"thinking_budget={thinking_budget} is negative: use 0 or more tokens"
+            )
+        _agree("thinking_budget", thinking_budget, reasoning, on, budget, thinking_budget)
+        on, budget = True, thinking_budget
+    return ReasoningMode(on, budget, effort)
+
+
+def _agree(
+    alias: str, value: Any, reasoning: Reasoning, on: bool | None, own: Any, wanted: Any
+) -> None:
+    if on is False:
+        raise InvalidSettingError(
+            f"reasoning={reasoning!r} switches thinking off, but {alias}={value!r} asks for "
+            f"it: drop one of them"
+        )
+    if own is not None and own != wanted:
+        raise InvalidSettingError(
+            f"reasoning={reasoning!r} and {alias}={value!r} disagree: set only one of them "
+            f"({alias} is an alias of reasoning)"
+        )
+
+
+def take_reasoning(
+    options: dict[str, Any],
+    reasoning: Reasoning,
+    reasoning_effort: str | None,
+    thinking_budget: int | None,
+) -> ReasoningMode:
+    """The mode of a request's reasoning parts; aliases a core caller put among `options`
+    are taken out of them (and normalised with the rest), never sent raw."""
+    effort = options.pop("reasoning_effort", None)
+    budget = options.pop("thinking_budget", None)
+    return resolve_reasoning(
+        reasoning,
+        reasoning_effort if reasoning_effort is not None else effort,
+        thinking_budget if thinking_budget is not None else budget,
+    )
+
+
+def put_level(
+    body: dict[str, Any], where: str, setting: str, value: Any, field: str | None
+) -> bool:
+    """Puts one reasoning level (budget, effort) in its field; where there is none it warns
+    and is not sent. True when it went."""
+    if value is None:
+        return False
+    if field is None:
+        warnings.warn(
+            f"{setting} has no request field on {where} and was not sent; pass the backend's "
+            "own field in extra_body",
+            UnsupportedSettingWarning,
+            stacklevel=6,
+        )
+        return False
+    body[field] = value
+    return True
+
+
+def _apply_reasoning(body: dict[str, Any], profile: BackendProfile, mode: ReasoningMode) -> None:
+    where = f"the {profile.name} backend"
+    budget_sent = put_level(
+        body, where, "a reasoning budget", mode.budget, profile.reasoning_budget_field
+    )
+    effort_sent = put_level(
+        body, where, "a reasoning effort", mode.effort, profile.reasoning_effort_field
+    )
+    fields = profile.reasoning_on if mode.on else profile.reasoning_off
+    if fields or not (budget_sent or effort_sent):  # a level alone is the switch if no other
         _switch(body, profile, "reasoning", fields, stacklevel=6)
 
 

@@ -15,7 +15,15 @@ from typing import Any
 from .. import errors
 from ..backends import BackendProfile
 from ..errors import ToolChoiceDowngradedWarning
-from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
+from ..request import (
+    Message,
+    Reasoning,
+    ToolSpec,
+    apply_reasoning_policy,
+    deep_merge,
+    put_level,
+    take_reasoning,
+)
 from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
 from .common import (
@@ -43,7 +51,7 @@ DEFAULT_MAX_TOKENS = 4096
 DEFAULT_THINKING_BUDGET = 1024  # the API's minimum
 # Options with a Messages field of the same name (chat_template_kwargs: llama-server's).
 _SAME_NAME = ("temperature", "top_p", "top_k", "metadata", "service_tier", "chat_template_kwargs")
-_HANDLED = ("model", "max_tokens", "stop", "thinking_budget")
+_HANDLED = ("model", "max_tokens", "stop")
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -171,7 +179,9 @@ def build_messages_body(
     tools: Sequence[ToolSpec] = (),
     tool_choice: str | bool | Mapping[str, Any] | None = None,
     parallel_tool_calls: bool | None = None,
-    reasoning: bool | None = None,
+    reasoning: Reasoning = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
     preserve_thinking: bool | None = None,
     stream_usage: bool = True,  # Messages streams always carry usage
     options: Mapping[str, Any] | None = None,
@@ -180,6 +190,7 @@ def build_messages_body(
     if not messages:
         raise ValueError("messages is empty: send at least one message")
     options = {k: v for k, v in (options or {}).items() if v is not None}
+    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
     system, turns = system_prompt(apply_reasoning_policy(profile, messages))
     body: dict[str, Any] = {"model": model, "messages": _turns(profile, turns)}
     if system:
@@ -200,30 +211,34 @@ def build_messages_body(
     if "stop" in options:
         stop = options["stop"]
         body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    budget = options.get("thinking_budget")
-    thinking = reasoning is True or (budget is not None and reasoning is not False)
     max_tokens = options.get("max_tokens")
-    if thinking:
-        budget = int(budget or DEFAULT_THINKING_BUDGET)
+    if mode.on:
+        budget = DEFAULT_THINKING_BUDGET if mode.budget is None else mode.budget
         if max_tokens is not None and max_tokens <= budget:
             raise ValueError(
                 f"max_tokens ({max_tokens}) must be larger than the thinking budget ({budget}): "
-                "raise max_tokens or lower thinking_budget"
+                "raise max_tokens or lower the reasoning budget"
             )
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         body["max_tokens"] = max_tokens or budget + DEFAULT_MAX_TOKENS
         _thinking_tool_choice(body, model)
     else:
-        if reasoning is False:
+        if mode.on is False:
             body["thinking"] = {"type": "disabled"}
         body["max_tokens"] = max_tokens or DEFAULT_MAX_TOKENS
     if profile.reasoning_fields_on_every_api:
         if preserve_thinking:
             deep_merge(body, profile.preserve_thinking_on)
-        if reasoning is not None:
-            deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+        if mode.on is not None:
+            deep_merge(body, profile.reasoning_on if mode.on else profile.reasoning_off)
     elif preserve_thinking:
         unsupported("Anthropic Messages", ["preserve_thinking"])
+    if mode.effort is not None:
+        # Messages has no effort: the backend's own field where it reads chat fields here too.
+        own = profile.reasoning_fields_on_every_api
+        field = profile.reasoning_effort_field if own else None
+        where = f"the {profile.name} backend's Anthropic Messages API"
+        put_level(body, where, "a reasoning effort", mode.effort, field)
     unsupported(
         "Anthropic Messages",
         [k for k in options if k not in (*_SAME_NAME, *_HANDLED)],

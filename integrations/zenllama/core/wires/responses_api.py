@@ -14,7 +14,15 @@ from typing import Any
 
 from .. import errors
 from ..backends import BackendProfile
-from ..request import Message, ToolSpec, apply_reasoning_policy, deep_merge
+from ..request import (
+    Message,
+    Reasoning,
+    ToolSpec,
+    apply_reasoning_policy,
+    deep_merge,
+    put_level,
+    take_reasoning,
+)
 from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
@@ -138,7 +146,9 @@ def build_responses_body(
     tools: Sequence[ToolSpec] = (),
     tool_choice: str | bool | Mapping[str, Any] | None = None,
     parallel_tool_calls: bool | None = None,
-    reasoning: bool | None = None,
+    reasoning: Reasoning = None,
+    reasoning_effort: str | None = None,
+    thinking_budget: int | None = None,
     preserve_thinking: bool | None = None,
     stream_usage: bool = True,  # response.completed always carries usage
     options: Mapping[str, Any] | None = None,
@@ -147,6 +157,7 @@ def build_responses_body(
     if not messages:
         raise ValueError("messages is empty: send at least one message")
     options = {k: v for k, v in (options or {}).items() if v is not None}
+    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
     instructions, turns = system_prompt(apply_reasoning_policy(profile, messages))
     body: dict[str, Any] = {"model": model, "input": _input(profile, turns)}
     if instructions:
@@ -160,22 +171,24 @@ def build_responses_body(
         if parallel_tool_calls is not None:
             body["parallel_tool_calls"] = parallel_tool_calls
     body.update(profile.responses_fields)
-    effort = options.pop("reasoning_effort", None)
-    if reasoning is False:
-        body["reasoning"] = {"effort": effort or EFFORT_OFF}
-    else:
+    if mode.on is False:
+        body["reasoning"] = {"effort": EFFORT_OFF}
+    elif mode.on or profile.responses_reasoning_default:
         # Summaries are what comes back as reasoning text.
-        body["reasoning"] = {"summary": "auto", **({"effort": effort} if effort else {})}
-    if profile.reasoning_fields_on_every_api:
+        effort = {"effort": mode.effort} if mode.effort else {}
+        body["reasoning"] = {"summary": "auto", **effort}
+    own = profile.reasoning_fields_on_every_api
+    if own:
         if preserve_thinking:
             deep_merge(body, profile.preserve_thinking_on)
-        if reasoning is not None:
-            deep_merge(body, profile.reasoning_on if reasoning else profile.reasoning_off)
+        if mode.on is not None:
+            deep_merge(body, profile.reasoning_on if mode.on else profile.reasoning_off)
     elif preserve_thinking:
         unsupported("OpenAI Responses", ["preserve_thinking"])
-    if "thinking_budget" in options:
-        unsupported("OpenAI Responses", ["thinking_budget"])
-        del options["thinking_budget"]
+    # Responses has no budget: the backend's own field where it reads chat fields here too.
+    where = f"the {profile.name} backend's OpenAI Responses API"
+    field = profile.reasoning_budget_field if own else None
+    put_level(body, where, "a reasoning budget", mode.budget, field)
     if "max_tokens" in options:
         body["max_output_tokens"] = options.pop("max_tokens")
     if "response_format" in options:
