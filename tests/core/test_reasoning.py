@@ -102,8 +102,8 @@ def test_a_template_that_is_not_text_opens_nothing() -> None:
 
 def test_a_stream_answered_with_one_json_body_keeps_the_opened_think() -> None:
     # A server that ignored "stream": the whole answer is read with the same flag.
-    body = {"choices": [{"message": {"content": "plan it</think>Hello"}, "finish_reason": "stop"}]}
+    body = {"choices": [{"message": {"content": "plan it, cut off"}, "finish_reason": "stop"}]}
     parser = StreamParser("llama-server", reasoning_open=True)
     assert parser.feed(json.dumps(body)) is None
     result = parser.finish().result
-    assert result is not None and (result.reasoning, result.text) == ("plan it", "Hello")
+    assert result is not None and (result.reasoning, result.text) == ("plan it, cut off", "")
