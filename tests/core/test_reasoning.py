@@ -1,6 +1,9 @@
+import json
+
 import pytest
 
 from zenllama.core.reasoning import ThinkSplitter, split_think, template_opens_think
+from zenllama.core.responses import StreamParser
 from zenllama.local.server import template_path
 
 CASES = [
@@ -95,3 +98,12 @@ def test_template_opens_think(template: str, kwargs: dict[str, object], opens: b
 
 def test_a_template_that_is_not_text_opens_nothing() -> None:
     assert template_opens_think(None, {}) is False
+
+
+def test_a_stream_answered_with_one_json_body_keeps_the_opened_think() -> None:
+    # A server that ignored "stream": the whole answer is read with the same flag.
+    body = {"choices": [{"message": {"content": "plan it, cut off"}, "finish_reason": "stop"}]}
+    parser = StreamParser("llama-server", reasoning_open=True)
+    assert parser.feed(json.dumps(body)) is None
+    result = parser.finish().result
+    assert result is not None and (result.reasoning, result.text) == ("plan it, cut off", "")

@@ -58,6 +58,23 @@ async def test_reasoning_streams_as_reasoning_from_the_first_token(
     assert [s.path for s in opening.seen] == ["/props", *["/v1/chat/completions"] * 2]
 
 
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_every_client_of_the_url_reads_the_template_once_probed(
+    opening: FakeServer, mode: str
+) -> None:
+    # The probe runs once per URL per process; later objects (new, copied) know the template
+    # from it too, without asking /props again.
+    opening.chat(*[Reply(events=RAW)] * 3)
+    first = ChatZenLlama(base_url=opening.base_url)
+    for llm in (first, ChatZenLlama(base_url=opening.base_url), first.model_copy()):
+        if mode == "stream":
+            chunks = list(llm.stream("hi"))
+        else:
+            chunks = [c async for c in llm.astream("hi")]
+        assert _split(chunks) == [("Think", ""), ("ing.", ""), ("", "Hi")]
+    assert [s.path for s in opening.seen] == ["/props", *["/v1/chat/completions"] * 3]
+
+
 def test_thinking_switched_off_closes_the_tag(opening: FakeServer) -> None:
     opening.chat(Reply(events=stream_of({"content": "Hi"})))
     llm = ChatZenLlama(base_url=opening.base_url, reasoning=False)  # enable_thinking: false

@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from llama_index.core.base.llms.types import ChatMessage
 
 from zenllama import cli
-from zenllama.core import FeatureNotSupportedError, UnknownModelError
+from zenllama.core import FeatureNotSupportedError, InvalidSettingError, UnknownModelError
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
@@ -92,7 +92,7 @@ def test_without_swa_full_a_restored_slot_is_not_reused(tmp_path: Path) -> None:
 
 def test_slot_file_names_stay_inside_the_save_folder() -> None:
     llm = ChatZenLlama(base_url="http://127.0.0.1:9/v1", backend="llama-server")
-    with pytest.raises(ValueError, match="plain file name"):
+    with pytest.raises(InvalidSettingError, match="plain file name"):
         llm.save_slot(0, "../escape.bin")
 
 

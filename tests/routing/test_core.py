@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -11,17 +13,24 @@ from zenllama.core import (
     BackendConnectionError,
     ChatResult,
     IncompleteStreamError,
+    InvalidSettingError,
     RoutingPolicy,
     ServerLoadingError,
     ToolChoiceDowngradedWarning,
+    UnsupportedSettingWarning,
+    routing,
 )
+from zenllama.core.chat import ChatClient
 from zenllama.core.routing import Backend, RoutedChatClient
-from zenllama.core.settings import resolve_settings
+from zenllama.core.settings import Settings, resolve_settings
+from zenllama.langchain import ChatZenLlama, Fallback
 
 from ..fakes import CHAT, FakeServer, Reply, error
+from ..fakes import Seen as SeenRequest
 from ..spy import SentRequests
 from ..wire_shapes import answer, chunk, stream_of
-from ..zen.fake_zen import FakeZen
+from ..zen.fake_zen import FAKE_KEY, FakeZen
+from ..zen.recording import MODEL, ZEN_URL
 from .conftest import ASK, LOCAL_WINDOW, dead_url, local_server, routed, zen_chats
 
 pytestmark = pytest.mark.usefixtures("zen")
@@ -179,13 +188,14 @@ def test_forced_local_does_not_fall_back() -> None:
 
 
 def test_unknown_route_is_a_clear_error(local: FakeServer) -> None:
-    with pytest.raises(ValueError, match=r"route='gpu' names no backend.*\['local', 'zen'\]"):
+    names = r"route='gpu' names no backend.*\['local', 'zen'\]"
+    with pytest.raises(InvalidSettingError, match=names):
         routed(local.base_url).complete(ASK, options={"route": "gpu"})
 
 
 def test_backends_need_distinct_names(local: FakeServer) -> None:
     settings = resolve_settings(base_url=local.base_url)
-    with pytest.raises(ValueError, match="distinct names"):
+    with pytest.raises(InvalidSettingError, match="distinct names"):
         RoutedChatClient([Backend("a", settings), Backend("a", settings)])
 
 
@@ -315,3 +325,76 @@ def test_a_local_server_fixture_is_llama_server() -> None:
         assert routed(server.base_url).complete(ASK).backend == "llama-server"
     finally:
         server.close()
+
+
+# What each backend is sent --------------------------------------------------------------------
+def _count_chat_bodies_only(seen: SeenRequest) -> Reply:
+    # llama-server's counting endpoints take chat bodies; anything else is a 400.
+    if "messages" not in seen.body:
+        return Reply(400, error(400, "'messages' is required"))
+    return Reply(body={"input_tokens": LOCAL_WINDOW + 1})
+
+
+@pytest.mark.parametrize("api", ["chat", "messages", "responses"])
+def test_the_size_check_counts_the_chat_body_whatever_the_wire(
+    local: FakeServer, api: str
+) -> None:
+    local.handle(CHAT + "/input_tokens", _count_chat_bodies_only)
+    messages = [{"role": "system", "content": "be brief"}, *_long(LOCAL_WINDOW - 100)]
+    result = routed(local.base_url).complete(messages, api=api)
+    assert result.route is not None
+    assert result.route.reason == f"local context window {LOCAL_WINDOW} < {LOCAL_WINDOW + 1} needed"
+    counted = local.requests_to(CHAT + "/input_tokens")[0].body
+    assert counted["messages"][0] == {"role": "system", "content": "be brief"}
+
+
+def test_a_fallback_gets_its_own_model_and_no_llama_cpp_fields(sent: SentRequests) -> None:
+    options = {"model": "local-only", "grammar": 'root ::= "x"', "id_slot": 0, "top_k": 5}
+    with pytest.warns(UnsupportedSettingWarning, match="zen is not a llama-server"):
+        result = routed(dead_url()).complete(ASK, options=options, api="messages")
+    assert result.backend == "zen"
+    (body,) = [s.body for s in zen_chats(sent)]  # chat completions: zen's rule for its model
+    assert body["model"] == MODEL
+    assert not {"grammar", "id_slot", "top_k"} & body.keys()
+
+
+def test_a_per_call_model_goes_to_the_backend_route_names(sent: SentRequests) -> None:
+    result = routed(dead_url()).complete(ASK, options={"model": "glm-4.6", "route": "zen"})
+    assert result.backend == "zen"
+    assert [s.body["model"] for s in zen_chats(sent)] == ["glm-4.6"]
+
+
+def test_threads_failing_on_a_down_local_rebuild_its_client_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = local_server()
+    # Its last answer hangs up, so once closed nothing answers on that port (refused).
+    server.chat(Reply(body=answer({"content": "local"}), headers={"Connection": "close"}))
+    client = routed(server.base_url)
+    assert client.complete(ASK).text == "local"  # its window is learnt
+    server.close()  # down: every thread fails on it at once
+    built: list[ChatClient] = []
+
+    class Counted(ChatClient):
+        def __init__(self, settings: Settings) -> None:
+            super().__init__(settings)
+            built.append(self)
+
+    monkeypatch.setattr(routing, "ChatClient", Counted)
+    start = threading.Barrier(16)
+
+    def call(_: int) -> str | None:
+        start.wait()
+        return client.complete(ASK).backend
+
+    for _ in range(5):
+        with ThreadPoolExecutor(16) as pool:
+            assert list(pool.map(call, range(16))) == ["zen"] * 16
+    assert len(built) == 1
+
+
+def test_duplicate_backend_names_fail_at_construction(local: FakeServer) -> None:
+    clash = Fallback(base_url=ZEN_URL, model=MODEL, api_key=FAKE_KEY, name="local")
+    # pydantic hands the InvalidSettingError on as its ValidationError (a ValueError too).
+    with pytest.raises(ValueError, match="distinct names"):
+        ChatZenLlama(base_url=local.base_url, fallbacks=[clash])

@@ -27,8 +27,9 @@ from .wires import Wire, wire_for
 
 # Which backend serves a URL is found once per process: by a probe of llama-server's /props,
 # per (base URL, whether a key is sent), whatever the number of objects, threads and loops.
+# The props are kept with the profile: every later client reads its template from them.
 _DetectionKey = tuple[str, bool]
-_detected: dict[_DetectionKey, BackendProfile] = {}
+_detected: dict[_DetectionKey, tuple[BackendProfile, Any]] = {}
 _probe_locks: dict[_DetectionKey, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -82,17 +83,20 @@ class ChatClient:
         )
         key = (self.settings.base_url, has_key)
         with _probe_lock(key):
-            profile = _detected.get(key)
-            if profile is None:
-                profile = _detected[key] = self._detect(self._probe_props())
+            found = _detected.get(key)
+            if found is None:
+                found = _detected[key] = self._detect(self._probe_props())
+        profile, props = found
+        if props is not None and self._props is None:
+            self._props = props
         self._use(profile)
         return profile
 
-    def _detect(self, props: Any) -> BackendProfile:
+    @staticmethod
+    def _detect(props: Any) -> tuple[BackendProfile, Any]:
         if looks_like_llama_server(props):
-            self._props = props
-            return profile_named("llama-server")
-        return OPENAI_COMPATIBLE
+            return profile_named("llama-server"), props
+        return OPENAI_COMPATIBLE, None
 
     def _probe_props(self) -> Any:
         """/props with the object's own timeout and retries; None where the server has none.

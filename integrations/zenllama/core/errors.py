@@ -236,6 +236,10 @@ class ToolChoiceDowngradedWarning(UserWarning):
     """
 
 
+class InvalidSettingError(ZenLlamaError, ValueError):
+    """A setting or argument zenllama cannot use; the message says what to pass instead."""
+
+
 class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
 

@@ -30,6 +30,7 @@ from .routing import (
     Backend,
     RoutedChatClient,
     RoutingPolicy,
+    check_names,
     default_name,
 )
 from .settings import (
@@ -347,8 +348,10 @@ class ChatFields(ConnectionFields):
             model = env_value("BACKEND_FALLBACK_MODEL")
             secret = SecretStr(key) if key else None
             self.fallbacks = [Fallback(base_url=url, model=model, api_key=secret)] if url else []
-        for fallback in self.fallbacks:
-            self._fallback_backend(fallback, session_id=None)
+        names = [self._fallback_backend(f, session_id=None).name for f in self.fallbacks]
+        if names:  # told apart by name (route=): a clash found now, not at the first call
+            first = resolve_settings(base_url=self.base_url, backend=self.backend)
+            check_names([default_name(first), *names])
         return self
 
     def _chat_client(self, settings: Settings) -> AnyChatClient:
@@ -397,7 +400,7 @@ class ChatFields(ConnectionFields):
         """Splits call-time kwargs into the core's named parts; the rest are request fields."""
         kwargs = dict(kwargs)
         if kwargs.get(ROUTE_OPTION) is not None and not self.fallbacks:
-            raise ValueError(
+            raise errors.InvalidSettingError(
                 f"route={kwargs[ROUTE_OPTION]!r} needs fallbacks: pass fallbacks=[...] or set "
                 "BACKEND_FALLBACK_URL"
             )

@@ -7,6 +7,7 @@ and guessing a tokenizer (or downloading one) would give counts nobody can trust
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -14,7 +15,13 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from .errors import BackendHTTPError, FeatureNotSupportedError, UnknownModelError
+from . import prompt_size
+from .errors import (
+    BackendHTTPError,
+    FeatureNotSupportedError,
+    InvalidSettingError,
+    UnknownModelError,
+)
 from .request import Message, ToolSpec
 from .transport import root_url
 
@@ -53,9 +60,6 @@ class BoundedCache(Generic[V]):
             self._data.move_to_end(key)
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,10 @@ def _tokens(data: Any) -> list[int]:
 # Chat body fields that do not change the rendered prompt (kept out of the cache key and
 # out of /apply-template, which ignores them anyway).
 _NOT_IN_PROMPT = ("stream", "stream_options", "max_tokens", "temperature", "seed", "top_p")
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class LlamaCpp:
@@ -192,8 +200,10 @@ class LlamaCpp:
     def _template_body(
         self, messages: Sequence[Message], request: dict[str, Any]
     ) -> dict[str, Any]:
-        # The very body a chat call would send, so the template sees the same tools and kwargs.
-        body = self._client.build_body(messages, stream=False, **request)
+        # The very body a chat call would send, so the template sees the same tools and kwargs;
+        # in the chat wire whatever `api` says: these endpoints take chat bodies only, and
+        # llama-server renders the same template for every wire.
+        body = self._client.build_body(messages, stream=False, **{**request, "api": "chat"})
         return {k: v for k, v in body.items() if k not in _NOT_IN_PROMPT}
 
     def apply_template(self, messages: Sequence[Message], **request: Any) -> str:
@@ -211,15 +221,14 @@ class LlamaCpp:
         self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (), **request: Any
     ) -> int:
         """The chat call's prompt tokens, as the server's `usage.prompt_tokens` will count
-        them: the rendered template (with its special tokens) tokenized like a chat prompt."""
+        them (`prompt_size.prompt_tokens`: one round trip where the server counts it). Cached
+        per body digest, so no prompt text is kept."""
         self._require("count_prompt_tokens", TOKENS_HINT)
         body = self._template_body(messages, {"tools": tools, **request})
-        key = json.dumps(body, sort_keys=True, default=str)
+        key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:
-            prompt = str(self._post("/apply-template", body)["prompt"])
-            # The chat path tokenizes its prompt with add_special and parse_special on.
-            count = len(self.tokenize(prompt, add_special=True, parse_special=True))
+            count = prompt_size.prompt_tokens(self._client, body)
             self._prompt_counts.put(key, count)
         return count
 
@@ -228,11 +237,10 @@ class LlamaCpp:
     ) -> int:
         await self._arequire("count_prompt_tokens", TOKENS_HINT)
         body = self._template_body(messages, {"tools": tools, **request})
-        key = json.dumps(body, sort_keys=True, default=str)
+        key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:
-            prompt = str((await self._apost("/apply-template", body))["prompt"])
-            count = len(await self.atokenize(prompt, add_special=True, parse_special=True))
+            count = await prompt_size.aprompt_tokens(self._client, body)
             self._prompt_counts.put(key, count)
         return count
 
@@ -375,7 +383,7 @@ class LlamaCpp:
 def _file(filename: str) -> str:
     # llama-server refuses paths (it writes only inside --slot-save-path); say so before sending.
     if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
-        raise ValueError(
+        raise InvalidSettingError(
             f"slot file {filename!r} must be a plain file name; it is stored in the server's "
             "--slot-save-path folder"
         )

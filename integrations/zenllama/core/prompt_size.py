@@ -4,12 +4,14 @@ tokenizer, and a free upper bound that spares asking when the prompt clearly fit
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors
-from .chat import ChatClient
 from .transport import root_url
 from .wires.chat import PATH as CHAT_PATH
+
+if TYPE_CHECKING:
+    from .chat import ChatClient
 
 # llama-server's count of a chat request's prompt (newer builds; older ones 404).
 INPUT_TOKENS_PATH = CHAT_PATH + "/input_tokens"

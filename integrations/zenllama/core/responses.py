@@ -250,7 +250,7 @@ class StreamParser:
             raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None
         if type(data) is dict and data.get("error") is not None:
             _raise_stream_error(data)
-        result = parse_chat_response(data, self._backend)
+        result = parse_chat_response(data, self._backend, self._opened)
         fragments = [
             ToolCallFragment(index, call.id, call.name, json.dumps(call.arguments))
             for index, call in enumerate(result.tool_calls)

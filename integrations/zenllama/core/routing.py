@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +25,7 @@ from .chat import ChatClient, forget_detected_backends
 from .llama_cpp import LlamaCpp
 from .models import ModelInfo
 from .prompt_size import aprompt_tokens, prompt_tokens, token_bound
-from .request import Message, ToolSpec
+from .request import LLAMA_CPP_FIELDS, Message, ToolSpec
 from .results import ChatResult, Route, StreamDelta
 from .settings import Settings
 
@@ -44,6 +45,10 @@ ROUTABLE: tuple[type[errors.ZenLlamaError], ...] = (*UNAVAILABLE, errors.Context
 ROUTE_OPTION = "route"
 FIRST_CHOICE = "first choice"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+# llama.cpp's own request fields (grammar, id_slot, …): only llama-server backends are sent them.
+# presence/frequency penalties are OpenAI's too, so every backend keeps those.
+LLAMA_SERVER_ONLY = frozenset(LLAMA_CPP_FIELDS) - {"presence_penalty", "frequency_penalty"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,18 @@ def default_name(settings: Settings) -> str:
     return "local" if host in LOOPBACK else host
 
 
+def check_names(names: Sequence[str]) -> None:
+    """Routed backends are told apart by name (route=, results): at least two, all distinct."""
+    if len(names) < 2:
+        raise errors.InvalidSettingError(
+            "routing needs at least two backends; use ChatClient for one"
+        )
+    if len(set(names)) != len(names):
+        raise errors.InvalidSettingError(
+            f"routed backends need distinct names, got {list(names)}: pass Fallback(name=...)"
+        )
+
+
 def _why_unavailable(name: str, exc: Exception) -> str:
     if isinstance(exc, errors.BackendConnectionError):
         return f"{name} unavailable: connection failed"
@@ -97,10 +114,7 @@ class RoutedChatClient:
 
     def __init__(self, backends: Sequence[Backend], policy: RoutingPolicy | None = None) -> None:
         names = [b.name for b in backends]
-        if len(names) < 2:
-            raise ValueError("routing needs at least two backends; use ChatClient for one")
-        if len(set(names)) != len(names):
-            raise ValueError(f"routed backends need distinct names, got {names}: name them")
+        check_names(names)
         self.policy = policy or RoutingPolicy()
         self.names = tuple(names)
         last = len(backends) - 1
@@ -136,16 +150,6 @@ class RoutedChatClient:
         """llama.cpp's extras (tokens, infill, slots, router) of the first backend."""
         return self._clients[0].llama_cpp
 
-    def client(self, name: str) -> ChatClient:
-        """One backend's own client (its profile, server facts, models)."""
-        return self._clients[self._index(name)]
-
-    def build_body(
-        self, messages: Sequence[Message], *, stream: bool, **request: Any
-    ) -> dict[str, Any]:
-        """The body the first backend would be sent."""
-        return self._clients[0].build_body(messages, stream=stream, **request)
-
     def server_props(self) -> dict[str, Any] | None:
         return self._clients[0].server_props()
 
@@ -179,7 +183,7 @@ class RoutedChatClient:
         try:
             return self.names.index(name)
         except ValueError:
-            raise ValueError(
+            raise errors.InvalidSettingError(
                 f"route={name!r} names no backend of this model; use one of {list(self.names)}"
             ) from None
 
@@ -196,11 +200,59 @@ class RoutedChatClient:
             {**request, "options": options},
         )
 
+    def _request_for(
+        self, i: int, client: ChatClient, target: int, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Backend i's request. The call's own `model` and `api` are the target's (the first
+        backend, or the one route= names): a fallback uses its own model and its profile's
+        wire. llama.cpp's own fields go to llama-server backends only."""
+        options: Mapping[str, Any] = request.get("options") or {}
+        foreign = (
+            LLAMA_SERVER_ONLY.intersection(options)
+            if client.profile.name != "llama-server"
+            else set()
+        )
+        if i == target and not foreign:
+            return request
+        drop = set(foreign)
+        request = dict(request)
+        if i != target:
+            request.pop("api", None)
+            drop.add("model")
+        if foreign:
+            warnings.warn(
+                f"{self.names[i]} is not a llama-server: {sorted(foreign)} not sent to it",
+                errors.UnsupportedSettingWarning,
+                stacklevel=3,
+            )
+        request["options"] = {k: v for k, v in options.items() if k not in drop}
+        return request
+
+    def _window(self, i: int, client: ChatClient) -> int | None:
+        """Backend i's context window, asked once per client (a rebuilt client asks again)."""
+        with self._lock:
+            if i in self._windows:
+                return self._windows[i]
+        window = client.context_window()
+        with self._lock:
+            if self._clients[i] is client:  # not rebuilt meanwhile: still its window
+                self._windows.setdefault(i, window)
+        return window
+
+    async def _awindow(self, i: int, client: ChatClient) -> int | None:
+        with self._lock:
+            if i in self._windows:
+                return self._windows[i]
+        window = await asyncio.to_thread(client.context_window)
+        with self._lock:
+            if self._clients[i] is client:
+                self._windows.setdefault(i, window)
+        return window
+
     def _fits_without_asking(
-        self, i: int, messages: Sequence[Message], request: dict[str, Any]
+        self, window: int | None, messages: Sequence[Message], request: dict[str, Any]
     ) -> tuple[int, int] | None:
         """(window, reserve) when the prompt must be counted; None when it surely fits."""
-        window = self._windows.get(i)
         if not window:
             return None
         reserve = int((request.get("options") or {}).get("max_tokens") or 0)
@@ -215,18 +267,15 @@ class RoutedChatClient:
         )
 
     def _size_reason(
-        self, i: int, messages: Sequence[Message], request: dict[str, Any]
+        self, i: int, client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
     ) -> str | None:
-        client = self._clients[i]
         if client.profile.name != "llama-server":
             return None  # no tokenizer to ask: the backend's own answer decides
-        if i not in self._windows:
-            self._windows[i] = client.context_window()
-        check = self._fits_without_asking(i, messages, request)
+        check = self._fits_without_asking(self._window(i, client), messages, request)
         if check is None:
             return None
         window, reserve = check
-        body = client.build_body(messages, stream=False, **request)
+        body = _count_body(client, messages, request)
         try:
             needed = prompt_tokens(client, body) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
@@ -235,18 +284,15 @@ class RoutedChatClient:
         return self._too_long(i, needed, window)
 
     async def _asize_reason(
-        self, i: int, messages: Sequence[Message], request: dict[str, Any]
+        self, i: int, client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
     ) -> str | None:
-        client = self._clients[i]
         if (await client.aprofile()).name != "llama-server":
             return None
-        if i not in self._windows:
-            self._windows[i] = await asyncio.to_thread(client.context_window)
-        check = self._fits_without_asking(i, messages, request)
+        check = self._fits_without_asking(await self._awindow(i, client), messages, request)
         if check is None:
             return None
         window, reserve = check
-        body = client.build_body(messages, stream=False, **request)
+        body = _count_body(client, messages, request)
         try:
             needed = await aprompt_tokens(client, body) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
@@ -254,24 +300,28 @@ class RoutedChatClient:
             return None
         return self._too_long(i, needed, window)
 
-    def _forget(self, i: int, exc: Exception) -> None:
+    def _forget(self, i: int, exc: Exception, failed: ChatClient) -> None:
         """What backend i's client learnt (its kind, its window) may not hold when it is back:
         a restarted server can have another --ctx-size; a loading one may have been probed as
-        a plain OpenAI server. Its client is built anew once, on the way down."""
+        a plain OpenAI server. Its client is built anew once, on the way down: under the lock,
+        and only if `failed` is still its client (threads failing together rebuild it once)."""
         loading = isinstance(exc, errors.ServerLoadingError) and self._settings[i].backend == "auto"
-        if self._windows.pop(i, None) is None and not loading:
-            return  # already forgotten (still down), or nothing learnt yet
-        if loading:
+        with self._lock:
+            if self._clients[i] is not failed:
+                return  # another thread already built it anew
+            if self._windows.pop(i, None) is None and not loading:
+                return  # nothing learnt yet
+            # Probed again when back: the props kept with the detected kind are stale too.
             forget_detected_backends(self._settings[i].base_url)
-        old, self._clients[i] = self._clients[i], ChatClient(self._settings[i])
-        old.close()
+            self._clients[i] = ChatClient(self._settings[i])
+        failed.close()
 
-    def _skip(self, i: int, exc: Exception, last: bool) -> str:
+    def _skip(self, i: int, exc: Exception, last: bool, failed: ChatClient) -> str:
         """Why backend i is left for the next; re-raises what must not be routed around."""
         if last:
             raise exc
         if isinstance(exc, UNAVAILABLE) and self.policy.on_unavailable:
-            self._forget(i, exc)
+            self._forget(i, exc, failed)
             return _why_unavailable(self.names[i], exc)
         if isinstance(exc, errors.ContextOverflowError) and self.policy.on_size:
             # The count said it fits, the server disagrees (a template the bound missed).
@@ -306,18 +356,20 @@ class RoutedChatClient:
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
+            client = self._clients[i]
             try:
+                sent = self._request_for(i, client, order[0], request)
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else self._size_reason(i, messages, request)
+                    else self._size_reason(i, client, messages, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                result = self._clients[i].complete(messages, **request)
+                result = client.complete(messages, **sent)
             except ROUTABLE as exc:
-                skipped.append(self._skip(i, exc, last))
+                skipped.append(self._skip(i, exc, last, client))
                 continue
             result.route = self._route(i, forced, skipped)
             return result
@@ -335,18 +387,21 @@ class RoutedChatClient:
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
+            client = self._clients[i]
             try:
+                await client.aprofile()  # the probe off the event loop
+                sent = self._request_for(i, client, order[0], request)
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else await self._asize_reason(i, messages, request)
+                    else await self._asize_reason(i, client, messages, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                result = await self._clients[i].acomplete(messages, **request)
+                result = await client.acomplete(messages, **sent)
             except ROUTABLE as exc:
-                skipped.append(self._skip(i, exc, last))
+                skipped.append(self._skip(i, exc, last, client))
                 continue
             result.route = self._route(i, forced, skipped)
             return result
@@ -364,20 +419,23 @@ class RoutedChatClient:
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
-            deltas = self._clients[i].stream(messages, **request)
+            client = self._clients[i]
+            deltas: Iterator[StreamDelta] = iter(())
             try:
+                sent = self._request_for(i, client, order[0], request)
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else self._size_reason(i, messages, request)
+                    else self._size_reason(i, client, messages, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
+                deltas = client.stream(messages, **sent)
                 first = next(deltas)  # the request is sent here; refusals come before any chunk
             except ROUTABLE as exc:
                 _close(deltas)
-                skipped.append(self._skip(i, exc, last))
+                skipped.append(self._skip(i, exc, last, client))
                 continue
             # From here the answer is this backend's: an error raises, never another backend.
             route = self._route(i, forced, skipped)
@@ -406,21 +464,25 @@ class RoutedChatClient:
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
-            deltas = self._clients[i].astream(messages, **request)
+            client = self._clients[i]
+            deltas: AsyncGenerator[StreamDelta, None] | None = None
             try:
+                await client.aprofile()  # the probe off the event loop
+                sent = self._request_for(i, client, order[0], request)
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else await self._asize_reason(i, messages, request)
+                    else await self._asize_reason(i, client, messages, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
-                    await deltas.aclose()
                     continue
+                deltas = client.astream(messages, **sent)
                 first = await anext(deltas)
             except ROUTABLE as exc:
-                await deltas.aclose()
-                skipped.append(self._skip(i, exc, last))
+                if deltas is not None:
+                    await deltas.aclose()
+                skipped.append(self._skip(i, exc, last, client))
                 continue
             route = self._route(i, forced, skipped)
             try:
@@ -435,6 +497,14 @@ class RoutedChatClient:
                 await deltas.aclose()
             return
         raise AssertionError("the last backend either answers or raises")
+
+
+def _count_body(
+    client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
+) -> dict[str, Any]:
+    """The body counted: always chat-completions (the counting endpoints are chat-only, and
+    llama-server renders the same template for every wire it serves)."""
+    return client.build_body(messages, stream=False, **{**request, "api": "chat"})
 
 
 # What a framework class holds: one backend, or several routed.
