@@ -236,17 +236,13 @@ class ToolChoiceDowngradedWarning(UserWarning):
     """
 
 
-class InvalidSettingError(ZenLlamaError, ValueError):
-    """A setting or argument zenllama cannot use; the message says what to pass instead."""
-
-
 class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
 
 
 class InvalidSettingError(ZenLlamaError, ValueError):
-    """A setting's value, or two settings together, that no request can carry (reasoning=False
-    with a thinking budget); the message names the settings and what to pass instead."""
+    """A setting or argument zenllama cannot use, or two settings together that no request can
+    carry (reasoning=False with a thinking budget); the message says what to pass instead."""
 
 
 class TruncatedOutputError(ZenLlamaError, ValueError):
