@@ -107,3 +107,12 @@ def test_a_stream_answered_with_one_json_body_keeps_the_opened_think() -> None:
     assert parser.feed(json.dumps(body)) is None
     result = parser.finish().result
     assert result is not None and (result.reasoning, result.text) == ("plan it, cut off", "")
+
+
+def test_an_answer_of_whitespace_alone_is_kept_whole_and_streamed() -> None:
+    # Leading whitespace is held back only in case a <think> follows; alone, it is the answer.
+    assert split_think("\r") == ("", "\r")
+    splitter = ThinkSplitter()
+    assert splitter.feed(" ") == ("", "")
+    assert splitter.feed("\n") == ("", "")
+    assert splitter.flush() == ("", " \n")

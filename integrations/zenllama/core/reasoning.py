@@ -88,7 +88,8 @@ class ThinkSplitter:
             return held, ""
         if self._state == "start" and self._opened:
             return held.strip(), ""
-        return "", held.strip() if self._state in ("start", "gap") else held
+        # Whitespace alone is an answer too (held only in case a <think> followed it).
+        return "", held.strip() if self._state == "gap" else held
 
 
 def split_think(content: str, opened: bool = False) -> tuple[str, str]:
