@@ -75,9 +75,7 @@ async def test_the_messages_key_is_never_in_the_logged_request_options(
     fake.reply("/v1/messages", Reply(body=CLAUDE_ANSWER), Reply(body=CLAUDE_ANSWER))
     fake.reply("/v1/messages", Reply(events=messages_sse(CLAUDE_ANSWER)))
     client = ChatClient(
-        resolve_settings(
-            base_url=fake.base_url, api_key=secret, model="claude-x", backend="zen"
-        )
+        resolve_settings(base_url=fake.base_url, api_key=secret, model="claude-x", backend="zen")
     )
     client.complete(HI)
     await client.acomplete(HI)
