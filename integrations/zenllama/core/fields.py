@@ -347,7 +347,8 @@ class ChatFields(ConnectionFields):
         """The model the server reports, for when none was given (tracing, metadata).
 
         llama-server: its `/props` `model_path`, which the backend probe already read; others:
-        the first of `/models`. Asked once per client; None while the server cannot say.
+        the first of `/models`. Asked once per client; None when the server cannot say (asked
+        again only after a connection or loading error, which may pass).
         """
         client = self.client
         known = self._served
@@ -358,6 +359,8 @@ class ChatFields(ConnectionFields):
                 model = model_from_props(client.server_props())
             else:
                 model = next((m.id for m in client.list_models()), None)
+        except (errors.BadRequestError, errors.AuthenticationError, errors.MalformedResponseError):
+            model = None  # no /models (404), or none we can read: asking again cannot help
         except ZenLlamaError:
             return None  # not up yet: the call itself will say what is wrong
         self._served = (client, model)
