@@ -295,7 +295,8 @@ class ChatClient:
         return int(n_ctx) if n_ctx else None
 
     def close(self) -> None:
-        """Lets go of the shared HTTP clients (never closed by one object; see transport)."""
+        """Lets go of this object's hold on the shared HTTP clients; they and their pools stay
+        open for the process (other objects with the same settings use them; see transport)."""
         self._transport.close()
 
     async def aclose(self) -> None:

@@ -185,7 +185,8 @@ class ConnectionFields(BaseModel):
             return slot.client
 
     def close(self) -> None:
-        """Closes the connections this object opened; a later call opens new ones."""
+        """Lets go of this object's client. The HTTP clients under it are shared per settings
+        and live for the process (never closed here); a later call builds a new client."""
         client = self._release()
         if client is not None:
             client.close()
