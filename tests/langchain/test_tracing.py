@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from zenllama.langchain import ChatZenLlama
 
 from ..fakes import FakeServer, Reply
@@ -53,6 +55,7 @@ def test_a_server_without_models_is_asked_once(fake: FakeServer) -> None:
     assert llm._get_ls_params()["ls_model_name"] == "default"
     assert len(fake.requests_to("/v1/models")) == 1
     assert len(fake.requests_to("/v1/chat/completions")) == 3
+    pickle.loads(pickle.dumps(llm))  # what it remembers goes with the client: not pickled
 
 
 def test_a_loading_server_is_asked_again(fake: FakeServer) -> None:

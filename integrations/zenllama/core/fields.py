@@ -85,7 +85,7 @@ class _ClientSlot(Generic[ClientT]):
     a shallow `model_copy` shares the slot, so the owner's id tells whose client it is.
     """
 
-    __slots__ = ("client", "key", "owner")
+    __slots__ = ("client", "key", "owner", "served")
 
     def __init__(
         self, client: ClientT | None = None, key: tuple[Any, ...] = (), owner: int = 0
@@ -93,6 +93,8 @@ class _ClientSlot(Generic[ClientT]):
         self.client: ClientT | None = client
         self.key = key
         self.owner = owner
+        # The model the client's server reported (chat), in a tuple since None is an answer.
+        self.served: tuple[str | None] | None = None
 
     def __copy__(self) -> _ClientSlot[ClientT]:
         return _ClientSlot()
@@ -341,9 +343,6 @@ class ChatFields(ConnectionFields):
         client: AnyChatClient = self._core_client()
         return client
 
-    # (the client asked, the model it reported)
-    _served: tuple[AnyChatClient, str | None] | None = PrivateAttr(default=None)
-
     def served_model(self) -> str | None:
         """The model the server reports, for when none was given (tracing, metadata).
 
@@ -352,9 +351,9 @@ class ChatFields(ConnectionFields):
         again only after a connection or loading error, which may pass).
         """
         client = self.client
-        known = self._served
-        if known is not None and known[0] is client:
-            return known[1]
+        slot = self._slot  # kept with its client: copies and pickles start without either
+        if slot.client is client and slot.served is not None:
+            return slot.served[0]
         try:
             if client.profile.name == "llama-server":
                 model = model_from_props(client.server_props())
@@ -364,7 +363,8 @@ class ChatFields(ConnectionFields):
             model = None  # no /models (404), or none we can read: asking again cannot help
         except ZenLlamaError:
             return None  # not up yet: the call itself will say what is wrong
-        self._served = (client, model)
+        if slot.client is client:
+            slot.served = (model,)
         return model
 
     # Routing (core.routing) ----------------------------------------------------------
