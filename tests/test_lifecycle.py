@@ -11,7 +11,8 @@ import pytest
 from langchain_core.load import dumps, loads
 from llama_index.core.base.llms.types import ChatMessage
 
-from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
+from zenllama.core import MissingAPIKeyError
+from zenllama.langchain import ChatZenLlama, Fallback, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
 from .embeddings.answers import EMBEDDINGS, EmbeddingsFake
@@ -188,3 +189,59 @@ def test_a_chain_holding_the_model_serializes(fake: FakeServer) -> None:
 def test_a_given_session_id_is_a_setting_and_is_kept(fake: FakeServer) -> None:
     text = dumps(ChatZenLlama(base_url=fake.base_url, session_id="conversation-1"))
     assert '"session_id": "conversation-1"' in text
+
+
+FALLBACK_SECRET = "sk-fallback-secret"
+ZEN = "https://opencode.ai/zen/v1"
+
+
+@pytest.mark.parametrize("cls", [ChatZenLlama, ZenLlama])
+def test_pickles_hold_no_fallback_key(
+    cls: type[Any], fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = cls(base_url=fake.base_url, fallbacks=[Fallback(base_url=ZEN, api_key=FALLBACK_SECRET)])
+    assert FALLBACK_SECRET.encode() not in pickle.dumps(given)
+    assert given.fallbacks[0].api_key.get_secret_value() == FALLBACK_SECRET  # still its own
+
+    monkeypatch.setenv("BACKEND_FALLBACK_URL", ZEN)
+    monkeypatch.setenv("BACKEND_FALLBACK_API_KEY", FALLBACK_SECRET)
+    from_env = cls(base_url=fake.base_url)
+    assert from_env.fallbacks is None  # read when the client is built, never written back
+    assert FALLBACK_SECRET.encode() not in pickle.dumps(from_env)
+    assert len(from_env.client.names) == 2
+    monkeypatch.delenv("BACKEND_FALLBACK_API_KEY")
+    with pytest.raises(MissingAPIKeyError):  # still found at construction
+        cls(base_url=fake.base_url)
+
+
+def test_langchain_dumps_and_loads_fallbacks_without_their_key(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = Fallback(base_url=ZEN, model="glm-4.7", api_key=FALLBACK_SECRET, name="zen")
+    text = dumps(ChatZenLlama(base_url=fake.base_url, fallbacks=[fallback]))
+    assert FALLBACK_SECRET not in text and "not_implemented" not in text
+    # A loaded fallback reads its key from the environment, as a new one would.
+    monkeypatch.setenv("BACKEND_FALLBACK_API_KEY", "sk-restored")
+    restored = loads(text, allowed_objects=[ChatZenLlama], valid_namespaces=["zenllama"])
+    (back,) = restored.fallbacks
+    assert (back.base_url, back.model, back.name, back.api_key) == (ZEN, "glm-4.7", "zen", None)
+
+
+def test_credentials_in_the_url_are_masked_in_reprs_and_dumps(
+    kind: tuple[type[Any], Callable[[Any], Any], str],
+) -> None:
+    cls = kind[0]
+    url = "http://user:PASSWD@127.0.0.1:9/v1?api-key=QUERYKEY"
+    kwargs: dict[str, Any] = {"base_url": url}
+    if cls in (ChatZenLlama, ZenLlama):
+        kwargs["fallbacks"] = [Fallback(base_url=url, api_key=FALLBACK_SECRET, name="spare")]
+    obj = cls(**kwargs)
+    shown = [repr(obj), str(obj), obj.model_dump_json()]
+    if isinstance(obj, ChatZenLlama):
+        shown += [dumps(obj), str(obj._identifying_params)]
+    if hasattr(obj, "to_json") and isinstance(obj, (ZenLlama, ZenLlamaEmbedding)):
+        shown.append(obj.to_json())
+    for text in shown:
+        assert "127.0.0.1:9" in text
+        assert "PASSWD" not in text and "QUERYKEY" not in text and FALLBACK_SECRET not in text
+    assert obj.base_url == url  # the object itself still uses it

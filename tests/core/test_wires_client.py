@@ -3,6 +3,7 @@ typed errors in zen's envelope, a conversation that switches model family, list_
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -63,6 +64,27 @@ def test_each_family_goes_to_its_path_with_its_headers(fake: FakeServer) -> None
     assert "x-api-key" not in chat.headers | responses.headers
     assert "anthropic-version" not in chat.headers | responses.headers
     assert all(s.headers.get("x-opencode-session") for s in (messages, responses, chat))
+
+
+async def test_the_messages_key_is_never_in_the_logged_request_options(
+    fake: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # OPENAI_LOG=debug (or app logging at DEBUG) logs every request's options.
+    caplog.set_level(logging.DEBUG, logger="openai")
+    secret = "SUPERSECRET-9f3a"
+    fake.reply("/v1/messages", Reply(body=CLAUDE_ANSWER), Reply(body=CLAUDE_ANSWER))
+    fake.reply("/v1/messages", Reply(events=messages_sse(CLAUDE_ANSWER)))
+    client = ChatClient(
+        resolve_settings(base_url=fake.base_url, api_key=secret, model="claude-x", backend="zen")
+    )
+    client.complete(HI)
+    await client.acomplete(HI)
+    list(client.stream(HI))
+    assert any("Request options" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if secret in r.getMessage()]
+    sent = fake.requests_to("/v1/messages")
+    assert [s.headers["x-api-key"] for s in sent] == [secret] * 3
+    assert not [s for s in sent if "x-zenllama-key-header" in s.headers]
 
 
 @pytest.mark.parametrize(

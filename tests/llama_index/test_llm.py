@@ -337,3 +337,19 @@ async def test_token_counting_handler_counts_server_usage_once(
     assert len(counter.llm_token_counts) == 1
     expected = (20, 7) if streamed else (25, 30)
     assert (counter.prompt_llm_token_count, counter.completion_llm_token_count) == expected
+
+
+def test_the_tokenizer_follows_a_changed_base_url(fake: FakeServer) -> None:
+    other = FakeServer()
+    try:
+        for server, ids in ((fake, [1, 2]), (other, [7, 8, 9])):
+            server.props = LLAMA_PROPS
+            server.reply("/tokenize", Reply(body={"tokens": ids}))
+        llm = ZenLlama(base_url=fake.base_url)
+        tokenizer = llm.tokenizer  # kept, as Settings.tokenizer or a splitter keeps it
+        assert tokenizer("hello") == [1, 2]
+        llm.base_url = other.base_url
+        assert tokenizer("hello") == [7, 8, 9]
+        assert len(other.requests_to("/tokenize")) == 1
+    finally:
+        other.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zenllama import cli
-from zenllama.local.gguf import discover_ggufs, gguf_info, resolve_model
+from zenllama.local.gguf import GGUFError, discover_ggufs, gguf_info, resolve_model
 from zenllama.local.model import default_model_path
 
 
@@ -50,6 +50,20 @@ def test_header_fields_of_a_written_gguf(tmp_path: Path) -> None:
     assert info.context_length == 32768
     assert info.has_chat_template and info.has_fim
     assert info.key == "coder-q4"
+
+
+def test_a_corrupt_string_length_is_a_gguf_error_and_discovery_skips_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first key claims 2**62 bytes: reading it whole would raise MemoryError.
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 2**62) + b"x" * 64)
+    with pytest.raises(GGUFError, match="past the end"):
+        gguf_info(bad)
+    write_gguf(tmp_path / "good.gguf", "Good")
+    assert [m.name for m in discover_ggufs([tmp_path], defaults=False)] == ["Good"]
+    assert cli.main(["models", "--local", str(tmp_path)]) == 0
+    assert "Good" in capsys.readouterr().out
 
 
 def test_the_bundled_model_read_without_loading() -> None:

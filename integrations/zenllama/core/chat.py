@@ -22,7 +22,7 @@ from .reasoning import template_opens_think
 from .request import Message, ToolSpec
 from .results import ChatResult, StreamDelta
 from .settings import Settings
-from .transport import Transport, root_url
+from .transport import KEY_HEADER, Transport, root_url
 from .wires import Wire, wire_for
 
 # Which backend serves a URL is found once per process: by a probe of llama-server's /props,
@@ -157,10 +157,10 @@ class ChatClient:
         return wire.build(profile, self._model_of(request), messages, stream=stream, **request)
 
     def _headers_of(self, wire: Wire) -> Mapping[str, str]:
-        # Built per request, never kept: the key must not sit in the client's state.
+        # The header's name only: the shared client adds its key when it sends the request.
         if wire.key_header is None or self.settings.api_key is None:
             return wire.headers
-        return {**wire.headers, wire.key_header: self.settings.api_key.get_secret_value()}
+        return {**wire.headers, KEY_HEADER: wire.key_header}
 
     def _prepare(
         self, messages: Sequence[Message], *, stream: bool, **request: Any
@@ -299,7 +299,8 @@ class ChatClient:
         return int(n_ctx) if n_ctx else None
 
     def close(self) -> None:
-        """Lets go of the shared HTTP clients (never closed by one object; see transport)."""
+        """Lets go of this object's hold on the shared HTTP clients; they and their pools stay
+        open for the process (other objects with the same settings use them; see transport)."""
         self._transport.close()
 
     async def aclose(self) -> None:

@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 from . import errors
 from .backends import Api, profile_named
 from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
-from .errors import ZenLlamaError
+from .errors import ZenLlamaError, redact_url
 from .models import model_from_props
 from .request import LLAMA_CPP_FIELDS
 from .results import Usage
@@ -58,6 +67,16 @@ ClientT = TypeVar("ClientT", ChatClient, EmbeddingsClient)
 _BUILDING = threading.Lock()  # process-wide: clients are built once per object, rarely
 
 
+def _redacted_url(url: str | None) -> str | None:
+    return redact_url(url) if url else url
+
+
+def _repr_args_redacted(args: Iterable[tuple[str | None, Any]]) -> Iterator[tuple[str | None, Any]]:
+    """Framework reprs without a URL's credentials (some gateways take a key in the URL)."""
+    for name, value in args:
+        yield name, (_redacted_url(value) if name == "base_url" else value)
+
+
 class _ClientSlot(Generic[ClientT]):
     """The core client an object built, with the settings it was built from and its owner.
 
@@ -65,7 +84,7 @@ class _ClientSlot(Generic[ClientT]):
     a shallow `model_copy` shares the slot, so the owner's id tells whose client it is.
     """
 
-    __slots__ = ("client", "key", "owner")
+    __slots__ = ("client", "key", "owner", "served")
 
     def __init__(
         self, client: ClientT | None = None, key: tuple[Any, ...] = (), owner: int = 0
@@ -73,6 +92,8 @@ class _ClientSlot(Generic[ClientT]):
         self.client: ClientT | None = client
         self.key = key
         self.owner = owner
+        # The model the client's server reported (chat), in a tuple since None is an answer.
+        self.served: tuple[str | None] | None = None
 
     def __copy__(self) -> _ClientSlot[ClientT]:
         return _ClientSlot()
@@ -97,6 +118,14 @@ class ConnectionFields(BaseModel):
     timeout: float | None = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: dict[str, str] | None = None
+
+    @field_serializer("base_url")
+    def _serialize_base_url(self, url: str | None) -> str | None:
+        # Dumps (model_dump, to_json) mask a URL's credentials: give base_url again on load.
+        return _redacted_url(url)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        return _repr_args_redacted(super().__repr_args__())
 
     # Fields (past the connection's) the core client is built from.
     _client_fields: ClassVar[tuple[str, ...]] = ()
@@ -157,7 +186,8 @@ class ConnectionFields(BaseModel):
             return slot.client
 
     def close(self) -> None:
-        """Closes the connections this object opened; a later call opens new ones."""
+        """Lets go of this object's client. The HTTP clients under it are shared per settings
+        and live for the process (never closed here); a later call builds a new client."""
         client = self._release()
         if client is not None:
             client.close()
@@ -198,7 +228,12 @@ class ConnectionFields(BaseModel):
         """Pickles carry neither a live client (the slot pickles empty) nor the key: a restored
         object reads the key from the environment again, as a new one would."""
         state: dict[Any, Any] = super().__getstate__()
-        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        fields = {**state["__dict__"], "api_key": None}
+        if fields.get("fallbacks"):  # each fallback's own key too
+            fields["fallbacks"] = [
+                f.model_copy(update={"api_key": None}) for f in fields["fallbacks"]
+            ]
+        state["__dict__"] = fields
         return state
 
 
@@ -215,6 +250,13 @@ class Fallback(BaseModel):
     name: str | None = None
     """The name `route=` and `route["backend"]` use; by default the backend ("zen"),
     "local" for a loopback server, else the host."""
+
+    @field_serializer("base_url")
+    def _serialize_base_url(self, url: str) -> str:
+        return redact_url(url)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        return _repr_args_redacted(super().__repr_args__())
 
 
 class ChatFields(ConnectionFields):
@@ -303,27 +345,28 @@ class ChatFields(ConnectionFields):
         client: AnyChatClient = self._core_client()
         return client
 
-    # (the client asked, the model it reported)
-    _served: tuple[AnyChatClient, str | None] | None = PrivateAttr(default=None)
-
     def served_model(self) -> str | None:
         """The model the server reports, for when none was given (tracing, metadata).
 
         llama-server: its `/props` `model_path`, which the backend probe already read; others:
-        the first of `/models`. Asked once per client; None while the server cannot say.
+        the first of `/models`. Asked once per client; None when the server cannot say (asked
+        again only after a connection or loading error, which may pass).
         """
         client = self.client
-        known = self._served
-        if known is not None and known[0] is client:
-            return known[1]
+        slot = self._slot  # kept with its client: copies and pickles start without either
+        if slot.client is client and slot.served is not None:
+            return slot.served[0]
         try:
             if client.profile.name == "llama-server":
                 model = model_from_props(client.server_props())
             else:
                 model = next((m.id for m in client.list_models()), None)
+        except (errors.BadRequestError, errors.AuthenticationError, errors.MalformedResponseError):
+            model = None  # no /models (404), or none we can read: asking again cannot help
         except ZenLlamaError:
             return None  # not up yet: the call itself will say what is wrong
-        self._served = (client, model)
+        if slot.client is client:
+            slot.served = (model,)
         return model
 
     # Routing (core.routing) ----------------------------------------------------------
@@ -339,28 +382,35 @@ class ChatFields(ConnectionFields):
     """Count the prompt (llama-server's tokenizer) first; too long for the window -> next."""
 
     @model_validator(mode="after")
-    def _settle_fallbacks(self) -> Self:
-        """BACKEND_FALLBACK_* read once, and a fallback's missing key found at construction
-        (cheap: no network), not when the first backend goes down in production."""
-        if self.fallbacks is None:
-            url = env_value("BACKEND_FALLBACK_URL")
-            key = env_value("BACKEND_FALLBACK_API_KEY")
-            model = env_value("BACKEND_FALLBACK_MODEL")
-            secret = SecretStr(key) if key else None
-            self.fallbacks = [Fallback(base_url=url, model=model, api_key=secret)] if url else []
-        names = [self._fallback_backend(f, session_id=None).name for f in self.fallbacks]
-        if names:  # told apart by name (route=): a clash found now, not at the first call
+    def _check_fallbacks(self) -> Self:
+        """A fallback's missing key, and two backends of one name (route=), found at
+        construction (cheap: no network), not when the first backend goes down in production."""
+        names = [self._fallback_backend(f, session_id=None).name for f in self._fallbacks()]
+        if names:
             first = resolve_settings(base_url=self.base_url, backend=self.backend)
             check_names([default_name(first), *names])
         return self
 
+    def _fallbacks(self) -> list[Fallback]:
+        """The explicit fallbacks, else one from BACKEND_FALLBACK_*. Never written back to the
+        field: its key would travel in pickles and dumps."""
+        if self.fallbacks is not None:
+            return self.fallbacks
+        url = env_value("BACKEND_FALLBACK_URL")
+        if not url:
+            return []
+        key = env_value("BACKEND_FALLBACK_API_KEY")
+        secret = SecretStr(key) if key else None
+        return [Fallback(base_url=url, model=env_value("BACKEND_FALLBACK_MODEL"), api_key=secret)]
+
     def _chat_client(self, settings: Settings) -> AnyChatClient:
         """The core client: plain, or routed when fallbacks are configured."""
-        if not self.fallbacks:
+        fallbacks = self._fallbacks()
+        if not fallbacks:
             return ChatClient(settings)
         backends = [Backend(default_name(settings), settings)]
         # One conversation, one session id (zen's prompt cache).
-        backends += [self._fallback_backend(f, settings.session_id) for f in self.fallbacks]
+        backends += [self._fallback_backend(f, settings.session_id) for f in fallbacks]
         policy = RoutingPolicy(
             on_unavailable=self.fallback_on_unavailable,
             at_once=self.fallback_at_once,
@@ -399,7 +449,7 @@ class ChatFields(ConnectionFields):
     ) -> dict[str, Any]:
         """Splits call-time kwargs into the core's named parts; the rest are request fields."""
         kwargs = dict(kwargs)
-        if kwargs.get(ROUTE_OPTION) is not None and not self.fallbacks:
+        if kwargs.get(ROUTE_OPTION) is not None and not self._fallbacks():
             raise errors.InvalidSettingError(
                 f"route={kwargs[ROUTE_OPTION]!r} needs fallbacks: pass fallbacks=[...] or set "
                 "BACKEND_FALLBACK_URL"

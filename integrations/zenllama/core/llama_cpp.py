@@ -11,7 +11,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -394,11 +394,12 @@ class Tokenizer:
     """text -> token ids of the served model: LlamaIndex's `Settings.tokenizer`,
     `TokenTextSplitter(tokenizer=...)` and `ChatMemoryBuffer(tokenizer_fn=...)` take it."""
 
-    def __init__(self, llama_cpp: LlamaCpp) -> None:
+    def __init__(self, llama_cpp: Callable[[], LlamaCpp]) -> None:
+        # Asked per call: the owner's current client (a changed base_url builds a new one).
         self._llama_cpp = llama_cpp
 
     def __call__(self, text: str) -> list[int]:
-        return self._llama_cpp.tokenize(text)
+        return self._llama_cpp().tokenize(text)
 
 
 class HasLlamaCpp(Protocol):

@@ -47,12 +47,28 @@ class _Retrying:
         return super()._should_retry(response)  # type: ignore[misc, no-any-return]
 
 
+# A request names the header its key goes in (Messages: x-api-key) with this marker; the
+# client puts its own key there once the request is built, after the SDK has logged the
+# request options at DEBUG: the key never travels in the options.
+KEY_HEADER = "x-zenllama-key-header"
+
+
+def _put_key(request: httpx.Request, api_key: str) -> None:
+    name = request.headers.pop(KEY_HEADER, None)
+    if name:
+        request.headers[name] = api_key
+
+
 class _SyncClient(_Retrying, openai.OpenAI):
-    pass
+    def _prepare_request(self, request: httpx.Request) -> None:
+        _put_key(request, self.api_key)
+        super()._prepare_request(request)
 
 
 class _AsyncClient(_Retrying, openai.AsyncOpenAI):
-    pass
+    async def _prepare_request(self, request: httpx.Request) -> None:
+        _put_key(request, self.api_key)
+        await super()._prepare_request(request)
 
 
 # Shared clients ----------------------------------------------------------------------

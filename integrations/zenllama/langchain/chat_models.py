@@ -36,7 +36,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, model_validator
 
 from zenllama.core import ModelInfo, wire
-from zenllama.core.errors import check_finished
+from zenllama.core.errors import check_finished, redact_url
 from zenllama.core.fields import ChatFields
 from zenllama.core.llama_cpp import LlamaCppMethods
 from zenllama.core.request import named_tool_choice, tool_name
@@ -67,6 +67,7 @@ async def _afinished(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[Base
     async for message in messages:
         _check(message, text)
         yield message
+
 
 # The estimate where the backend has no tokenizer endpoint (LangChain's own approximation).
 CHARS_PER_TOKEN = 4.0
@@ -123,16 +124,24 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
 
     def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
         data = super().to_json()
-        if self._session_drawn and data["type"] == "constructor":
+        if data["type"] != "constructor":
+            return data
+        kwargs = data["kwargs"]
+        if self._session_drawn:
             # A random conversation id is not a setting: a loaded model draws its own.
-            data["kwargs"].pop("session_id", None)
+            kwargs.pop("session_id", None)
+        if kwargs.get("base_url"):
+            kwargs["base_url"] = redact_url(kwargs["base_url"])  # a gateway's key in the URL
+        if kwargs.get("fallbacks"):
+            # Plain settings (the URL masked, never the key) that `loads` validates back.
+            kwargs["fallbacks"] = [f.model_dump(exclude_none=True) for f in kwargs["fallbacks"]]
         return data
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
             "model_name": self.model_name,
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url) if self.base_url else None,
             "backend": self.backend,
             **self.options(),
         }
@@ -372,9 +381,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         return self.client.llama_cpp.infill(prefix, suffix, **{**self.options(), **kwargs}).text
 
     async def ainfill(self, prefix: str, suffix: str = "", **kwargs: Any) -> str:
-        result = await self.client.llama_cpp.ainfill(
-            prefix, suffix, **{**self.options(), **kwargs}
-        )
+        result = await self.client.llama_cpp.ainfill(prefix, suffix, **{**self.options(), **kwargs})
         return result.text
 
     def as_infill(self, **kwargs: Any) -> Runnable[dict[str, str], str]:

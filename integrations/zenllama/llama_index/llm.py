@@ -386,7 +386,7 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
         `Settings.tokenizer`, `TokenTextSplitter(tokenizer=...)` and
         `ChatMemoryBuffer(tokenizer_fn=...)`. Cached per text; raises
         FeatureNotSupportedError on backends without /tokenize."""
-        return Tokenizer(self.client.llama_cpp)
+        return Tokenizer(lambda: self.client.llama_cpp)
 
     def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
         """The `prompt_tokens` a chat with these messages (and kwargs, e.g. tools) will use."""

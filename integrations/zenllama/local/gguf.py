@@ -65,6 +65,7 @@ class GGUFInfo:
 class _Reader:
     def __init__(self, file: BinaryIO) -> None:
         self.file = file
+        self.size = os.fstat(file.fileno()).st_size
 
     def unpack(self, fmt: str) -> Any:
         size = struct.calcsize(fmt)
@@ -73,11 +74,18 @@ class _Reader:
             raise GGUFError("the header ends early")
         return struct.unpack(fmt, data)[0]
 
+    def length(self) -> int:
+        """A string's length, never past the file's end (a corrupt one would be read whole)."""
+        length: int = self.unpack("<Q")
+        if length > self.size - self.file.tell():
+            raise GGUFError(f"a string of {length} bytes runs past the end of the file")
+        return length
+
     def string(self) -> str:
-        return self.file.read(self.unpack("<Q")).decode("utf-8", errors="replace")
+        return self.file.read(self.length()).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
-        self.file.seek(self.unpack("<Q"), os.SEEK_CUR)
+        self.file.seek(self.length(), os.SEEK_CUR)
 
     def value(self, kind: int, keep: bool) -> Any:
         if kind in _SCALARS:
