@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import errors
 from ..backends import BackendProfile
 from ..request import Message, ToolSpec, deep_merge, normalize_tool_choice
+from ..results import StreamDelta
 from ..wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 
 # What reading JSON of an unexpected shape raises (a list where an object belongs, a number
@@ -22,6 +23,47 @@ def malformed(api: str, exc: Exception) -> errors.MalformedResponseError:
         f"the {api} answer has an unexpected shape "
         f"({type(exc).__name__}: {errors.shorten(str(exc))})"
     )
+
+
+def parse_whole(api: str, parse: Callable[[Any, str], Any], data: Any, backend: str) -> Any:
+    """`parse(data, backend)`, any shape error as a MalformedResponseError naming the wire."""
+    try:
+        return parse(data, backend)
+    except errors.ZenLlamaError:
+        raise
+    except SHAPE_ERRORS as exc:
+        raise malformed(api, exc) from exc
+
+
+class GuardedStreamParser:
+    """A wire's stream parser: subclasses write `_feed` / `_finish`; any answer, however wrong
+    its shape, gives deltas or a typed error. `reasoning_open` (a template that opened <think>)
+    concerns inline reasoning, which these wires never carry: theirs comes in blocks."""
+
+    __slots__ = ()
+    API = ""
+
+    def feed(self, line: str) -> StreamDelta | None:
+        try:
+            return self._feed(line)
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed(self.API, exc) from exc
+
+    def finish(self) -> StreamDelta:
+        try:
+            return self._finish()
+        except errors.ZenLlamaError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise malformed(self.API, exc) from exc
+
+    def _feed(self, line: str) -> StreamDelta | None:
+        raise NotImplementedError
+
+    def _finish(self) -> StreamDelta:
+        raise NotImplementedError
 
 
 # Neutral tool_choice after the profile's rules: None, "auto", "none", "required", or the

@@ -27,12 +27,12 @@ from ..request import (
 from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
 from .common import (
-    SHAPE_ERRORS,
+    GuardedStreamParser,
     choice_name,
     content_text,
     finish_body,
-    malformed,
     own_reasoning,
+    parse_whole,
     raise_error,
     sse_event,
     system_prompt,
@@ -294,12 +294,8 @@ def finish_reason(stop_reason: str | None) -> str | None:
 
 def parse_messages_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
     """Any answer, however wrong its shape, gives a result or a typed error."""
-    try:
-        return _parse_answer(data, backend)
-    except errors.ZenLlamaError:
-        raise
-    except SHAPE_ERRORS as exc:
-        raise malformed("Messages", exc) from exc
+    result: ChatResult = parse_whole("Messages", _parse_answer, data, backend)
+    return result
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
@@ -345,9 +341,10 @@ class _Call:
         self.arguments: list[str] = []
 
 
-class MessagesStreamParser:
+class MessagesStreamParser(GuardedStreamParser):
     """Reads one Messages SSE stream line by line; `finish()` gives the whole result."""
 
+    API = "Messages"
     __slots__ = (
         "_backend",
         "_blocks",
@@ -373,24 +370,6 @@ class MessagesStreamParser:
         self._model: str | None = None
         self._done = False
         self._stray: list[str] = []
-
-    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
-    # wire never carries: its reasoning comes in blocks of its own.
-    def feed(self, line: str) -> StreamDelta | None:
-        try:
-            return self._feed(line)
-        except errors.ZenLlamaError:
-            raise
-        except SHAPE_ERRORS as exc:
-            raise malformed("Messages", exc) from exc
-
-    def finish(self) -> StreamDelta:
-        try:
-            return self._finish()
-        except errors.ZenLlamaError:
-            raise
-        except SHAPE_ERRORS as exc:
-            raise malformed("Messages", exc) from exc
 
     def _feed(self, line: str) -> StreamDelta | None:
         data = sse_event(line, self._stray)

@@ -27,12 +27,12 @@ from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
 from .common import (
-    SHAPE_ERRORS,
+    GuardedStreamParser,
     choice_name,
     content_text,
     finish_body,
-    malformed,
     own_reasoning,
+    parse_whole,
     raise_error,
     sse_event,
     system_prompt,
@@ -227,12 +227,8 @@ def _finish_reason(response: Mapping[str, Any], has_calls: bool) -> str | None:
 
 def parse_responses_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
     """Any answer, however wrong its shape, gives a result or a typed error."""
-    try:
-        return _parse_answer(data, backend)
-    except errors.ZenLlamaError:
-        raise
-    except SHAPE_ERRORS as exc:
-        raise malformed("Responses", exc) from exc
+    result: ChatResult = parse_whole("Responses", _parse_answer, data, backend)
+    return result
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
@@ -286,9 +282,10 @@ _ARGUMENTS = "response.function_call_arguments.delta"
 _END = ("response.completed", "response.incomplete")
 
 
-class ResponsesStreamParser:
+class ResponsesStreamParser(GuardedStreamParser):
     """Reads one Responses SSE stream line by line; `finish()` gives the whole result."""
 
+    API = "Responses"
     __slots__ = (
         "_backend",
         "_calls",
@@ -315,24 +312,6 @@ class ResponsesStreamParser:
         self._model: str | None = None
         self._timings: dict[str, Any] | None = None
         self._stray: list[str] = []
-
-    # reasoning_open (a template that opened <think>) concerns inline reasoning, which this
-    # wire never carries: its reasoning comes in blocks of its own.
-    def feed(self, line: str) -> StreamDelta | None:
-        try:
-            return self._feed(line)
-        except errors.ZenLlamaError:
-            raise
-        except SHAPE_ERRORS as exc:
-            raise malformed("Responses", exc) from exc
-
-    def finish(self) -> StreamDelta:
-        try:
-            return self._finish()
-        except errors.ZenLlamaError:
-            raise
-        except SHAPE_ERRORS as exc:
-            raise malformed("Responses", exc) from exc
 
     def _feed(self, line: str) -> StreamDelta | None:
         data = sse_event(line, self._stray)
