@@ -61,6 +61,10 @@ class BoundedCache(Generic[V]):
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
 
 @dataclass(frozen=True)
 class InfillResult:
