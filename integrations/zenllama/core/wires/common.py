@@ -35,6 +35,16 @@ def parse_whole(api: str, parse: Callable[[Any, str], Any], data: Any, backend: 
         raise malformed(api, exc) from exc
 
 
+class StreamedCall:
+    """A tool call being streamed: its place, id, name, and argument pieces so far."""
+
+    __slots__ = ("arguments", "id", "index", "name")
+
+    def __init__(self, index: int, call_id: str, name: str | None) -> None:
+        self.index, self.id, self.name = index, call_id, name
+        self.arguments: list[str] = []
+
+
 class GuardedStreamParser:
     """A wire's stream parser: subclasses write `_feed` / `_finish`; any answer, however wrong
     its shape, gives deltas or a typed error. `reasoning_open` (a template that opened <think>)

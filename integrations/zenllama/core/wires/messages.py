@@ -28,6 +28,7 @@ from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
 from .common import (
     GuardedStreamParser,
+    StreamedCall,
     choice_name,
     content_text,
     finish_body,
@@ -333,14 +334,6 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
     )
 
 
-class _Call:
-    __slots__ = ("arguments", "id", "index", "name")
-
-    def __init__(self, index: int, call_id: str, name: str | None) -> None:
-        self.index, self.id, self.name = index, call_id, name
-        self.arguments: list[str] = []
-
-
 class MessagesStreamParser(GuardedStreamParser):
     """Reads one Messages SSE stream line by line; `finish()` gives the whole result."""
 
@@ -363,7 +356,7 @@ class MessagesStreamParser(GuardedStreamParser):
         self._text: list[str] = []
         # content index -> a thinking block being streamed (its pieces) or a redacted one
         self._blocks: dict[int, dict[str, Any]] = {}
-        self._calls: dict[int, _Call] = {}  # content index -> tool call
+        self._calls: dict[int, StreamedCall] = {}  # content index -> tool call
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
         self._id: str | None = None
@@ -440,7 +433,7 @@ class MessagesStreamParser(GuardedStreamParser):
             self._blocks[index] = dict(block)
         elif kind == "tool_use":
             call_id = block.get("id") or stable_call_id(self._id, len(self._calls))
-            call = self._calls[index] = _Call(len(self._calls), call_id, block.get("name"))
+            call = self._calls[index] = StreamedCall(len(self._calls), call_id, block.get("name"))
             given = block.get("input")
             first = json.dumps(given) if given else ""  # Anthropic streams `{}`, then pieces
             if first:

@@ -28,6 +28,7 @@ from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
 from .common import (
     GuardedStreamParser,
+    StreamedCall,
     choice_name,
     content_text,
     finish_body,
@@ -268,14 +269,6 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
     )
 
 
-class _Call:
-    __slots__ = ("arguments", "id", "index", "name")
-
-    def __init__(self, index: int, call_id: str, name: str | None) -> None:
-        self.index, self.id, self.name = index, call_id, name
-        self.arguments: list[str] = []
-
-
 _TEXT = "response.output_text.delta"
 _REASONING = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
 _ARGUMENTS = "response.function_call_arguments.delta"
@@ -306,7 +299,7 @@ class ResponsesStreamParser(GuardedStreamParser):
         self._reasoning: list[str] = []
         self._reasoning_at: tuple[Any, Any] | None = None  # (item, summary part) being read
         self._kept: list[dict[str, Any]] = []
-        self._calls: dict[str, _Call] = {}  # item id -> tool call
+        self._calls: dict[str, StreamedCall] = {}  # item id -> tool call
         self._response: dict[str, Any] | None = None  # the final response object
         self._id: str | None = None
         self._model: str | None = None
@@ -357,7 +350,7 @@ class ResponsesStreamParser(GuardedStreamParser):
         if item.get("type") != "function_call":
             return None
         call_id = item.get("call_id") or stable_call_id(self._id, len(self._calls))
-        call = _Call(len(self._calls), call_id, item.get("name"))
+        call = StreamedCall(len(self._calls), call_id, item.get("name"))
         self._calls[str(item.get("id") or call_id)] = call
         first = item.get("arguments") or ""
         if first:
