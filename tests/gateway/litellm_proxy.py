@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from zenllama.local.server import free_port
+from zenllama.local.server import free_port, stop_process
 
 OFFLINE = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -162,13 +162,7 @@ class LiteLLMProxy:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, grace=15)
         self._proc = None
         if self._dir is not None:
             self._dir.cleanup()

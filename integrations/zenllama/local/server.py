@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .binary import Progress, find_llama_server
 from .model import coder_model_path, default_model_path, embedding_model_path
@@ -74,6 +75,18 @@ def speculative_args(speculative: str | None, draft_model: Path | None) -> list[
     elif draft_model is not None:
         raise ValueError(f"draft_model is used only with speculative='draft', not {speculative!r}")
     return args
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float) -> None:
+    """Asks a child to end, and ends it if it has not within `grace` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def free_port() -> int:
@@ -216,13 +229,7 @@ class LlamaServer:
         return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        stop_process(self._proc, grace=10)
         self._proc = None
         if self._log is not None:
             self._log.unlink(missing_ok=True)
