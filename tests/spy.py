@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
+
+from zenllama.core.httpx_compat import httpx
 
 
 @dataclass(frozen=True)

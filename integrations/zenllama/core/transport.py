@@ -25,12 +25,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
-import httpx
 import openai
 
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
+from .httpx_compat import httpx
 from .models import parse_models
 from .settings import Settings
 from .sse import LineSplitter
