@@ -1,6 +1,7 @@
 """The one scripted OpenAI-compatible server on loopback, for offline tests of the real transport.
 
-Real sockets, so the tests exercise zenllama's real transport (the openai SDK over httpx).
+Real sockets, so the tests exercise zenllama's real transport (the openai SDK over httpx, or
+httpx2 under openai 3.x).
 A request to a path is answered, in this order, by:
   1. the next reply queued for that path (`reply`, `chat`),
   2. the path's handler, which computes the answer from the request (`handle`),
@@ -12,6 +13,8 @@ Every request is recorded in `seen` (method, path, lower-cased headers, JSON bod
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections import defaultdict, deque
@@ -183,3 +186,94 @@ class FakeServer:
             do_POST = _serve
 
         return RequestHandler
+
+
+# Transport faults below HTTP ------------------------------------------------------------
+class FaultServer:
+    """A loopback socket that misbehaves the same way on every connection, below HTTP.
+
+    `fault`: "reset" (reads the request, then an RST), "hang-up" (reads it, closes without a
+    word), "garbage" (answers bytes that are not HTTP), "cut-body" (a JSON answer cut midway),
+    "cut-chunk" (an SSE stream whose second chunk breaks off inside itself), "stall" (never
+    answers), "stall-mid-stream" (one SSE event, then silence). Python's http.server cannot
+    misbehave like this, which is what servers that crash or proxies that drop do.
+    """
+
+    EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+
+    def __init__(self, fault: str) -> None:
+        self.fault = fault
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+        forget_detected_backends()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._misbehave, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            more = conn.recv(65536)
+            if not more:
+                return
+            data += more
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            more = conn.recv(65536)
+            if not more:
+                return
+            body += more
+
+    def _misbehave(self, conn: socket.socket) -> None:
+        stream_head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            self._read_request(conn)
+            if self.fault == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif self.fault == "garbage":
+                conn.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+            elif self.fault == "cut-body":
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 500\r\n\r\n" + b'{"choices": [{"index": 0, "mess'
+                )
+            elif self.fault == "cut-chunk":
+                conn.sendall(stream_head + b"%x\r\n%s\r\n" % (len(self.EVENT), self.EVENT))
+                conn.sendall(b'100\r\ndata: {"choi')  # 256 bytes promised, 14 sent
+            elif self.fault == "stall":
+                self._stop.wait()
+            elif self.fault == "stall-mid-stream":
+                conn.sendall(stream_head + b"%x\r\n%s\r\n" % (len(self.EVENT), self.EVENT))
+                self._stop.wait()
+            elif self.fault != "hang-up":
+                raise ValueError(f"unknown fault {self.fault!r}")
+        except OSError:
+            pass
+        finally:
+            conn.close()

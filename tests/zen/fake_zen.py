@@ -28,6 +28,7 @@ client sent them: same URL, same headers, same body), and lets every other host 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 from collections import deque
@@ -36,10 +37,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpcore
 import pytest
 
+from zenllama.core.httpx_compat import HTTPX_MODULE
+
 from ..wire_streams import messages_sse, responses_sse
+
+# The connection layer below the SDK's httpx generation (httpx2 runs on httpcore2).
+httpcore = importlib.import_module("httpcore2" if HTTPX_MODULE == "httpx2" else "httpcore")
 
 HOST = b"opencode.ai"
 FAKE_KEY = "sk-zen-fake-key-for-tests-only"

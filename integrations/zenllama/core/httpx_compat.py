@@ -18,7 +18,8 @@ OPENAI_MAJOR = int(openai.__version__.split(".")[0])
 HTTPX_MODULE = "httpx2" if OPENAI_MAJOR >= 3 else "httpx"
 
 if TYPE_CHECKING:
-    import httpx
+    # Types are checked against the generation a fresh install gets (`make lint`'s venv).
+    import httpx2 as httpx
 else:
     httpx = importlib.import_module(HTTPX_MODULE)
 

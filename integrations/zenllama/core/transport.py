@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import logging
 import re
 import ssl
 import threading
@@ -30,7 +31,7 @@ import openai
 from . import errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
-from .httpx_compat import httpx
+from .httpx_compat import HTTPX_MODULE, httpx
 from .models import parse_models
 from .settings import Settings
 from .sse import LineSplitter
@@ -69,6 +70,23 @@ class _AsyncClient(_Retrying, openai.AsyncOpenAI):
     async def _prepare_request(self, request: httpx.Request) -> None:
         _put_key(request, self.api_key)
         await super()._prepare_request(request)
+
+
+class _RedactedURLs(logging.Filter):
+    """httpx logs every request's URL at INFO ("HTTP Request: POST http://user:key@…/v1?…") and
+    the SDK at DEBUG: user info and query values are masked there too, as in every message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+# A filter runs only for records the logger emits: nothing is done while logging is off.
+for _logger in (HTTPX_MODULE, "openai._base_client"):
+    logging.getLogger(_logger).addFilter(_RedactedURLs())
 
 
 # Shared clients ----------------------------------------------------------------------
@@ -325,17 +343,21 @@ class Transport:
         return {**self._options, "headers": {**self.request_headers, **headers}}
 
     def _translate(self, exc: Exception) -> Exception:
+        """The SDK's errors and its httpx generation's (raised mid-stream) as typed errors."""
         url = self.settings.base_url
-        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-            return errors.BackendTimeoutError(url, self.settings.timeout)
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__
-            if cause is None or isinstance(cause, httpx.ConnectError | httpx.UnsupportedProtocol):
-                return errors.BackendConnectionError(url, str(cause or exc))
-            # The request went out; the answer broke off (the server died while answering).
-            return errors.IncompleteResponseError(f"{type(cause).__name__}: {cause}", url=url)
         if isinstance(exc, openai.APIStatusError):
             return translate_status_error(exc, self.backend)
+        wrapped = isinstance(exc, openai.APIConnectionError)  # APITimeoutError included
+        cause = exc.__cause__ if wrapped else exc
+        if isinstance(exc, openai.APITimeoutError) or isinstance(cause, httpx.TimeoutException):
+            return errors.BackendTimeoutError(url, self.settings.timeout)
+        if (wrapped and cause is None) or isinstance(
+            cause, httpx.ConnectError | httpx.UnsupportedProtocol
+        ):
+            return errors.BackendConnectionError(url, str(cause or exc))
+        if wrapped:
+            # The request went out; the answer broke off (the server died while answering).
+            return errors.IncompleteResponseError(f"{type(cause).__name__}: {cause}", url=url)
         if isinstance(exc, httpx.HTTPError):
             # Only mid-stream: the SDK wraps errors before the answer began.
             return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
