@@ -3,13 +3,16 @@
 #   make test   - the whole test suite (lint, types, unit, real llama-server, cassettes, notebooks)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The bench compares against langchain-openai, which caps openai below 3: its own venv, so the
+# project's venv resolves what users get (openai 3.x on httpx2).
+BENCH_VENV ?= .venv-bench
 
 .PHONY: demo serve test record synthesize bench lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -22,8 +25,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check integrations tests bench notebooks
 	$(VENV)/bin/mypy
 
+# The whole suite in the project's venv, then the offline suite and a live subset again from
+# the built wheel at the newest and at the oldest versions pyproject.toml allows.
 test: lint
 	$(PY) -m pytest
+	$(PY) -m tests.compat.run newest
+	$(PY) -m tests.compat.run oldest
 
 # Re-records the llama-server cassettes from the real server (zen ones are synthesized).
 record: $(VENV)/.installed
@@ -33,5 +40,11 @@ record: $(VENV)/.installed
 synthesize: $(VENV)/.installed
 	$(PY) tests/zen/synthesize_cassettes.py
 
-bench: $(VENV)/.installed
-	$(PY) -m bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[bench]'
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tarfile
 import urllib.request
 import zipfile
@@ -17,45 +16,22 @@ import pytest
 
 from zenllama.local import find_llama_server, free_port
 
-REPO = Path(__file__).resolve().parents[1]
+from .release import REPO, build_dist, install_wheel, tracked
+
 PACKAGE = REPO / "integrations" / "zenllama"
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.wheel]
 
 
-def _tracked(under: Path) -> list[str]:
-    """What a clean clone has below `under`, relative to the repository."""
-    out = subprocess.run(
-        ["git", "ls-files", "--", str(under)], cwd=REPO, check=True, capture_output=True, text=True
-    ).stdout
-    return out.split()
-
-
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """sdist, then the wheel built from that sdist (as `python -m build` does), from a copy
-    of the tracked files only: what a clean clone would release."""
-    root = tmp_path_factory.mktemp("release")
-    source = root / "source"
-    for name in _tracked(REPO):
-        target = source / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((REPO / name).read_bytes())
-    out = root / "dist"
-    build = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    assert "SetuptoolsDeprecationWarning" not in build.stdout + build.stderr
-    return out
+    return build_dist(tmp_path_factory.mktemp("release"))
 
 
 def _package_files() -> set[str]:
     return {
         name.removeprefix("integrations/")
-        for name in _tracked(PACKAGE)
+        for name in tracked(PACKAGE)
         if "__pycache__" not in name
     }
 
@@ -80,14 +56,7 @@ def test_wheel_and_sdist_carry_every_file_the_package_has(dist: Path) -> None:
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel and its extras; nothing of the repository on its path."""
     home = tmp_path_factory.mktemp("user")
-    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True)
-    wheel = next(dist.glob("zenllama-*.whl"))
-    install = subprocess.run(
-        [str(home / "venv/bin/python"), "-m", "pip", "install", "-q", f"{wheel}[all]"],
-        capture_output=True,
-        text=True,
-    )
-    assert install.returncode == 0, install.stderr[-3000:]
+    install_wheel(dist, home / "venv")
     return home / "venv"
 
 

@@ -117,7 +117,7 @@ class LiteLLMProxy:
     def config(self) -> dict[str, Any]:
         return proxy_config(self.groups, num_retries=self.num_retries, timeout=self.timeout)
 
-    def start(self, timeout: float = 180.0) -> LiteLLMProxy:
+    def start(self, timeout: float = 600.0) -> LiteLLMProxy:
         if self.port == 0:
             self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="litellm-")

@@ -139,7 +139,7 @@ def test_abandoning_a_stream_stops_generation(tools_server: LlamaServer) -> None
     next(stream)
     assert _busy_slots(tools_server) == 1
     stream.close()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # only a server that never stops trips it
     while _busy_slots(tools_server) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _busy_slots(tools_server) == 0, "llama-server kept generating for a closed stream"

@@ -95,13 +95,10 @@ async def test_stream_usage_can_be_turned_off(fake: FakeServer, mode: str) -> No
 def test_api_key_is_never_shown_or_serialized(fake: FakeServer) -> None:
     llm = ZenLlama(base_url=fake.base_url, api_key=SECRET)
     assert llm.api_key is not None and llm.api_key.get_secret_value() == SECRET
-    for text in (
-        repr(llm),
-        str(llm),
-        json.dumps(llm.to_dict()),
-        llm.to_json(),
-        json.dumps(llm.to_payload()),
-    ):
+    shown = [repr(llm), str(llm), json.dumps(llm.to_dict()), llm.to_json()]
+    if hasattr(llm, "to_payload"):  # llama-index-core 0.14.23 and later
+        shown.append(json.dumps(llm.to_payload()))
+    for text in shown:
         assert SECRET not in text
     restored = ZenLlama.from_dict(llm.to_dict())
     assert (restored.base_url, restored.api_key) == (fake.base_url, None)

@@ -145,7 +145,8 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
 
 def _wait_for_status(llm: ChatZenLlama, model: str, wanted: str) -> str | None:
     status = None
-    for _ in range(300):  # a loaded machine can take a while to start or stop a child
+    deadline = time.monotonic() + 600  # a loaded machine can take minutes to start a child
+    while time.monotonic() < deadline:
         status = {m.id: m.status for m in llm.list_models()}[model]
         if status == wanted:
             break

@@ -185,7 +185,10 @@ class LlamaServer:
         cmd += speculative_args(self.speculative, self.draft_model)
         return cmd + self.extra_args
 
-    def start(self, timeout: float = 120.0) -> LlamaServer:
+    def start(self, timeout: float = 600.0) -> LlamaServer:
+        """Starts the server and waits until it answers /health "ok" (a process that exits
+        fails at once). Loading a model on a busy machine can take minutes: the bound only
+        catches a server that never gets ready."""
         if self.port == 0:
             self.port = free_port()
         cmd = self.command()
