@@ -14,8 +14,9 @@ from zenllama.core import (
     StreamError,
     ToolChoiceDowngradedWarning,
     UnsupportedSettingWarning,
+    wire,
 )
-from zenllama.core.backends import LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
+from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
 from zenllama.core.wires import wire_for
 from zenllama.core.wires.messages import (
     MessagesStreamParser,
@@ -303,6 +304,35 @@ def test_claude_tool_loop_sends_thinking_back_with_its_signature_unchanged() -> 
         }
     ]
     assert body["max_tokens"] > 0
+
+
+@pytest.mark.parametrize("profile", [OPENAI_COMPATIBLE, DEEPSEEK, ZEN, LLAMA_SERVER])
+def test_the_wires_own_reasoning_goes_back_on_every_backend(profile: Any) -> None:
+    """A rule of the Messages and Responses APIs, not of a backend: a generic server (the
+    Anthropic API itself, a gateway) gets the signed thinking and the reasoning item back,
+    also in an earlier turn."""
+    claude = parse_messages_response(CLAUDE_ANSWER, "x")
+    gpt = parse_responses_response(GPT_ANSWER, "x")
+    for first, build in ((claude, build_messages_body), (gpt, build_responses_body)):
+        turn = {
+            "role": "assistant",
+            "content": first.text,
+            "reasoning_content": first.reasoning,
+            "reasoning_blocks": first.reasoning_blocks,
+            "tool_calls": [_wire_call(first)],
+        }
+        result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "rainy"}
+        ask = {"role": "user", "content": "Weather in Paris?"}
+        for history in ([ask, turn, result], [ask, turn, result, {**ask, "content": "And?"}]):
+            body = build(profile, "m", history, stream=False, tools=TOOLS)
+            sent = json.dumps(body)
+            for block in first.reasoning_blocks:
+                assert json.dumps(block) in sent
+
+
+def _wire_call(result: ChatResult) -> dict[str, Any]:
+    call = result.tool_calls[0]
+    return wire.tool_call(call.id, call.name, call.arguments)
 
 
 def test_unsigned_reasoning_goes_only_where_the_backend_takes_it() -> None:
