@@ -10,7 +10,9 @@ import pytest
 
 from zenllama.core import (
     ChatResult,
+    ContextOverflowError,
     ModelNotSupportedError,
+    ServerOverloadedError,
     StreamError,
     ToolChoiceDowngradedWarning,
     UnsupportedSettingWarning,
@@ -178,7 +180,7 @@ def test_llama_server_reasoning_item_reads_its_content() -> None:
 @pytest.mark.parametrize(
     "payload",
     [
-        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        {"type": "error", "error": {"type": "api_error", "message": "Overloaded"}},
         {"type": "error", "code": "server_error", "message": "Overloaded"},
         {
             "type": "response.failed",
@@ -193,6 +195,56 @@ def test_error_events_mid_stream(payload: dict[str, Any]) -> None:
     for parser in parsers:
         with pytest.raises(StreamError, match="Overloaded"):
             parser.feed(f"data: {json.dumps(payload)}")
+
+
+OVERFLOW = "Your input exceeds the context window of this model."
+
+
+@pytest.mark.parametrize(
+    ("parser", "payload", "typed"),
+    [
+        # Anthropic streaming reference: "overloaded_error, which would normally correspond to
+        # an HTTP 529 in a non-streaming context".
+        (
+            MessagesStreamParser,
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            ServerOverloadedError,
+        ),
+        # openai-python types/responses/response_error_event.py: code, message, param.
+        (
+            ResponsesStreamParser,
+            {"type": "error", "code": "context_length_exceeded", "message": OVERFLOW},
+            ContextOverflowError,
+        ),
+        # types/responses/response_failed_event.py: the response, its `error` with a code.
+        (
+            ResponsesStreamParser,
+            {
+                "type": "response.failed",
+                "response": {
+                    "status": "failed",
+                    "error": {"code": "context_length_exceeded", "message": OVERFLOW},
+                },
+            },
+            ContextOverflowError,
+        ),
+    ],
+)
+def test_overflow_and_overload_events_are_typed(
+    parser: Any, payload: dict[str, Any], typed: type[Exception]
+) -> None:
+    with pytest.raises(typed):
+        parser("zen").feed(f"data: {json.dumps(payload)}")
+
+
+def test_a_failed_whole_response_with_overflow_is_typed() -> None:
+    failed = {
+        **GPT_ANSWER,
+        "status": "failed",
+        "error": {"code": "context_length_exceeded", "message": OVERFLOW},
+    }
+    with pytest.raises(ContextOverflowError):
+        parse_responses_response(failed, "zen")
 
 
 # Streams split anywhere --------------------------------------------------------------------

@@ -303,7 +303,7 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
     if not isinstance(data, dict):
         raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
     if data.get("type") == "error" or "error" in data:
-        raise_error(data)
+        raise_error(data, backend)
     answer_id = data.get("id")
     text: list[str] = []
     reasoning: list[str] = []
@@ -405,7 +405,7 @@ class MessagesStreamParser(GuardedStreamParser):
         elif kind == "message_stop":
             self._done = True
         elif kind == "error" or "error" in data:
-            raise_error(data)
+            raise_error(data, self._backend)
         return None
 
     def _block(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -236,7 +236,7 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
     if not isinstance(data, dict):
         raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
     if data.get("type") == "error" or data.get("error") or data.get("status") == "failed":
-        raise_error(data)
+        raise_error(data, backend)
     answer_id = data.get("id")
     text: list[str] = []
     reasoning: list[str] = []
@@ -343,7 +343,8 @@ class ResponsesStreamParser(GuardedStreamParser):
             self._response = data.get("response") or {}
             self._timings = data.get("timings")
         elif kind in ("error", "response.failed") or data.get("error"):
-            raise_error((data.get("response") or data) if kind == "response.failed" else data)
+            failed = data.get("response") if kind == "response.failed" else None
+            raise_error(failed or data, self._backend)
         return None
 
     def _added(self, item: dict[str, Any]) -> StreamDelta | None:
