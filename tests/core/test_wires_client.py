@@ -13,6 +13,7 @@ from zenllama.core import (
     ChatClient,
     ModelNotSupportedError,
     RateLimitError,
+    ServerOverloadedError,
     StreamError,
     resolve_settings,
 )
@@ -111,11 +112,20 @@ def test_zen_error_envelopes_are_typed_on_every_wire(
         client.complete(HI)
 
 
-def test_error_event_mid_stream_is_a_stream_error(fake: FakeServer) -> None:
+@pytest.mark.parametrize(
+    ("error", "raised"),
+    [
+        ({"type": "api_error", "message": "Internal server error"}, StreamError),
+        # Anthropic's streaming reference: what would be a 529 outside a stream.
+        ({"type": "overloaded_error", "message": "Overloaded"}, ServerOverloadedError),
+    ],
+)
+def test_error_event_mid_stream_is_typed(
+    fake: FakeServer, error: dict[str, str], raised: type[Exception]
+) -> None:
     lines = _sse_lines(messages_sse(CLAUDE_ANSWER))[:8]
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    fake.reply("/v1/messages", Reply(events=[*lines, overloaded]))
-    with pytest.raises(StreamError, match="Overloaded"):
+    fake.reply("/v1/messages", Reply(events=[*lines, {"type": "error", "error": error}]))
+    with pytest.raises(raised, match=error["message"]):
         list(_zen(fake, "claude-x").stream(HI))
 
 

@@ -33,7 +33,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _optional_str(value: Any, what: str) -> str | None:
+def optional_str(value: Any, what: str) -> str | None:
     if value is None or type(value) is str:
         return value
     malformed(what, value, "a string")
@@ -103,7 +103,7 @@ def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -
     raw_calls = message.get("tool_calls")
     if not raw_calls and message.get("function_call") is not None:
         raw_calls = [_object(message["function_call"], "`function_call`")]  # pre-tools shape
-    response_id = _optional_str(data.get("id"), "`id`")
+    response_id = optional_str(data.get("id"), "`id`")
     tool_calls, invalid = parse_tool_calls(raw_calls, response_id)
     timings = data.get("timings")
     return ChatResult(
@@ -112,8 +112,8 @@ def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage=parse_usage(data.get("usage")),
-        finish_reason=_optional_str(choice.get("finish_reason"), "`finish_reason`"),
-        model=_optional_str(data.get("model"), "`model`"),
+        finish_reason=optional_str(choice.get("finish_reason"), "`finish_reason`"),
+        model=optional_str(data.get("model"), "`model`"),
         id=response_id,
         backend=backend,
         timings=None if timings is None else _object(timings, "`timings`"),
@@ -177,8 +177,8 @@ class StreamParser:
         if data.get("error") is not None:
             _raise_stream_error(data)
         if self._id is None:
-            self._id = _optional_str(data.get("id"), "`id`")
-            self._model = _optional_str(data.get("model"), "`model`")
+            self._id = optional_str(data.get("id"), "`id`")
+            self._model = optional_str(data.get("model"), "`model`")
         if usage := data.get("usage"):
             self._usage = _object(usage, "`usage`")
         if timings := data.get("timings"):
@@ -192,7 +192,7 @@ class StreamParser:
         if type(choice) is not dict:
             malformed("`choices[0]`", choice, "an object")
         if reason := choice.get("finish_reason"):
-            self._finish_reason = _optional_str(reason, "`finish_reason`")
+            self._finish_reason = optional_str(reason, "`finish_reason`")
         delta = choice.get("delta") or choice.get("message")
         if not delta:
             return None
