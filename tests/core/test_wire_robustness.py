@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from zenllama.core import (
     ChatClient,
     ChatResult,
+    ContextOverflowError,
     MalformedResponseError,
     StreamError,
     ZenLlamaError,
@@ -254,6 +255,12 @@ def test_events_that_are_not_objects(line: str) -> None:
 def test_an_error_event_is_still_a_stream_error() -> None:
     with pytest.raises(StreamError, match="slot crashed"):
         StreamParser("x").feed('data: {"error": {"message": "slot crashed"}}')
+
+
+def test_an_overflow_event_on_the_chat_wire_is_typed_as_on_the_others() -> None:
+    event = {"error": {"code": "context_length_exceeded", "message": "Your input exceeds it."}}
+    with pytest.raises(ContextOverflowError):
+        StreamParser("x").feed(f"data: {json.dumps(event)}")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from . import errors
 from .reasoning import ThinkSplitter, split_think
 from .results import ChatResult, StreamDelta, ToolCallFragment
 from .tool_calls import ToolCallAssembler, parse_tool_calls
-from .transport import translate_error_body
+from .transport import error_event, translate_error_body
 from .usage import parse_usage
 
 _JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
@@ -68,10 +68,20 @@ def _reasoning_field(message: dict[str, Any]) -> str:
     return ""
 
 
-def _raise_stream_error(payload: dict[str, Any]) -> NoReturn:
-    error = payload["error"]
-    message = error.get("message", error) if isinstance(error, dict) else error
-    raise errors.StreamError(str(message), payload)
+def raise_error(data: dict[str, Any], backend: str) -> NoReturn:
+    """An error event (or body) of any wire: OpenAI's `{"error": {…}}`, zen's and Anthropic's
+    `{"type": "error", "error": {…}}`, Responses' `{"type": "error", "code", "message"}`.
+    Context overflow and overload are typed as in an HTTP error answer; the rest is a
+    StreamError."""
+    error = data.get("error")
+    typed = error_event(error if isinstance(error, dict) else data, backend)
+    if typed is not None:
+        raise typed
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("type") or error
+    else:
+        message = data.get("message") or error or data
+    raise errors.StreamError(str(message), data)
 
 
 def _error_answer(error: Any, backend: str) -> errors.BackendHTTPError:
@@ -175,7 +185,7 @@ class StreamParser:
         if type(data) is not dict:
             malformed("a stream event", data, "an object")
         if data.get("error") is not None:
-            _raise_stream_error(data)
+            raise_error(data, self._backend)
         if self._id is None:
             self._id = optional_str(data.get("id"), "`id`")
             self._model = optional_str(data.get("model"), "`model`")
@@ -249,7 +259,7 @@ class StreamParser:
         except (ValueError, RecursionError):
             raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None
         if type(data) is dict and data.get("error") is not None:
-            _raise_stream_error(data)
+            raise_error(data, self._backend)
         result = parse_chat_response(data, self._backend, self._opened)
         fragments = [
             ToolCallFragment(index, call.id, call.name, json.dumps(call.arguments))

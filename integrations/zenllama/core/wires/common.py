@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from .. import errors, responses
 from ..backends import BackendProfile
 from ..request import Message, ToolSpec, deep_merge, normalize_tool_choice
 from ..results import StreamDelta
-from ..transport import error_event
 from ..wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 
 # What reading JSON of an unexpected shape raises (a list where an object belongs, a number
@@ -207,23 +206,6 @@ def sse_event(line: str, stray: list[str]) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise errors.StreamError(f"unexpected event {payload[:200]!r}")
     return data
-
-
-def raise_error(data: dict[str, Any], backend: str) -> NoReturn:
-    """An error event or body: zen's and Anthropic's `{"type": "error", "error": {…}}`,
-    Responses' `{"type": "error", "code", "message"}` and OpenAI's `{"error": {…}}`. Context
-    overflow and overload are typed as they are in an HTTP error answer; the rest is a
-    StreamError."""
-    error = data.get("error")
-    body = error if isinstance(error, dict) else data
-    typed = error_event(body, backend)
-    if typed is not None:
-        raise typed
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type") or error
-    else:
-        message = data.get("message") or error or data
-    raise errors.StreamError(str(message), data)
 
 
 def whole_answer_text(stray: list[str]) -> Any:

@@ -23,7 +23,7 @@ from ..request import (
     put_level,
     take_reasoning,
 )
-from ..responses import malformed, optional_str
+from ..responses import malformed, optional_str, raise_error
 from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
@@ -37,7 +37,6 @@ from .common import (
     object_field,
     own_reasoning,
     parse_whole,
-    raise_error,
     sse_event,
     system_prompt,
     text_field,
