@@ -247,9 +247,9 @@ def _message(body: dict[str, Any]) -> str:
     return str(body.get("message") or body.get("detail") or errors.shorten(str(body)))
 
 
-def _number(pattern: re.Pattern[str], text: str, group: int = 1) -> int | None:
+def _number(pattern: re.Pattern[str], text: str) -> int | None:
     found = pattern.search(text)
-    return int(found.group(group)) if found else None
+    return int(found.group(1)) if found else None
 
 
 def _context_overflow(
@@ -278,13 +278,16 @@ def _context_overflow(
 
 
 def _overloaded(
-    status: int, body: dict[str, Any], message: str
+    status: int | None, body: dict[str, Any], message: str
 ) -> errors.ServerOverloadedError | None:
-    """Anthropic's 529 `overloaded_error` (in a stream too): unavailable for now, like a 503."""
+    """Anthropic's 529 `overloaded_error` (in a stream too, where there is no status):
+    unavailable for now, like a 503."""
     if status != 529 and body.get("type") != "overloaded_error":
         return None
     return errors.ServerOverloadedError(
-        529, message, hint="the provider is overloaded for now; retry later or route elsewhere"
+        status or 529,
+        message,
+        hint="the provider is overloaded for now; retry later or route elsewhere",
     )
 
 
@@ -292,7 +295,7 @@ def error_event(body: dict[str, Any], backend: str) -> errors.BackendHTTPError |
     """An error reported inside an answer (a stream's `error` event, a failed Responses
     object): the typed error where it says context overflow or overload, else None."""
     message = _message(body)
-    return _context_overflow(400, body, message, backend) or _overloaded(0, body, message)
+    return _context_overflow(400, body, message, backend) or _overloaded(None, body, message)
 
 
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:

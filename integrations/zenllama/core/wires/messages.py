@@ -277,7 +277,7 @@ def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
 # Answers -----------------------------------------------------------------------------------
 def _count(raw: Mapping[str, Any], name: str) -> int | None:
     value = raw.get(name)
-    if value is not None and (type(value) is not int):
+    if value is not None and type(value) is not int:
         malformed(f"`usage.{name}`", value, "an integer")
     return value
 

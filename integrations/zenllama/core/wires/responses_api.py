@@ -231,9 +231,7 @@ def _part_text(part: Any, what: str, field: str = "text") -> str:
 _UNFINISHED = {"in_progress": "is still in progress", "queued": "is still queued"}
 
 
-def _finish_reason(
-    response: dict[str, Any], has_calls: bool, refused: bool, backend: str
-) -> str:
+def _finish_reason(response: dict[str, Any], has_calls: bool, refused: bool, backend: str) -> str:
     """The finish reason of a final response object; a typed error where it did not finish."""
     status = response.get("status")
     if status == "completed":
