@@ -13,13 +13,14 @@ from zenllama.core import (
     IncompleteStreamError,
     RateLimitError,
     ServerLoadingError,
+    ServerOverloadedError,
     StreamError,
     resolve_settings,
 )
 from zenllama.local import free_port
 
 from ..fakes import FakeServer, Reply, error, sse
-from ..wire_shapes import chunk
+from ..wire_shapes import answer, chunk
 
 HI = [{"role": "user", "content": "hi"}]
 
@@ -84,6 +85,84 @@ def test_context_overflow_carries_sizes(fake: FakeServer) -> None:
         client(fake.base_url).complete(HI)
     assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == (4096, 5000)
     assert "--ctx-size" in str(caught.value)
+
+
+# As the providers word it: OpenAI's `code` (its older text names both sizes), Anthropic's
+# two 400 texts (docs.anthropic.com/en/api/errors, quoted by users of the live API).
+@pytest.mark.parametrize(
+    ("body", "sizes"),
+    [
+        (
+            {
+                "error": {
+                    "message": "This model's maximum context length is 128000 tokens. However, "
+                    "your messages resulted in 130012 tokens. Please reduce the length.",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            },
+            (128000, 130012),
+        ),
+        (
+            {
+                "error": {
+                    "message": "Your input exceeds the context window of this model. Please "
+                    "adjust your input and try again.",
+                    "type": "invalid_request_error",
+                    "param": "input",
+                    "code": "context_length_exceeded",
+                }
+            },
+            (None, None),
+        ),
+        (
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "prompt is too long: 215000 tokens > 200000 maximum",
+                },
+            },
+            (200000, 215000),
+        ),
+        (
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "input length and `max_tokens` exceed context limit: 198000 + "
+                    "8192 > 200000, decrease input length or `max_tokens` and try again",
+                },
+            },
+            (200000, 198000),
+        ),
+    ],
+)
+def test_context_overflow_as_each_api_words_it(
+    fake: FakeServer, body: dict[str, object], sizes: tuple[int | None, int | None]
+) -> None:
+    fake.chat(Reply(400, body))
+    generic = ChatClient(resolve_settings(base_url=fake.base_url, backend="openai-compatible"))
+    with pytest.raises(ContextOverflowError) as caught:
+        generic.complete(HI)
+    assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == sizes
+    assert "lower max_tokens" in str(caught.value) and "--ctx-size" not in str(caught.value)
+
+
+OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
+def test_anthropic_overloaded_is_retried_like_a_503(fake: FakeServer) -> None:
+    fake.chat(
+        Reply(529, OVERLOADED, headers={"Retry-After": "0.01"}),
+        Reply(body=answer({"content": "ok"})),
+    )
+    assert client(fake.base_url, max_retries=1).complete(HI).text == "ok"
+    fake.chat(Reply(529, OVERLOADED))
+    with pytest.raises(ServerOverloadedError, match="Overloaded") as caught:
+        client(fake.base_url, max_retries=0).complete(HI)
+    assert isinstance(caught.value, ServerLoadingError) and caught.value.status == 529
 
 
 def test_authentication_error_never_shows_the_key(fake: FakeServer) -> None:

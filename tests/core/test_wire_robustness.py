@@ -7,6 +7,7 @@ wrong-shaped JSON gives a `ZenLlamaError` (or is ignored where SSE says so), nev
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import json
 import re
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 
 from zenllama.core import (
     ChatClient,
+    ChatResult,
+    ContextOverflowError,
     MalformedResponseError,
     StreamError,
     ZenLlamaError,
@@ -30,19 +33,32 @@ from zenllama.core.sse import LineSplitter
 from zenllama.core.usage import parse_usage
 from zenllama.core.wires.messages import MessagesStreamParser, parse_messages_response
 from zenllama.core.wires.responses_api import ResponsesStreamParser, parse_responses_response
+from zenllama.langchain.messages import to_ai_message, to_message_chunk
+from zenllama.llama_index.messages import to_chat_response
 
 from ..fakes import FakeServer, Reply, sse
 from ..wire_shapes import answer, chunk
+from ..wire_streams import messages_sse, responses_sse
+from .test_wires import (
+    CLAUDE_ANSWER,
+    CLAUDE_DOCUMENTED,
+    GPT_ANSWER,
+    GPT_DOCUMENTED,
+    GPT_REFUSAL,
+)
 
 # Event and delta kinds of both wires, so generated events reach their deep paths.
 WIRE_EVENT_TYPES = {
     "message_start", "content_block_start", "content_block_delta", "content_block_stop",
-    "message_delta", "message_stop", "error", "response.created", "response.output_item.added",
-    "response.output_text.delta", "response.reasoning_summary_text.delta",
-    "response.function_call_arguments.delta", "response.output_item.done",
-    "response.completed", "response.incomplete", "response.failed",
-}
-WIRE_DELTA_TYPES = {"text_delta", "thinking_delta", "input_json_delta", "signature_delta"}
+    "message_delta", "message_stop", "ping", "error", "response.created", "response.in_progress",
+    "response.output_item.added", "response.output_text.delta", "response.refusal.delta",
+    "response.refusal.done", "response.reasoning_summary_text.delta",
+    "response.reasoning_text.delta", "response.function_call_arguments.delta",
+    "response.output_item.done", "response.completed", "response.incomplete", "response.failed",
+}  # fmt: skip
+WIRE_DELTA_TYPES = {
+    "text_delta", "thinking_delta", "input_json_delta", "signature_delta", "citations_delta",
+}  # fmt: skip
 
 HI = [{"role": "user", "content": "hi"}]
 # Characters str.splitlines breaks at, which SSE does not: JSON strings carry them raw.
@@ -241,6 +257,12 @@ def test_an_error_event_is_still_a_stream_error() -> None:
         StreamParser("x").feed('data: {"error": {"message": "slot crashed"}}')
 
 
+def test_an_overflow_event_on_the_chat_wire_is_typed_as_on_the_others() -> None:
+    event = {"error": {"code": "context_length_exceeded", "message": "Your input exceeds it."}}
+    with pytest.raises(ContextOverflowError):
+        StreamParser("x").feed(f"data: {json.dumps(event)}")
+
+
 @pytest.mark.parametrize(
     ("data", "names"),
     [
@@ -343,3 +365,164 @@ def test_deep_nesting_on_the_other_wires_is_a_typed_error(
 ) -> None:
     with pytest.raises(ZenLlamaError):
         parser("zen").feed("data: " + "[" * 1000 + "]" * 1000)
+
+
+# Property tests on the documented streams of both wires -------------------------------------
+# Answers whose streams carry every documented event type tests/wire_streams.py writes.
+_WHOLE = {
+    "messages": (CLAUDE_ANSWER, CLAUDE_DOCUMENTED),
+    "responses": (GPT_ANSWER, GPT_DOCUMENTED, GPT_REFUSAL),
+}
+_WIRE = {
+    "messages": (messages_sse, parse_messages_response, MessagesStreamParser),
+    "responses": (responses_sse, parse_responses_response, ResponsesStreamParser),
+}
+
+
+def _with_text(api: str, answer: dict[str, Any], text: str) -> dict[str, Any]:
+    """The answer with `text` (any characters, multi-byte ones too) as its answer text."""
+    answer = copy.deepcopy(answer)
+    if api == "messages":
+        for block in answer["content"]:
+            if block["type"] == "text":
+                block["text"] = text
+        return answer
+    for item in answer["output"]:
+        for part in item.get("content") or () if item["type"] == "message" else ():
+            part["refusal" if part["type"] == "refusal" else "text"] = text
+    return answer
+
+
+@st.composite
+def _documented_streams(draw: st.DrawFn) -> tuple[str, dict[str, Any], bytes, list[int]]:
+    api = draw(st.sampled_from(sorted(_WHOLE)))
+    answer = _with_text(api, draw(st.sampled_from(_WHOLE[api])), draw(_texts))
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines = _WIRE[api][0](answer, draw(st.integers(1, 9)))
+    data = (end.join(lines) + end).encode()
+    cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=12)))
+    return api, answer, data, cuts
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_documented_streams())
+def test_any_split_of_a_documented_stream_reads_as_the_whole_answer(
+    stream: tuple[str, dict[str, Any], bytes, list[int]],
+) -> None:
+    api, answer, data, cuts = stream
+    _, parse, parser_type = _WIRE[api]
+    splitter, parser = LineSplitter(), parser_type("zen")
+    texts = []
+    for a, b in itertools.pairwise([0, *cuts, len(data)]):
+        for line in splitter.feed(data[a:b]):
+            if (delta := parser.feed(line)) is not None:
+                texts.append(delta.text)
+    for line in splitter.flush():
+        parser.feed(line)
+    result = parser.finish().result
+    assert result is not None and result == parse(answer, "zen")
+    assert "".join(texts) == result.text
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value a mutation can put something else."""
+    inner: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner += _paths(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner += _paths(item, (*at, index))
+    return [at, *inner] if at else inner
+
+
+def _put(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copied = copy.copy(value)
+    copied[path[0]] = _put(value[path[0]], path[1:], new)
+    return copied
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` with a few of its fields, anywhere, replaced by any JSON."""
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(value)
+        if not paths:
+            break
+        value = _put(value, draw(st.sampled_from(paths)), draw(_json))
+    return value
+
+
+@st.composite
+def _mutated_streams(draw: st.DrawFn) -> tuple[str, list[Any]]:
+    api = draw(st.sampled_from(sorted(_WHOLE)))
+    lines = _WIRE[api][0](draw(st.sampled_from(_WHOLE[api])), draw(st.integers(2, 12)))
+    events: list[Any] = [json.loads(line[5:]) for line in lines if line.startswith("data:")]
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(events) - 1))
+        how = draw(st.sampled_from(["drop", "repeat", "swap", "change", "cut"]))
+        if how == "drop":
+            del events[i]
+        elif how == "repeat":
+            events.insert(i, events[i])
+        elif how == "swap":
+            j = draw(st.integers(0, len(events) - 1))
+            events[i], events[j] = events[j], events[i]
+        elif how == "change":
+            events[i] = draw(_mutated(events[i]))
+        else:
+            events = events[:i]
+        if not events:
+            break
+    return api, events
+
+
+def _check_usable(result: ChatResult) -> None:
+    """A result hands the frameworks only what their types take (no ValidationError there)."""
+    assert isinstance(result.text, str) and isinstance(result.reasoning, str)
+    assert all(isinstance(v, str | None) for v in (result.id, result.model, result.finish_reason))
+    for call in result.tool_calls:
+        assert isinstance(call.id, str) and isinstance(call.name, str) and call.name
+        assert isinstance(call.arguments, dict)
+    for invalid in result.invalid_tool_calls:
+        assert isinstance(invalid.id, str) and isinstance(invalid.name, str | None)
+    to_ai_message(result)
+    to_chat_response(result)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated_streams())
+def test_mutated_documented_streams_give_a_result_or_a_typed_error(
+    stream: tuple[str, list[Any]],
+) -> None:
+    api, events = stream
+    parser = _WIRE[api][2]("zen")
+    try:
+        for event in events:
+            if (delta := parser.feed("data: " + json.dumps(event))) is not None:
+                to_message_chunk(delta)
+        last = parser.finish()
+    except ZenLlamaError:
+        return
+    assert last.result is not None
+    _check_usable(last.result)
+    to_message_chunk(last)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(sorted(_WHOLE)).flatmap(
+        lambda api: st.tuples(st.just(api), st.sampled_from(_WHOLE[api]).flatmap(_mutated))
+    )
+)
+def test_mutated_documented_answers_give_a_result_or_a_typed_error(
+    answer: tuple[str, Any],
+) -> None:
+    api, data = answer
+    try:
+        result = _WIRE[api][1](data, "zen")
+    except ZenLlamaError:
+        return
+    _check_usable(result)

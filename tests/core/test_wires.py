@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
 
 from zenllama.core import (
     ChatResult,
+    ContextOverflowError,
+    IncompleteResponseError,
+    MalformedResponseError,
     ModelNotSupportedError,
+    ServerOverloadedError,
     StreamError,
     ToolChoiceDowngradedWarning,
     UnsupportedSettingWarning,
+    wire,
 )
-from zenllama.core.backends import LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
+from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
 from zenllama.core.wires import wire_for
 from zenllama.core.wires.messages import (
     MessagesStreamParser,
@@ -118,18 +124,26 @@ def test_messages_answer() -> None:
     assert result.reasoning_blocks == CLAUDE_ANSWER["content"][:2]
 
 
+# anthropic-sdk-python src/anthropic/types/stop_reason.py: mapped where chat completions has the
+# same reason; the rest as sent (`pause_turn`: the turn is unfinished, not "stop").
 @pytest.mark.parametrize(
     ("stop_reason", "finish"),
     [
         ("end_turn", "stop"),
         ("max_tokens", "length"),
         ("stop_sequence", "stop"),
-        ("refusal", "content_filter"),
+        ("tool_use", "tool_calls"),
+        ("model_context_window_exceeded", "length"),
+        ("pause_turn", "pause_turn"),
+        ("refusal", "refusal"),
+        ("a_reason_not_documented_yet", "a_reason_not_documented_yet"),
     ],
 )
 def test_messages_stop_reasons(stop_reason: str, finish: str) -> None:
     answer = {**CLAUDE_ANSWER, "stop_reason": stop_reason}
     assert parse_messages_response(answer, "zen").finish_reason == finish
+    _, streamed = _run(MessagesStreamParser("zen"), messages_sse(answer))
+    assert streamed.finish_reason == finish
 
 
 def test_messages_invalid_tool_input_is_kept_as_invalid() -> None:
@@ -177,7 +191,7 @@ def test_llama_server_reasoning_item_reads_its_content() -> None:
 @pytest.mark.parametrize(
     "payload",
     [
-        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+        {"type": "error", "error": {"type": "api_error", "message": "Overloaded"}},
         {"type": "error", "code": "server_error", "message": "Overloaded"},
         {
             "type": "response.failed",
@@ -192,6 +206,56 @@ def test_error_events_mid_stream(payload: dict[str, Any]) -> None:
     for parser in parsers:
         with pytest.raises(StreamError, match="Overloaded"):
             parser.feed(f"data: {json.dumps(payload)}")
+
+
+OVERFLOW = "Your input exceeds the context window of this model."
+
+
+@pytest.mark.parametrize(
+    ("parser", "payload", "typed"),
+    [
+        # Anthropic streaming reference: "overloaded_error, which would normally correspond to
+        # an HTTP 529 in a non-streaming context".
+        (
+            MessagesStreamParser,
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            ServerOverloadedError,
+        ),
+        # openai-python types/responses/response_error_event.py: code, message, param.
+        (
+            ResponsesStreamParser,
+            {"type": "error", "code": "context_length_exceeded", "message": OVERFLOW},
+            ContextOverflowError,
+        ),
+        # types/responses/response_failed_event.py: the response, its `error` with a code.
+        (
+            ResponsesStreamParser,
+            {
+                "type": "response.failed",
+                "response": {
+                    "status": "failed",
+                    "error": {"code": "context_length_exceeded", "message": OVERFLOW},
+                },
+            },
+            ContextOverflowError,
+        ),
+    ],
+)
+def test_overflow_and_overload_events_are_typed(
+    parser: Any, payload: dict[str, Any], typed: type[Exception]
+) -> None:
+    with pytest.raises(typed):
+        parser("zen").feed(f"data: {json.dumps(payload)}")
+
+
+def test_a_failed_whole_response_with_overflow_is_typed() -> None:
+    failed = {
+        **GPT_ANSWER,
+        "status": "failed",
+        "error": {"code": "context_length_exceeded", "message": OVERFLOW},
+    }
+    with pytest.raises(ContextOverflowError):
+        parse_responses_response(failed, "zen")
 
 
 # Streams split anywhere --------------------------------------------------------------------
@@ -303,6 +367,35 @@ def test_claude_tool_loop_sends_thinking_back_with_its_signature_unchanged() -> 
         }
     ]
     assert body["max_tokens"] > 0
+
+
+@pytest.mark.parametrize("profile", [OPENAI_COMPATIBLE, DEEPSEEK, ZEN, LLAMA_SERVER])
+def test_the_wires_own_reasoning_goes_back_on_every_backend(profile: Any) -> None:
+    """A rule of the Messages and Responses APIs, not of a backend: a generic server (the
+    Anthropic API itself, a gateway) gets the signed thinking and the reasoning item back,
+    also in an earlier turn."""
+    claude = parse_messages_response(CLAUDE_ANSWER, "x")
+    gpt = parse_responses_response(GPT_ANSWER, "x")
+    for first, build in ((claude, build_messages_body), (gpt, build_responses_body)):
+        turn = {
+            "role": "assistant",
+            "content": first.text,
+            "reasoning_content": first.reasoning,
+            "reasoning_blocks": first.reasoning_blocks,
+            "tool_calls": [_wire_call(first)],
+        }
+        result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "rainy"}
+        ask = {"role": "user", "content": "Weather in Paris?"}
+        for history in ([ask, turn, result], [ask, turn, result, {**ask, "content": "And?"}]):
+            body = build(profile, "m", history, stream=False, tools=TOOLS)
+            sent = json.dumps(body)
+            for block in first.reasoning_blocks:
+                assert json.dumps(block) in sent
+
+
+def _wire_call(result: ChatResult) -> dict[str, Any]:
+    call = result.tool_calls[0]
+    return wire.tool_call(call.id, call.name, call.arguments)
 
 
 def test_unsigned_reasoning_goes_only_where_the_backend_takes_it() -> None:
@@ -488,3 +581,409 @@ def test_gemini_on_zen_names_its_format() -> None:
         wire_for(ZEN, "gemini-3-pro")
     with pytest.raises(ValueError, match="not a wire"):
         wire_for(ZEN, "glm-4.7", "google")
+
+
+# The documented event types, stream split anywhere == whole answer --------------------------
+# Anthropic Messages, per the streaming guide (docs.anthropic.com/en/docs/build-with-claude/
+# streaming) and anthropic-sdk-python src/anthropic/types: a server tool (server_tool_use_block.py,
+# web_search_tool_result_block.py) whose input streams as input_json_delta, a text block with
+# citations (citations_delta.py), usage with server-tool counts (message_delta_usage.py).
+CLAUDE_DOCUMENTED: dict[str, Any] = {
+    **CLAUDE_ANSWER,
+    "content": [
+        CLAUDE_ANSWER["content"][0],
+        CLAUDE_ANSWER["content"][1],
+        {
+            "type": "server_tool_use",
+            "id": "srvtoolu_01",
+            "name": "web_search",
+            "input": {"query": "Paris weather"},
+        },
+        {
+            "type": "web_search_tool_result",
+            "tool_use_id": "srvtoolu_01",
+            "content": [
+                {
+                    "type": "web_search_result",
+                    "url": "https://example.org/paris",
+                    "title": "Paris weather",
+                    "encrypted_content": "EqgfCioIARgBIiQ3YTAw",
+                    "page_age": "1 hour ago",
+                }
+            ],
+        },
+        {
+            "type": "text",
+            "text": "Rainy in Paris, says the web.",
+            "citations": [
+                {
+                    "type": "web_search_result_location",
+                    "url": "https://example.org/paris",
+                    "title": "Paris weather",
+                    "encrypted_index": "Eo8BCioIAhgBIiQ",
+                    "cited_text": "Rain, 12 C",
+                }
+            ],
+        },
+        CLAUDE_ANSWER["content"][3],
+    ],
+    "usage": {**CLAUDE_ANSWER["usage"], "server_tool_use": {"web_search_requests": 1}},
+}
+# OpenAI Responses, per the streaming events reference (platform.openai.com/docs/api-reference/
+# responses-streaming) and openai-python src/openai/types/responses: raw reasoning text as
+# open-weight models stream it (response_reasoning_text_delta_event.py), a built-in tool call
+# (response_function_web_search.py), annotations (response_output_text.py).
+GPT_DOCUMENTED: dict[str, Any] = {
+    **GPT_ANSWER,
+    "output": [
+        {
+            "type": "reasoning",
+            "id": "rs_02",
+            "summary": [],
+            "content": [{"type": "reasoning_text", "text": "Search, then call the tool."}],
+            "encrypted_content": "gAAAAB-encrypted-2",
+        },
+        {
+            "type": "web_search_call",
+            "id": "ws_01",
+            "status": "completed",
+            "action": {"type": "search", "query": "Paris weather"},
+        },
+        {
+            "type": "message",
+            "id": "msg_02",
+            "role": "assistant",
+            "status": "completed",
+            "content": [
+                {
+                    "type": "output_text",
+                    "text": "Rainy in Paris, says the web.",
+                    "annotations": [
+                        {
+                            "type": "url_citation",
+                            "url": "https://example.org/paris",
+                            "title": "Paris weather",
+                            "start_index": 0,
+                            "end_index": 14,
+                        }
+                    ],
+                }
+            ],
+        },
+        GPT_ANSWER["output"][2],
+    ],
+}
+# types/responses/response_output_refusal.py: a refusal is a content part of its own.
+REFUSAL = "I can't help with that request."
+GPT_REFUSAL: dict[str, Any] = {
+    **GPT_ANSWER,
+    "output": [
+        {
+            "type": "message",
+            "id": "msg_03",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "refusal", "refusal": REFUSAL}],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("size", [1, 3, 8, 1000])
+def test_documented_messages_events(size: int) -> None:
+    whole = parse_messages_response(CLAUDE_DOCUMENTED, "zen")
+    assert whole.text == "Rainy in Paris, says the web."
+    assert [c.name for c in whole.tool_calls] == ["get_weather"]  # the server tool is not ours
+    assert whole.reasoning_blocks == CLAUDE_ANSWER["content"][:2]
+    assert whole.usage is not None and whole.usage.input_tokens == 105
+    lines = messages_sse(CLAUDE_DOCUMENTED, size)
+    sent = "\n".join(lines)
+    for kind in (
+        "ping",
+        "citations_delta",
+        "signature_delta",
+        "server_tool_use",
+        "redacted_thinking",
+    ):
+        assert f'"type": "{kind}"' in sent
+    deltas, result = _run(MessagesStreamParser("zen"), lines)
+    assert result == whole
+    assert "".join(d.text for d in deltas) == whole.text
+    assert list(_arguments(deltas).values()) == ['{"city": "Paris"}']
+
+
+@pytest.mark.parametrize("size", [1, 3, 8, 1000])
+def test_documented_responses_events(size: int) -> None:
+    whole = parse_responses_response(GPT_DOCUMENTED, "zen")
+    assert whole.text == "Rainy in Paris, says the web."
+    assert whole.reasoning == "Search, then call the tool."
+    assert [c.name for c in whole.tool_calls] == ["get_weather"]
+    assert whole.reasoning_blocks == GPT_DOCUMENTED["output"][:1]
+    lines = responses_sse(GPT_DOCUMENTED, size)
+    assert {
+        "response.reasoning_text.delta",
+        "response.output_text.annotation.added",
+        "response.web_search_call.searching",
+    } <= _event_types(lines)
+    deltas, result = _run(ResponsesStreamParser("zen"), lines)
+    assert result == whole
+    assert "".join(d.reasoning for d in deltas) == whole.reasoning
+    assert "".join(d.text for d in deltas) == whole.text
+
+
+def _event_types(lines: list[str]) -> set[str]:
+    return {json.loads(line[5:])["type"] for line in lines if line.startswith("data:")}
+
+
+def test_messages_usage_is_cumulative_and_null_means_not_counted_yet() -> None:
+    """types/message_delta_usage.py: counts are cumulative; input counts may be null."""
+    events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_u",
+                "model": "claude-x",
+                "content": [],
+                "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 1},
+            },
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 9},
+        },
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"input_tokens": None, "cache_read_input_tokens": None, "output_tokens": 20},
+        },
+        {"type": "message_stop"},
+    ]
+    _, result = _run(MessagesStreamParser("zen"), [f"data: {json.dumps(e)}" for e in events])
+    assert result.usage is not None
+    assert (result.usage.input_tokens, result.usage.cached_tokens) == (100, 90)
+    assert result.usage.output_tokens == 20
+
+
+# Refusals ------------------------------------------------------------------------------------
+def test_a_refusal_is_the_text_and_the_finish_reason() -> None:
+    whole = parse_responses_response(GPT_REFUSAL, "zen")
+    assert (whole.text, whole.finish_reason) == (REFUSAL, "refusal")
+    for size in (1, 5, 1000):
+        deltas, result = _run(ResponsesStreamParser("zen"), responses_sse(GPT_REFUSAL, size))
+        assert result == whole
+        assert "".join(d.text for d in deltas) == REFUSAL
+
+
+def test_a_refusal_sent_only_whole_is_shown_once() -> None:
+    """A server that sends `response.refusal.done` without deltas."""
+    lines = [line for line in responses_sse(GPT_REFUSAL) if "response.refusal.delta" not in line]
+    deltas, result = _run(ResponsesStreamParser("zen"), lines)
+    assert "".join(d.text for d in deltas) == REFUSAL
+    assert (result.text, result.finish_reason) == (REFUSAL, "refusal")
+
+
+# Hostile answers: typed errors, nothing dropped ---------------------------------------------
+def _tool_use(**block: Any) -> dict[str, Any]:
+    return {"content": [{"type": "tool_use", "name": "f", "input": {}, **block}]}
+
+
+@pytest.mark.parametrize(
+    ("answer", "names"),
+    [
+        ({"content": [{"type": "text", "text": 5}]}, "`content[0]`.text"),
+        ({"id": 7, "content": []}, "`id`"),
+        (_tool_use(id=7), "`content[0]`.id"),
+        (_tool_use(name=3), "`content[0]`.name"),
+        ({"content": [], "stop_reason": 1}, "`stop_reason`"),
+        ({"content": [], "model": ["m"]}, "`model`"),
+        ({"content": [], "usage": {"input_tokens": "10"}}, "`usage.input_tokens`"),
+        ({"content": "hi"}, "`content`"),
+        ({"content": ["hi"]}, "`content[0]`"),
+        ({}, "`content`"),
+    ],
+)
+def test_wrong_types_in_a_messages_answer(answer: dict[str, Any], names: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(names)):
+        parse_messages_response(answer, "x")
+
+
+def _call_item(**item: Any) -> dict[str, Any]:
+    fields = {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}", **item}
+    return {"status": "completed", "output": [fields]}
+
+
+@pytest.mark.parametrize(
+    ("answer", "names"),
+    [
+        (
+            {"status": "completed", "output": [{"type": "message", "content": [{"text": 5}]}]},
+            "content part's `text`",
+        ),
+        ({"status": "completed", "output": [], "id": 5}, "`id`"),
+        (_call_item(call_id=9), "`output[0]`.call_id"),
+        (_call_item(call_id=None, id=9), "`output[0]`.id"),
+        (_call_item(name=2), "`output[0]`.name"),
+        ({"status": "completed", "output": [{"type": "reasoning", "summary": "x"}]}, "`summary`"),
+        ({"status": "completed", "output": {"type": "message"}}, "`output`"),
+        ({"status": "completed", "output": [], "model": 3}, "`model`"),
+        ({}, "`status`"),
+        ({"status": 200, "output": []}, "`status`"),
+    ],
+)
+def test_wrong_types_in_a_responses_answer(answer: dict[str, Any], names: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(names)):
+        parse_responses_response(answer, "x")
+
+
+def _events(*events: dict[str, Any]) -> list[str]:
+    return [f"data: {json.dumps(e)}" for e in events]
+
+
+_MESSAGE_START = {"type": "message_start", "message": {"id": "msg_1", "model": "m", "usage": {}}}
+_ITEM_ADDED = {
+    "type": "response.output_item.added",
+    "item": {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f"},
+}
+
+
+@pytest.mark.parametrize(
+    ("parser", "lines", "names"),
+    [
+        (
+            MessagesStreamParser,
+            _events(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": 5},
+                }
+            ),
+            "`delta.text`",
+        ),
+        (
+            MessagesStreamParser,
+            _events({"type": "message_start", "message": {"id": 5}}),
+            "`message.id`",
+        ),
+        (
+            MessagesStreamParser,
+            _events(
+                _MESSAGE_START,
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "tool_use", "id": 5},
+                },
+            ),
+            "`content_block.id`",
+        ),
+        (
+            MessagesStreamParser,
+            _events(
+                {"type": "content_block_start", "index": "0", "content_block": {"type": "text"}}
+            ),
+            "`index`",
+        ),
+        (
+            MessagesStreamParser,
+            _events({"type": "message_delta", "delta": {"stop_reason": 3}}),
+            "`delta.stop_reason`",
+        ),
+        (
+            ResponsesStreamParser,
+            _events({"type": "response.output_text.delta", "delta": 5}),
+            "`delta`",
+        ),
+        (
+            ResponsesStreamParser,
+            _events({**_ITEM_ADDED, "item": {**_ITEM_ADDED["item"], "call_id": 5}}),
+            "`item.call_id`",
+        ),
+        (
+            ResponsesStreamParser,
+            _events({"type": "response.created", "response": {"id": 5}}),
+            "`response.id`",
+        ),
+    ],
+)
+def test_wrong_types_in_a_stream(parser: Any, lines: list[str], names: str) -> None:
+    reading = parser("x")
+    with pytest.raises(MalformedResponseError, match=re.escape(names)):
+        for line in lines:
+            reading.feed(line)
+
+
+def test_messages_arguments_for_a_block_never_started() -> None:
+    """Dropping them would leave finish_reason "tool_calls" with no call."""
+    lines = _events(
+        _MESSAGE_START,
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"city": "Paris"}'},
+        },
+    )
+    parser = MessagesStreamParser("x")
+    with pytest.raises(MalformedResponseError, match="content block 1, which never started"):
+        for line in lines:
+            parser.feed(line)
+
+
+def test_responses_arguments_for_an_item_never_added() -> None:
+    parser = ResponsesStreamParser("x")
+    event = {"type": "response.function_call_arguments.delta", "item_id": "fc_9", "delta": "{}"}
+    with pytest.raises(MalformedResponseError, match="never added"):
+        parser.feed(f"data: {json.dumps(event)}")
+
+
+def _ended_with(status: str, **more: Any) -> list[str]:
+    lines = responses_sse(GPT_ANSWER)
+    final = {"type": "response.completed", "response": {**GPT_ANSWER, "status": status, **more}}
+    return [*lines[:-3], f"data: {json.dumps(final)}", ""]
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"),
+    [
+        ("in_progress", IncompleteResponseError),
+        ("queued", IncompleteResponseError),
+        ("cancelled", IncompleteResponseError),
+        ("failed", StreamError),
+        ("no_such_status", MalformedResponseError),
+    ],
+)
+def test_responses_that_did_not_complete_are_typed_errors(
+    status: str, raised: type[Exception]
+) -> None:
+    failure = {"error": {"code": "server_error", "message": "boom"}} if status == "failed" else {}
+    with pytest.raises(raised):
+        parse_responses_response({**GPT_ANSWER, "status": status, **failure}, "x")
+    parser = ResponsesStreamParser("x")
+    for line in _ended_with(status, **failure):
+        parser.feed(line)
+    with pytest.raises(raised):
+        parser.finish()
+
+
+@pytest.mark.parametrize("parse", [parse_messages_response, parse_responses_response])
+def test_an_empty_object_is_not_an_empty_answer(parse: Any) -> None:
+    with pytest.raises(MalformedResponseError):
+        parse({}, "x")
+
+
+def test_a_streamed_call_without_a_name_is_invalid() -> None:
+    claude = copy.deepcopy(CLAUDE_ANSWER)
+    claude["content"][3]["name"] = None
+    gpt = copy.deepcopy(GPT_ANSWER)
+    gpt["output"][2]["name"] = None
+    for parser, lines in (
+        (MessagesStreamParser("x"), messages_sse(claude)),
+        (ResponsesStreamParser("x"), responses_sse(gpt)),
+    ):
+        _, result = _run(parser, lines)
+        assert not result.tool_calls
+        [invalid] = result.invalid_tool_calls
+        assert invalid.name is None and "no function name" in invalid.error

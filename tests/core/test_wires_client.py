@@ -3,16 +3,19 @@ typed errors in zen's envelope, a conversation that switches model family, list_
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
+from llama_index.core.base.llms.types import ChatMessage
 
 from zenllama.core import (
     ChatClient,
     ModelNotSupportedError,
     RateLimitError,
+    ServerOverloadedError,
     StreamError,
     resolve_settings,
 )
@@ -22,7 +25,7 @@ from zenllama.llama_index import ZenLlama
 
 from ..fakes import FakeServer, Reply
 from ..wire_streams import messages_sse, responses_sse
-from .test_wires import CLAUDE_ANSWER, GPT_ANSWER
+from .test_wires import CLAUDE_ANSWER, GPT_ANSWER, GPT_REFUSAL, REFUSAL
 
 HI = [{"role": "user", "content": "hi"}]
 GLM_ANSWER = {
@@ -115,11 +118,20 @@ def test_zen_error_envelopes_are_typed_on_every_wire(
         client.complete(HI)
 
 
-def test_error_event_mid_stream_is_a_stream_error(fake: FakeServer) -> None:
+@pytest.mark.parametrize(
+    ("error", "raised"),
+    [
+        ({"type": "api_error", "message": "Internal server error"}, StreamError),
+        # Anthropic's streaming reference: what would be a 529 outside a stream.
+        ({"type": "overloaded_error", "message": "Overloaded"}, ServerOverloadedError),
+    ],
+)
+def test_error_event_mid_stream_is_typed(
+    fake: FakeServer, error: dict[str, str], raised: type[Exception]
+) -> None:
     lines = _sse_lines(messages_sse(CLAUDE_ANSWER))[:8]
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    fake.reply("/v1/messages", Reply(events=[*lines, overloaded]))
-    with pytest.raises(StreamError, match="Overloaded"):
+    fake.reply("/v1/messages", Reply(events=[*lines, {"type": "error", "error": error}]))
+    with pytest.raises(raised, match=error["message"]):
         list(_zen(fake, "claude-x").stream(HI))
 
 
@@ -181,3 +193,57 @@ def test_list_models_says_each_models_wire(fake: FakeServer) -> None:
     }
     local = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
     assert {m.api for m in local.list_models()} == {"chat"}
+
+
+# What both frameworks show of a finish the chat wire does not have --------------------------
+PAUSED = {**CLAUDE_ANSWER, "content": CLAUDE_ANSWER["content"][2:3], "stop_reason": "pause_turn"}
+
+
+def _generic(fake: FakeServer, api: str, whole: dict[str, Any], lines: list[str]) -> None:
+    """A whole answer, then its stream, for each framework in turn."""
+    path = f"/v1/{api}"
+    fake.reply(path, Reply(body=whole), Reply(events=_sse_lines(lines)))
+    fake.reply(path, Reply(body=whole), Reply(events=_sse_lines(lines)))
+
+
+@pytest.mark.parametrize(
+    ("api", "answer", "lines", "text", "finish"),
+    [
+        # Anthropic: the turn is unfinished (send it back to continue), not "stop".
+        ("messages", PAUSED, messages_sse(PAUSED), "Let me check.", "pause_turn"),
+        # OpenAI Responses: the refusal is the text, and said to be one.
+        ("responses", GPT_REFUSAL, responses_sse(GPT_REFUSAL), REFUSAL, "refusal"),
+    ],
+)
+def test_both_frameworks_show_the_finish_and_its_text(
+    fake: FakeServer, api: str, answer: dict[str, Any], lines: list[str], text: str, finish: str
+) -> None:
+    _generic(fake, api, answer, lines)
+    chat = ChatZenLlama(base_url=fake.base_url, api=api, model="m")
+    message = chat.invoke("hi")
+    chunks = list(chat.stream("hi"))
+    merged = chunks[0]
+    for chunk in chunks[1:]:
+        merged += chunk
+    for shown in (message, merged):
+        assert shown.text == text and shown.response_metadata["finish_reason"] == finish
+    assert "".join(c.text for c in chunks) == text
+
+    llm = ZenLlama(base_url=fake.base_url, api=api, model="m")
+    response = llm.chat([ChatMessage(role="user", content="hi")])
+    streamed = list(llm.stream_chat([ChatMessage(role="user", content="hi")]))
+    for shown in (response, streamed[-1]):
+        assert shown.message.content == text and shown.additional_kwargs["finish_reason"] == finish
+    assert "".join(r.delta or "" for r in streamed) == text
+
+
+def test_a_nameless_call_is_invalid_in_both_frameworks(fake: FakeServer) -> None:
+    claude = copy.deepcopy(CLAUDE_ANSWER)
+    claude["content"][3]["name"] = None
+    fake.reply("/v1/messages", Reply(body=claude), Reply(events=_sse_lines(messages_sse(claude))))
+    message = ChatZenLlama(base_url=fake.base_url, api="messages", model="m").invoke("hi")
+    assert not message.tool_calls and message.invalid_tool_calls[0]["name"] is None
+    llm = ZenLlama(base_url=fake.base_url, api="messages", model="m")
+    last = list(llm.stream_chat([ChatMessage(role="user", content="hi")]))[-1]
+    [invalid] = last.additional_kwargs["invalid_tool_calls"]
+    assert invalid["name"] is None and "no function name" in invalid["error"]

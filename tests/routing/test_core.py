@@ -64,12 +64,18 @@ def test_down_local_goes_to_zen_and_says_why(caplog: pytest.LogCaptureFixture) -
 
 
 @pytest.mark.parametrize(
-    ("status", "why"), [(503, "HTTP 503 (loading)"), (429, "HTTP 429 (no free slot")]
+    ("status", "kind", "why"),
+    [
+        (503, "unavailable_error", "HTTP 503 (loading)"),
+        (429, "unavailable_error", "HTTP 429 (no free slot"),
+        # Anthropic's overloaded answer (docs.anthropic.com/en/api/errors).
+        (529, "overloaded_error", "HTTP 529 (overloaded)"),
+    ],
 )
 def test_loading_or_busy_local_goes_to_zen_at_once(
-    local: FakeServer, status: int, why: str
+    local: FakeServer, status: int, kind: str, why: str
 ) -> None:
-    local.chat(Reply(status, error(status, "busy", "unavailable_error")))
+    local.chat(Reply(status, error(status, "busy", kind)))
     result = routed(local.base_url, max_retries=3).complete(ASK)
     assert result.route is not None and why in result.route.reason
     assert len(local.chat_bodies) == 1  # at once: none of the local client's 3 retries
@@ -166,10 +172,29 @@ def test_size_policy_off_sends_to_local(local: FakeServer) -> None:
     assert result.text == "local" and local.requests_to("/tokenize") == []
 
 
-def test_a_context_overflow_answer_goes_on(local: FakeServer) -> None:
-    local.chat(
-        Reply(400, error(400, "too long", "exceed_context_size_error", n_ctx=9, n_prompt_tokens=99))
-    )
+@pytest.mark.parametrize(
+    "body",
+    [
+        error(400, "too long", "exceed_context_size_error", n_ctx=9, n_prompt_tokens=99),
+        # OpenAI's and Anthropic's wording of the same (see tests/core/test_errors.py).
+        {
+            "error": {
+                "message": "Your input exceeds the context window of this model.",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "prompt is too long: 215000 tokens > 200000 maximum",
+            },
+        },
+    ],
+)
+def test_a_context_overflow_answer_goes_on(local: FakeServer, body: dict[str, object]) -> None:
+    local.chat(Reply(400, body))
     result = routed(local.base_url).complete(ASK)
     assert result.backend == "zen" and result.route is not None
     assert "exceeds its context window" in result.route.reason

@@ -11,6 +11,11 @@ Each scenario also runs over the two other wires: on zen by the model family alo
 real llama-server by `api=` (its /v1/messages and /v1/responses; RECORDED cassettes in
 cassettes/llama-server/wires, `make record` re-records them against the test bed).
 
+The Messages and Responses scenarios also run on a generic server (`backend` auto-detected as
+"openai-compatible", the way api.anthropic.com, a LiteLLM gateway or any proxy is seen): a
+FakeServer answering /v1/messages and /v1/responses with `FakeZen`'s answers, which check that
+signed thinking and reasoning items come back as those APIs require.
+
 (c) the same llama-servers, two of each, behind a LiteLLM proxy (tests/gateway/bed.py): the
 gateway's URL and key, BACKEND_MODEL names the gateway's model group, and the classes get
 `backend="llama-server"`, since no probe sees through a gateway (it answers /props with an
@@ -25,7 +30,8 @@ server (Llama 3.1 template) calls a tool when tool_choice="required".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -35,10 +41,11 @@ import pytest
 from zenllama.local import LlamaServer
 
 from ..cassettes import RECORDING, make_vcr
+from ..fakes import FakeServer, Handler, Reply, Seen
 from ..gateway.bed import GatewayBed
 from ..spy import SentRequests, spy_requests
 from ..testbed import THINK_GRAMMAR
-from ..zen.fake_zen import FAKE_KEY
+from ..zen.fake_zen import FAKE_KEY, Answer, FakeZen
 from ..zen.recording import MODEL, ZEN_URL, zen_cassette
 from .drivers import DRIVERS, Driver
 
@@ -128,6 +135,19 @@ FACTS = {
         stream_fields={"stream": True},
     ),
 }
+# A generic server speaking each wire: what a user of api.anthropic.com or of OpenAI sets.
+FACTS["generic-messages"] = replace(
+    FACTS["zen-claude"],
+    backend="openai-compatible",
+    sends_session=False,
+    settings={"api": "messages", "reasoning": True},
+)
+FACTS["generic-responses"] = replace(
+    FACTS["zen-gpt"],
+    backend="openai-compatible",
+    sends_session=False,
+    settings={"api": "responses", "reasoning": True},
+)
 _WIRES_VCR = make_vcr("llama-server/wires")
 _RECORDED = [pytest.mark.cassette, pytest.mark.llama_server_cassette]
 # Through the gateway: llama-server's facts; the probe cannot see through it, so it is named.
@@ -169,6 +189,12 @@ class Leg:
             self.monkeypatch.setenv("BACKEND_MODEL", bed)  # the gateway's model group
             yield
             return
+        if facts.backend == "openai-compatible":
+            with _generic_server() as url:
+                self.monkeypatch.setenv("BACKEND_URL", url)
+                self.monkeypatch.setenv("BACKEND_API_KEY", FAKE_KEY)
+                yield
+            return
         self.monkeypatch.delenv("BACKEND_API_KEY", raising=False)
         if facts.api == "chat":  # live
             server: LlamaServer = self.request.getfixturevalue(f"{bed}_bed")
@@ -184,6 +210,29 @@ class Leg:
             yield
 
 
+@contextmanager
+def _generic_server() -> Iterator[str]:
+    """A server that is neither zen nor llama-server, answering both wires as zen's fake does
+    (its prompt cache keyed on nothing: a generic server has no session header)."""
+    zen, server = FakeZen(), FakeServer()
+
+    def answer(wire: Callable[[dict[str, Any], str | None], Answer]) -> Handler:
+        def handle(seen: Seen) -> Reply:
+            got = wire(seen.body, "generic")
+            if got.headers.get("content-type") != "text/event-stream":
+                return Reply(got.status, json.loads(got.body))
+            return Reply(got.status, events=got.body.decode().strip("\n").split("\n\n"))
+
+        return handle
+
+    server.handle("/v1/messages", answer(zen.messages))
+    server.handle("/v1/responses", answer(zen.responses))
+    try:
+        yield server.base_url
+    finally:
+        server.close()
+
+
 @pytest.fixture(
     params=[
         pytest.param("zen", marks=pytest.mark.cassette),
@@ -193,6 +242,8 @@ class Leg:
         pytest.param("llama-server-messages", marks=_RECORDED),
         pytest.param("llama-server-responses", marks=_RECORDED),
         pytest.param("gateway", marks=[pytest.mark.llama_server, pytest.mark.gateway]),
+        "generic-messages",
+        "generic-responses",
     ]
 )
 def leg(request: pytest.FixtureRequest, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> Leg:

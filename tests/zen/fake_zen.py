@@ -174,9 +174,9 @@ class FakeZen:
                 return zen_error(
                     400, "invalid_request_error", "anthropic-version: header is required"
                 )
-            return self._messages(body, session)
+            return self.messages(body, session)
         if path.endswith("/responses"):
-            return self._responses(body, session)
+            return self.responses(body, session)
         return self._chat(body, session)
 
     def _cached(self, turns: list[Any], tools: Any, session: str | None) -> tuple[int, int]:
@@ -248,7 +248,7 @@ class FakeZen:
         return Answer(200, "".join(lines).encode(), {"content-type": "text/event-stream"})
 
     # Anthropic Messages (claude-*) -------------------------------------------------------
-    def _messages(self, body: dict[str, Any], session: str | None) -> Answer:
+    def messages(self, body: dict[str, Any], session: str | None) -> Answer:
         for turn in body["messages"]:
             for block in turn["content"] if isinstance(turn["content"], list) else ():
                 if block.get("type") == "thinking" and block.get("signature") != _signed(
@@ -258,6 +258,16 @@ class FakeZen:
                         400, "invalid_request_error", "Invalid `signature` in `thinking` block"
                     )
         thinking = body.get("thinking") or {}
+        if thinking.get("type") == "enabled" and not _thinking_leads_tool_loop(body["messages"]):
+            # Anthropic's extended-thinking docs: the assistant turn of an ongoing tool loop
+            # goes back starting with its thinking block, signature and all.
+            return zen_error(
+                400,
+                "invalid_request_error",
+                "Expected `thinking` or `redacted_thinking`, but found `tool_use`. When "
+                "`thinking` is enabled, a final `assistant` message must start with a thinking "
+                "block.",
+            )
         if thinking.get("type") == "enabled" and (body.get("tool_choice") or {}).get("type") in (
             "any",
             "tool",
@@ -310,13 +320,21 @@ class FakeZen:
         return _json(200, answer)
 
     # OpenAI Responses (gpt-*) -------------------------------------------------------------
-    def _responses(self, body: dict[str, Any], session: str | None) -> Answer:
+    def responses(self, body: dict[str, Any], session: str | None) -> Answer:
         for item in body["input"]:
             encrypted = item.get("encrypted_content") if isinstance(item, dict) else None
             if encrypted is not None and encrypted != _encrypted(item):
                 return zen_error(
                     400, "invalid_request_error", "The encrypted content could not be verified."
                 )
+        if _reasoning_missing_from_tool_loop(body):
+            # Stateless reasoning models want each reasoning item back with its function call
+            # (OpenAI's reasoning guide, "Keeping reasoning items in context").
+            return zen_error(
+                400,
+                "invalid_request_error",
+                "A `function_call` item was provided without its required `reasoning` item.",
+            )
         reply = _reply(_neutral_responses(body))
         reasoning = body.get("reasoning") or {}
         output: list[dict[str, Any]] = []
@@ -399,6 +417,31 @@ class FakeZen:
             patch.setattr(httpcore.ConnectionPool, "handle_request", handle)
             patch.setattr(httpcore.AsyncConnectionPool, "handle_async_request", handle_async)
             yield self
+
+
+def _thinking_leads_tool_loop(turns: list[dict[str, Any]]) -> bool:
+    """False when a tool loop is going on (tool results last) and its assistant turn does not
+    start with thinking."""
+    last = turns[-1]["content"] if turns else ""
+    if not isinstance(last, list) or not any(b.get("type") == "tool_result" for b in last):
+        return True
+    assistant = next((t for t in reversed(turns) if t["role"] == "assistant"), None)
+    blocks = assistant["content"] if assistant is not None else []
+    return bool(blocks) and blocks[0].get("type") in ("thinking", "redacted_thinking")
+
+
+def _reasoning_missing_from_tool_loop(body: dict[str, Any]) -> bool:
+    """True when the model reasons, function call outputs come last, and the calls since the
+    last user message came without a reasoning item."""
+    if (body.get("reasoning") or {}).get("effort") == "minimal":
+        return False
+    items = body["input"]
+    if not items or items[-1].get("type") != "function_call_output":
+        return False
+    users = [i for i, item in enumerate(items) if item.get("role") == "user"]
+    loop = items[users[-1] + 1 if users else 0 :]
+    kinds = {item.get("type") for item in loop}
+    return "function_call" in kinds and "reasoning" not in kinds
 
 
 def _signed(thinking: str) -> str:

@@ -138,6 +138,11 @@ class ServerLoadingError(BackendHTTPError):
     """503: the server is up but still loading its model (or unavailable); retried first."""
 
 
+class ServerOverloadedError(ServerLoadingError):
+    """529 / `overloaded_error` (Anthropic's API, also as a stream's error event): the provider
+    is overloaded for now. Retried, and routed to the next backend, like a 503."""
+
+
 class ServerError(BackendHTTPError):
     """5xx other than 503, after retries."""
 
@@ -155,14 +160,21 @@ class ContextOverflowError(BadRequestError):
     """The prompt does not fit the server's context window."""
 
     def __init__(
-        self, status: int, message: str, *, n_ctx: int | None, n_prompt_tokens: int | None
+        self,
+        status: int,
+        message: str,
+        *,
+        n_ctx: int | None,
+        n_prompt_tokens: int | None,
+        hint: str | None = None,
     ):
         self.n_ctx = n_ctx
         self.n_prompt_tokens = n_prompt_tokens
         super().__init__(
             status,
             message,
-            hint=f"prompt has {n_prompt_tokens} tokens, context is {n_ctx}: shorten the input "
+            hint=hint
+            or f"prompt has {n_prompt_tokens} tokens, context is {n_ctx}: shorten the input "
             "or start llama-server with a larger --ctx-size",
         )
 

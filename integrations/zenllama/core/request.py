@@ -118,11 +118,13 @@ def normalize_tool_choice(
     return tools, str(tool_choice)
 
 
-_REASONING_KEYS = (REASONING_FIELD, REASONING_BLOCKS_FIELD)
-
-
 def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message]) -> list[Message]:
-    """Keeps or strips earlier assistant turns' reasoning as the backend wants."""
+    """Keeps or strips earlier assistant turns' reasoning text as the backend wants.
+
+    The wire's own reasoning items (`reasoning_blocks`: signed thinking blocks, encrypted
+    reasoning items) always stay: going back unchanged is a rule of the Messages and Responses
+    APIs (Anthropic refuses a thinking tool loop without them), not of a backend.
+    """
     policy = profile.reasoning_pass_back
     if policy == "always":
         return list(messages)
@@ -130,8 +132,8 @@ def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message])
     out = []
     for i, message in enumerate(messages):
         keep = policy == "tool_loop" and i > last_user
-        if not keep and any(k in message for k in _REASONING_KEYS):
-            message = {k: v for k, v in message.items() if k not in _REASONING_KEYS}
+        if not keep and REASONING_FIELD in message:
+            message = {k: v for k, v in message.items() if k != REASONING_FIELD}
         out.append(message)
     return out
 

@@ -13,7 +13,7 @@ from . import errors
 from .reasoning import ThinkSplitter, split_think
 from .results import ChatResult, StreamDelta, ToolCallFragment
 from .tool_calls import ToolCallAssembler, parse_tool_calls
-from .transport import translate_error_body
+from .transport import error_event, translate_error_body
 from .usage import parse_usage
 
 _JSON_KINDS = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
@@ -33,7 +33,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _optional_str(value: Any, what: str) -> str | None:
+def optional_str(value: Any, what: str) -> str | None:
     if value is None or type(value) is str:
         return value
     malformed(what, value, "a string")
@@ -68,10 +68,20 @@ def _reasoning_field(message: dict[str, Any]) -> str:
     return ""
 
 
-def _raise_stream_error(payload: dict[str, Any]) -> NoReturn:
-    error = payload["error"]
-    message = error.get("message", error) if isinstance(error, dict) else error
-    raise errors.StreamError(str(message), payload)
+def raise_error(data: dict[str, Any], backend: str) -> NoReturn:
+    """An error event (or body) of any wire: OpenAI's `{"error": {…}}`, zen's and Anthropic's
+    `{"type": "error", "error": {…}}`, Responses' `{"type": "error", "code", "message"}`.
+    Context overflow and overload are typed as in an HTTP error answer; the rest is a
+    StreamError."""
+    error = data.get("error")
+    typed = error_event(error if isinstance(error, dict) else data, backend)
+    if typed is not None:
+        raise typed
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("type") or error
+    else:
+        message = data.get("message") or error or data
+    raise errors.StreamError(str(message), data)
 
 
 def _error_answer(error: Any, backend: str) -> errors.BackendHTTPError:
@@ -103,7 +113,7 @@ def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -
     raw_calls = message.get("tool_calls")
     if not raw_calls and message.get("function_call") is not None:
         raw_calls = [_object(message["function_call"], "`function_call`")]  # pre-tools shape
-    response_id = _optional_str(data.get("id"), "`id`")
+    response_id = optional_str(data.get("id"), "`id`")
     tool_calls, invalid = parse_tool_calls(raw_calls, response_id)
     timings = data.get("timings")
     return ChatResult(
@@ -112,8 +122,8 @@ def parse_chat_response(data: Any, backend: str, reasoning_open: bool = False) -
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage=parse_usage(data.get("usage")),
-        finish_reason=_optional_str(choice.get("finish_reason"), "`finish_reason`"),
-        model=_optional_str(data.get("model"), "`model`"),
+        finish_reason=optional_str(choice.get("finish_reason"), "`finish_reason`"),
+        model=optional_str(data.get("model"), "`model`"),
         id=response_id,
         backend=backend,
         timings=None if timings is None else _object(timings, "`timings`"),
@@ -175,10 +185,10 @@ class StreamParser:
         if type(data) is not dict:
             malformed("a stream event", data, "an object")
         if data.get("error") is not None:
-            _raise_stream_error(data)
+            raise_error(data, self._backend)
         if self._id is None:
-            self._id = _optional_str(data.get("id"), "`id`")
-            self._model = _optional_str(data.get("model"), "`model`")
+            self._id = optional_str(data.get("id"), "`id`")
+            self._model = optional_str(data.get("model"), "`model`")
         if usage := data.get("usage"):
             self._usage = _object(usage, "`usage`")
         if timings := data.get("timings"):
@@ -192,7 +202,7 @@ class StreamParser:
         if type(choice) is not dict:
             malformed("`choices[0]`", choice, "an object")
         if reason := choice.get("finish_reason"):
-            self._finish_reason = _optional_str(reason, "`finish_reason`")
+            self._finish_reason = optional_str(reason, "`finish_reason`")
         delta = choice.get("delta") or choice.get("message")
         if not delta:
             return None
@@ -249,7 +259,7 @@ class StreamParser:
         except (ValueError, RecursionError):
             raise errors.IncompleteStreamError(f"the server sent {text[:300]!r}") from None
         if type(data) is dict and data.get("error") is not None:
-            _raise_stream_error(data)
+            raise_error(data, self._backend)
         result = parse_chat_response(data, self._backend, self._opened)
         fragments = [
             ToolCallFragment(index, call.id, call.name, json.dumps(call.arguments))

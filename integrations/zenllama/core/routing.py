@@ -34,7 +34,7 @@ log = logging.getLogger("zenllama.routing")
 # Answers that mean "this backend cannot take the call now", before any answer began.
 UNAVAILABLE: tuple[type[errors.ZenLlamaError], ...] = (
     errors.BackendConnectionError,  # down (connection refused)
-    errors.ServerLoadingError,  # 503: still loading its model
+    errors.ServerLoadingError,  # 503: still loading its model; 529: overloaded (a subclass)
     errors.RateLimitError,  # 429: llama-server has no free slot
 )
 
@@ -93,6 +93,8 @@ def check_names(names: Sequence[str]) -> None:
 def _why_unavailable(name: str, exc: Exception) -> str:
     if isinstance(exc, errors.BackendConnectionError):
         return f"{name} unavailable: connection failed"
+    if isinstance(exc, errors.ServerOverloadedError):
+        return f"{name} unavailable: HTTP 529 (overloaded)"
     if isinstance(exc, errors.ServerLoadingError):
         return f"{name} unavailable: HTTP 503 (loading)"
     return f"{name} unavailable: HTTP 429 (no free slot or rate limited)"

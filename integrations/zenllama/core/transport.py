@@ -251,6 +251,71 @@ def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
 _ROUTER_UNKNOWN_MODEL = re.compile(r"^model '(.+)' not found$")
 
 
+# Context overflow as each API words it (numbers where the text has them): llama-server's error
+# type; Anthropic's 400 texts; OpenAI's `code` (its older text names both sizes).
+_ANTHROPIC_TOO_LONG = re.compile(r"prompt is too long: (\d+) tokens > (\d+) maximum")
+_ANTHROPIC_OVER_LIMIT = re.compile(
+    r"input length and `?max_tokens`? exceed context limit: (\d+) \+ (\d+) > (\d+)"
+)
+_OPENAI_WINDOW = re.compile(r"maximum context length is (\d+) tokens")
+_OPENAI_PROMPT = re.compile(r"(?:resulted in|requested) (\d+) tokens")
+
+
+def _message(body: dict[str, Any]) -> str:
+    return str(body.get("message") or body.get("detail") or errors.shorten(str(body)))
+
+
+def _number(pattern: re.Pattern[str], text: str) -> int | None:
+    found = pattern.search(text)
+    return int(found.group(1)) if found else None
+
+
+def _context_overflow(
+    status: int, body: dict[str, Any], message: str, backend: str
+) -> errors.ContextOverflowError | None:
+    if body.get("type") == "exceed_context_size_error" or "context size" in message.lower():
+        n_ctx, n_prompt = body.get("n_ctx"), body.get("n_prompt_tokens")
+    elif found := _ANTHROPIC_TOO_LONG.search(message):
+        n_prompt, n_ctx = int(found.group(1)), int(found.group(2))
+    elif found := _ANTHROPIC_OVER_LIMIT.search(message):
+        n_prompt, n_ctx = int(found.group(1)), int(found.group(3))
+    elif body.get("code") == "context_length_exceeded":
+        n_ctx, n_prompt = _number(_OPENAI_WINDOW, message), _number(_OPENAI_PROMPT, message)
+    else:
+        return None
+    n_ctx = n_ctx if isinstance(n_ctx, int) else None
+    n_prompt = n_prompt if isinstance(n_prompt, int) else None
+    sizes = f"prompt has {n_prompt} tokens, context is {n_ctx}: " if n_ctx and n_prompt else ""
+    # Only llama-server has a --ctx-size to raise.
+    local = backend == "llama-server"
+    fix = "start llama-server with a larger --ctx-size" if local else "lower max_tokens"
+    hint = f"{sizes}shorten the input or {fix}"
+    return errors.ContextOverflowError(
+        status, message, n_ctx=n_ctx, n_prompt_tokens=n_prompt, hint=hint
+    )
+
+
+def _overloaded(
+    status: int | None, body: dict[str, Any], message: str
+) -> errors.ServerOverloadedError | None:
+    """Anthropic's 529 `overloaded_error` (in a stream too, where there is no status):
+    unavailable for now, like a 503."""
+    if status != 529 and body.get("type") != "overloaded_error":
+        return None
+    return errors.ServerOverloadedError(
+        status or 529,
+        message,
+        hint="the provider is overloaded for now; retry later or route elsewhere",
+    )
+
+
+def error_event(body: dict[str, Any], backend: str) -> errors.BackendHTTPError | None:
+    """An error reported inside an answer (a stream's `error` event, a failed Responses
+    object): the typed error where it says context overflow or overload, else None."""
+    message = _message(body)
+    return _context_overflow(400, body, message, backend) or _overloaded(None, body, message)
+
+
 def translate_status_error(exc: openai.APIStatusError, backend: str) -> errors.BackendHTTPError:
     return translate_error_body(
         exc.status_code, _error_body(exc), backend, exc.request, exc.response
@@ -272,12 +337,11 @@ def translate_error_body(
             f"the server redirected to {where}",
             hint="use that address as base_url (a plain-http client follows no redirects)",
         )
-    message = str(body.get("message") or body.get("detail") or errors.shorten(str(body)))
+    message = _message(body)
     kind = str(body.get("type") or "")
-    if kind == "exceed_context_size_error" or "context size" in message.lower():
-        return errors.ContextOverflowError(
-            status, message, n_ctx=body.get("n_ctx"), n_prompt_tokens=body.get("n_prompt_tokens")
-        )
+    known = _context_overflow(status, body, message, backend) or _overloaded(status, body, message)
+    if known is not None:
+        return known
     if status in (401, 403):
         # zen answers a model it serves only over /responses or /messages with a 401 ModelError.
         if "not supported" in message.lower() or kind == "ModelError":

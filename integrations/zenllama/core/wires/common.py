@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .. import errors
+from .. import errors, responses
 from ..backends import BackendProfile
 from ..request import Message, ToolSpec, deep_merge, normalize_tool_choice
 from ..results import StreamDelta
@@ -16,6 +16,41 @@ from ..wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
 # What reading JSON of an unexpected shape raises (a list where an object belongs, a number
 # where text does, nesting past Python's limit): always a MalformedResponseError outward.
 SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, RecursionError)
+
+
+# Typed reads of the fields the results carry: JSON of another type is named, never turned
+# into text or passed on to a framework that would choke on it.
+def text_field(value: Any, what: str) -> str:
+    """Text where the wire puts text; null as none."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        responses.malformed(what, value, "text")
+    return value
+
+
+def object_field(value: Any, what: str) -> dict[str, Any]:
+    """An object; null as an empty one."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        responses.malformed(what, value, "an object")
+    return value
+
+
+def list_field(value: Any, what: str) -> list[Any]:
+    """A list; null as an empty one."""
+    if value is None:
+        return []
+    if type(value) is not list:
+        responses.malformed(what, value, "a list")
+    return value
+
+
+def index_field(value: Any, what: str) -> int:
+    if type(value) is not int:
+        responses.malformed(what, value, "an integer")
+    return value
 
 
 def malformed(api: str, exc: Exception) -> errors.MalformedResponseError:
@@ -171,17 +206,6 @@ def sse_event(line: str, stray: list[str]) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise errors.StreamError(f"unexpected event {payload[:200]!r}")
     return data
-
-
-def raise_error(data: dict[str, Any]) -> None:
-    """An error event or body: zen's and Anthropic's `{"type": "error", "error": {…}}`,
-    Responses' `{"type": "error", "message": …}` and OpenAI's `{"error": {…}}`."""
-    error = data.get("error")
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type") or error
-    else:
-        message = data.get("message") or error or data
-    raise errors.StreamError(str(message), data)
 
 
 def whole_answer_text(stray: list[str]) -> Any:

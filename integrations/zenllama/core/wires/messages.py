@@ -24,6 +24,7 @@ from ..request import (
     put_level,
     take_reasoning,
 )
+from ..responses import malformed, optional_str, raise_error
 from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
 from ..tool_calls import judge_calls, stable_call_id
 from .common import (
@@ -32,11 +33,13 @@ from .common import (
     choice_name,
     content_text,
     finish_body,
+    index_field,
+    object_field,
     own_reasoning,
     parse_whole,
-    raise_error,
     sse_event,
     system_prompt,
+    text_field,
     tool_parts,
     unsigned_reasoning,
     unsupported,
@@ -54,14 +57,14 @@ DEFAULT_THINKING_BUDGET = 1024  # the API's minimum
 _SAME_NAME = ("temperature", "top_p", "top_k", "metadata", "service_tier", "chat_template_kwargs")
 _HANDLED = ("model", "max_tokens", "stop")
 
+# anthropic-sdk-python types/stop_reason.py, mapped where chat completions has the same; the
+# rest (`pause_turn`: the turn is unfinished, send it back to continue; `refusal`) as it is.
 STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
-    "pause_turn": "stop",
     "tool_use": "tool_calls",
     "max_tokens": "length",
     "model_context_window_exceeded": "length",
-    "refusal": "content_filter",
 }
 
 
@@ -272,25 +275,34 @@ def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
 
 
 # Answers -----------------------------------------------------------------------------------
-def messages_usage(raw: Mapping[str, Any] | None) -> Usage | None:
+def _count(raw: Mapping[str, Any], name: str) -> int | None:
+    value = raw.get(name)
+    if value is not None and type(value) is not int:
+        malformed(f"`usage.{name}`", value, "an integer")
+    return value
+
+
+def messages_usage(raw: Any) -> Usage | None:
     """Anthropic counts cache reads and writes apart from `input_tokens`; here they are in."""
+    raw = object_field(raw, "`usage`")
     if not raw:
         return None
-    read = raw.get("cache_read_input_tokens")
-    created = raw.get("cache_creation_input_tokens")
-    input_tokens = int(raw.get("input_tokens") or 0) + int(read or 0) + int(created or 0)
-    output_tokens = int(raw.get("output_tokens") or 0)
+    read = _count(raw, "cache_read_input_tokens")
+    created = _count(raw, "cache_creation_input_tokens")
+    input_tokens = (_count(raw, "input_tokens") or 0) + (read or 0) + (created or 0)
+    output_tokens = _count(raw, "output_tokens") or 0
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
-        cached_tokens=read if isinstance(read, int) else None,
-        cache_creation_tokens=created if isinstance(created, int) else None,
+        cached_tokens=read,
+        cache_creation_tokens=created,
     )
 
 
-def finish_reason(stop_reason: str | None) -> str | None:
-    return STOP_REASONS.get(stop_reason, stop_reason) if stop_reason else None
+def finish_reason(stop_reason: Any) -> str | None:
+    reason = optional_str(stop_reason, "`stop_reason`")
+    return STOP_REASONS.get(reason, reason) if reason else None
 
 
 def parse_messages_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
@@ -300,25 +312,35 @@ def parse_messages_response(data: Any, backend: str, reasoning_open: bool = Fals
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
-    if not isinstance(data, dict):
-        raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
+    if type(data) is not dict:
+        malformed("the answer", data, "an object")
     if data.get("type") == "error" or "error" in data:
-        raise_error(data)
-    answer_id = data.get("id")
+        raise_error(data, backend)
+    if type(data.get("content")) is not list:
+        malformed("the answer's `content`", data.get("content"), "a list of content blocks")
+    answer_id = optional_str(data.get("id"), "`id`")
     text: list[str] = []
     reasoning: list[str] = []
     kept: list[dict[str, Any]] = []
     calls: list[tuple[str, str | None, Any]] = []
-    for block in data.get("content") or ():
+    for i, block in enumerate(data["content"]):
+        what = f"`content[{i}]`"
+        if type(block) is not dict:
+            malformed(what, block, "an object")
         kind = block.get("type")
         if kind == "text":
-            text.append(str(block.get("text", "")))
+            text.append(text_field(block.get("text"), f"{what}.text"))
         elif kind in THINKING_KINDS:
-            reasoning.append(str(block.get("thinking", "")))
+            reasoning.append(text_field(block.get("thinking"), f"{what}.thinking"))
             kept.append(block)
         elif kind == "tool_use":
-            call_id = block.get("id") or stable_call_id(answer_id, len(calls))
-            calls.append((call_id, block.get("name"), block.get("input")))
+            call_id = optional_str(block.get("id"), f"{what}.id")
+            call_id = call_id or stable_call_id(answer_id, len(calls))
+            calls.append(
+                (call_id, optional_str(block.get("name"), f"{what}.name"), block.get("input"))
+            )
+        # Server-tool blocks (server_tool_use, web_search_tool_result, …) are the server's own
+        # tool work; what it found is in the text blocks that follow.
     tool_calls, invalid = judge_calls(calls)
     return ChatResult(
         text="".join(text),
@@ -327,7 +349,7 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
         invalid_tool_calls=invalid,
         usage=messages_usage(data.get("usage")),
         finish_reason=finish_reason(data.get("stop_reason")),
-        model=data.get("model"),
+        model=optional_str(data.get("model"), "`model`"),
         id=answer_id,
         backend=backend,
         reasoning_blocks=kept,
@@ -345,6 +367,7 @@ class MessagesStreamParser(GuardedStreamParser):
         "_done",
         "_id",
         "_model",
+        "_started",
         "_stop_reason",
         "_stray",
         "_text",
@@ -357,6 +380,7 @@ class MessagesStreamParser(GuardedStreamParser):
         # content index -> a thinking block being streamed (its pieces) or a redacted one
         self._blocks: dict[int, dict[str, Any]] = {}
         self._calls: dict[int, StreamedCall] = {}  # content index -> tool call
+        self._started: set[int] = set()  # every content index started, server tools' too
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
         self._id: str | None = None
@@ -370,70 +394,93 @@ class MessagesStreamParser(GuardedStreamParser):
             return None
         kind = data.get("type")
         if kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            dkind = delta.get("type")
-            if dkind == "text_delta":
-                text = delta.get("text") or ""
-                self._text.append(text)
-                return StreamDelta(text) if text else None
-            if dkind == "thinking_delta":
-                piece = delta.get("thinking") or ""
-                self._block(data)["thinking"].append(piece)
-                return StreamDelta("", piece) if piece else None
-            if dkind == "input_json_delta":
-                piece = delta.get("partial_json") or ""
-                call = self._calls.get(data.get("index", -1))
-                if call is None or not piece:
-                    return None
-                call.arguments.append(piece)
-                return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
-            if dkind == "signature_delta":
-                self._block(data)["signature"].append(delta.get("signature") or "")
-            return None
+            return self._delta(data)
         if kind == "content_block_start":
+            index = data.get("index", len(self._blocks) + len(self._calls))
             return self._start(
-                int(data.get("index", len(self._blocks) + len(self._calls))),
-                data.get("content_block") or {},
+                index_field(index, "`index`"),
+                object_field(data.get("content_block"), "`content_block`"),
             )
         if kind == "message_start":
-            message = data.get("message") or {}
-            self._id, self._model = message.get("id"), message.get("model")
-            self._usage.update(message.get("usage") or {})
+            message = object_field(data.get("message"), "`message`")
+            self._id = optional_str(message.get("id"), "`message.id`")
+            self._model = optional_str(message.get("model"), "`message.model`")
+            self._count(message.get("usage"))
         elif kind == "message_delta":
-            self._stop_reason = (data.get("delta") or {}).get("stop_reason") or self._stop_reason
-            self._usage.update(data.get("usage") or {})
+            delta = object_field(data.get("delta"), "`delta`")
+            reason = optional_str(delta.get("stop_reason"), "`delta.stop_reason`")
+            self._stop_reason = reason or self._stop_reason
+            self._count(data.get("usage"))
         elif kind == "message_stop":
             self._done = True
         elif kind == "error" or "error" in data:
-            raise_error(data)
+            raise_error(data, self._backend)
+        return None
+
+    def _count(self, usage: Any) -> None:
+        # message_delta's counts are cumulative, and fields it does not know yet are null.
+        given = object_field(usage, "`usage`")
+        self._usage.update((k, v) for k, v in given.items() if v is not None)
+
+    def _delta(self, data: dict[str, Any]) -> StreamDelta | None:
+        delta = object_field(data.get("delta"), "`delta`")
+        dkind = delta.get("type")
+        if dkind == "text_delta":
+            text = text_field(delta.get("text"), "`delta.text`")
+            self._text.append(text)
+            return StreamDelta(text) if text else None
+        if dkind == "thinking_delta":
+            piece = text_field(delta.get("thinking"), "`delta.thinking`")
+            self._block(data)["thinking"].append(piece)
+            return StreamDelta("", piece) if piece else None
+        if dkind == "signature_delta":
+            signature = text_field(delta.get("signature"), "`delta.signature`")
+            self._block(data)["signature"].append(signature)
+        elif dkind == "input_json_delta":
+            piece = text_field(delta.get("partial_json"), "`delta.partial_json`")
+            index = index_field(data.get("index"), "`index`")
+            call = self._calls.get(index)
+            if call is None and index not in self._started:
+                # A call's arguments would be lost while finish_reason says tool_calls.
+                raise errors.MalformedResponseError(
+                    f"tool-call arguments came for content block {index}, which never started"
+                )
+            if call is not None and piece:  # else a server tool's input (server_tool_use)
+                call.arguments.append(piece)
+                return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
+        # citations_delta: the cited text is in the text deltas already.
         return None
 
     def _block(self, data: dict[str, Any]) -> dict[str, Any]:
-        index = int(data.get("index", 0))
+        index = index_field(data.get("index", 0), "`index`")
         block = self._blocks.get(index)
         if block is None or block.get("type") != "thinking":
             block = self._blocks[index] = {"type": "thinking", "thinking": [], "signature": []}
         return block
 
     def _start(self, index: int, block: dict[str, Any]) -> StreamDelta | None:
+        self._started.add(index)
         kind = block.get("type")
         if kind == "text":
-            text = str(block.get("text") or "")
+            text = text_field(block.get("text"), "`content_block.text`")
             self._text.append(text)
             return StreamDelta(text) if text else None
         if kind == "thinking":
-            piece = str(block.get("thinking") or "")
+            piece = text_field(block.get("thinking"), "`content_block.thinking`")
+            signature = text_field(block.get("signature"), "`content_block.signature`")
             self._blocks[index] = {
                 "type": "thinking",
                 "thinking": [piece],
-                "signature": [str(block.get("signature") or "")],
+                "signature": [signature],
             }
             return StreamDelta("", piece) if piece else None
         if kind == "redacted_thinking":
             self._blocks[index] = dict(block)
         elif kind == "tool_use":
-            call_id = block.get("id") or stable_call_id(self._id, len(self._calls))
-            call = self._calls[index] = StreamedCall(len(self._calls), call_id, block.get("name"))
+            call_id = optional_str(block.get("id"), "`content_block.id`")
+            call_id = call_id or stable_call_id(self._id, len(self._calls))
+            name = optional_str(block.get("name"), "`content_block.name`")
+            call = self._calls[index] = StreamedCall(len(self._calls), call_id, name)
             given = block.get("input")
             first = json.dumps(given) if given else ""  # Anthropic streams `{}`, then pieces
             if first:

@@ -23,6 +23,7 @@ from ..request import (
     put_level,
     take_reasoning,
 )
+from ..responses import malformed, optional_str, raise_error
 from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import judge_calls, stable_call_id
 from ..usage import parse_usage
@@ -32,11 +33,13 @@ from .common import (
     choice_name,
     content_text,
     finish_body,
+    list_field,
+    object_field,
     own_reasoning,
     parse_whole,
-    raise_error,
     sse_event,
     system_prompt,
+    text_field,
     tool_parts,
     unsigned_reasoning,
     unsupported,
@@ -206,24 +209,45 @@ def build_responses_body(
 # Answers -----------------------------------------------------------------------------------
 def _reasoning_text(item: Mapping[str, Any]) -> str:
     """Summaries (OpenAI's reasoning models), else the raw reasoning text (llama-server)."""
-    summary = [str(s.get("text", "")) for s in item.get("summary") or ()]
+    summary = [
+        _part_text(s, "a reasoning summary") for s in list_field(item.get("summary"), "`summary`")
+    ]
     if any(summary):
         return SUMMARY_GAP.join(summary)
     return "".join(
-        str(c.get("text", ""))
-        for c in item.get("content") or ()
-        if c.get("type") == "reasoning_text"
+        _part_text(c, "a reasoning content part")
+        for c in list_field(item.get("content"), "a reasoning item's `content`")
+        if type(c) is not dict or c.get("type") == "reasoning_text"
     )
 
 
-def _finish_reason(response: Mapping[str, Any], has_calls: bool) -> str | None:
+def _part_text(part: Any, what: str, field: str = "text") -> str:
+    if type(part) is not dict:
+        malformed(what, part, "an object")
+    return text_field(part.get(field), f"{what}'s `{field}`")
+
+
+# Statuses of a response that has not finished: never an answer.
+_UNFINISHED = {"in_progress": "is still in progress", "queued": "is still queued"}
+
+
+def _finish_reason(response: dict[str, Any], has_calls: bool, refused: bool, backend: str) -> str:
+    """The finish reason of a final response object; a typed error where it did not finish."""
     status = response.get("status")
-    if status == "incomplete":
-        reason = str((response.get("incomplete_details") or {}).get("reason") or "length")
-        return INCOMPLETE_REASONS.get(reason, reason)
     if status == "completed":
-        return "tool_calls" if has_calls else "stop"
-    return status
+        # A refusal (an output item's refusal part) is said as such, as Messages' stop reason.
+        return "tool_calls" if has_calls else "refusal" if refused else "stop"
+    if status == "incomplete":
+        details = object_field(response.get("incomplete_details"), "`incomplete_details`")
+        reason = optional_str(details.get("reason"), "`incomplete_details.reason`") or "length"
+        return INCOMPLETE_REASONS.get(reason, reason)
+    if status == "failed":
+        raise_error(response, backend)
+    if status == "cancelled":
+        raise errors.IncompleteResponseError("the response was cancelled before it finished")
+    if status in _UNFINISHED:
+        raise errors.IncompleteResponseError(f"the response {_UNFINISHED[status]}")
+    malformed("the response's `status`", status, "completed, incomplete or failed")
 
 
 def parse_responses_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
@@ -233,26 +257,40 @@ def parse_responses_response(data: Any, backend: str, reasoning_open: bool = Fal
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
-    if not isinstance(data, dict):
-        raise errors.BadRequestError(200, f"expected a JSON object, got {type(data).__name__}")
+    if type(data) is not dict:
+        malformed("the answer", data, "an object")
     if data.get("type") == "error" or data.get("error") or data.get("status") == "failed":
-        raise_error(data)
-    answer_id = data.get("id")
+        raise_error(data, backend)
+    answer_id = optional_str(data.get("id"), "`id`")
     text: list[str] = []
     reasoning: list[str] = []
     kept: list[dict[str, Any]] = []
     calls: list[tuple[str, str | None, Any]] = []
-    for item in data.get("output") or ():
+    refused = False
+    for i, item in enumerate(list_field(data.get("output"), "`output`")):
+        what = f"`output[{i}]`"
+        if type(item) is not dict:
+            malformed(what, item, "an object")
         kind = item.get("type")
         if kind == "reasoning":
             reasoning.append(_reasoning_text(item))
             kept.append(item)
         elif kind == "message":
-            for part in item.get("content") or ():
-                text.append(str(part.get("text") or part.get("refusal") or ""))
+            for part in list_field(item.get("content"), f"{what}.content"):
+                if type(part) is dict and part.get("type") == "refusal":
+                    refused = True
+                    text.append(_part_text(part, f"{what}'s refusal", "refusal"))
+                else:  # output_text; its annotations (citations) point into this text
+                    text.append(_part_text(part, f"{what}'s content part"))
         elif kind == "function_call":
-            call_id = item.get("call_id") or item.get("id") or stable_call_id(answer_id, len(calls))
-            calls.append((call_id, item.get("name"), item.get("arguments")))
+            call_id = optional_str(item.get("call_id"), f"{what}.call_id")
+            call_id = call_id or optional_str(item.get("id"), f"{what}.id")
+            name = optional_str(item.get("name"), f"{what}.name")
+            calls.append(
+                (call_id or stable_call_id(answer_id, len(calls)), name, item.get("arguments"))
+            )
+        # Built-in tool items (web_search_call, …) are the server's own work; what it found
+        # is in the message that follows.
     tool_calls, invalid = judge_calls(calls)
     return ChatResult(
         text="".join(text),
@@ -260,16 +298,23 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage=parse_usage(data.get("usage")),
-        finish_reason=_finish_reason(data, bool(calls)),
-        model=data.get("model"),
+        finish_reason=_finish_reason(data, bool(calls), refused, backend),
+        model=optional_str(data.get("model"), "`model`"),
         id=answer_id,
         backend=backend,
-        timings=data.get("timings"),
+        timings=_timings(data),
         reasoning_blocks=kept,
     )
 
 
+def _timings(data: dict[str, Any]) -> dict[str, Any] | None:
+    """llama.cpp's `timings`, kept whole."""
+    timings = data.get("timings")
+    return None if timings is None else object_field(timings, "`timings`")
+
+
 _TEXT = "response.output_text.delta"
+_REFUSAL = "response.refusal.delta"
 _REASONING = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
 _ARGUMENTS = "response.function_call_arguments.delta"
 _END = ("response.completed", "response.incomplete")
@@ -287,6 +332,7 @@ class ResponsesStreamParser(GuardedStreamParser):
         "_model",
         "_reasoning",
         "_reasoning_at",
+        "_refused",
         "_response",
         "_stray",
         "_text",
@@ -304,6 +350,7 @@ class ResponsesStreamParser(GuardedStreamParser):
         self._id: str | None = None
         self._model: str | None = None
         self._timings: dict[str, Any] | None = None
+        self._refused = False
         self._stray: list[str] = []
 
     def _feed(self, line: str) -> StreamDelta | None:
@@ -312,11 +359,11 @@ class ResponsesStreamParser(GuardedStreamParser):
             return None
         kind = data.get("type")
         if kind == _TEXT:
-            text = data.get("delta") or ""
+            text = text_field(data.get("delta"), "`delta`")
             self._text.append(text)
             return StreamDelta(text) if text else None
         if kind in _REASONING:
-            piece = data.get("delta") or ""
+            piece = text_field(data.get("delta"), "`delta`")
             at = (data.get("item_id"), data.get("summary_index") or data.get("content_index"))
             if at != self._reasoning_at:
                 if self._reasoning_at is not None and self._reasoning:
@@ -325,34 +372,61 @@ class ResponsesStreamParser(GuardedStreamParser):
             self._reasoning.append(piece)
             return StreamDelta("", piece) if piece else None
         if kind == _ARGUMENTS:
-            piece = data.get("delta") or ""
-            call = self._calls.get(str(data.get("item_id")))
-            if call is None or not piece:
-                return None
-            call.arguments.append(piece)
-            return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
+            return self._arguments(data)
+        if kind in (_REFUSAL, "response.refusal.done"):
+            return self._refusal(data)
         if kind == "response.output_item.added":
-            return self._added(data.get("item") or {})
+            return self._added(object_field(data.get("item"), "`item`"))
         if kind == "response.output_item.done":
-            return self._done_item(data.get("item") or {})
+            return self._done_item(object_field(data.get("item"), "`item`"))
         if kind in ("response.created", "response.in_progress"):
-            response = data.get("response") or {}
-            self._id = response.get("id") or self._id
-            self._model = response.get("model") or self._model
+            response = object_field(data.get("response"), "`response`")
+            self._id = optional_str(response.get("id"), "`response.id`") or self._id
+            self._model = optional_str(response.get("model"), "`response.model`") or self._model
         elif kind in _END:
-            self._response = data.get("response") or {}
-            self._timings = data.get("timings")
+            self._response = object_field(data.get("response"), "`response`")
+            self._timings = _timings(data)
         elif kind in ("error", "response.failed") or data.get("error"):
-            raise_error((data.get("response") or data) if kind == "response.failed" else data)
+            failed = data.get("response") if kind == "response.failed" else None
+            raise_error(object_field(failed, "`response`") or data, self._backend)
         return None
+
+    def _arguments(self, data: dict[str, Any]) -> StreamDelta | None:
+        piece = text_field(data.get("delta"), "`delta`")
+        call = self._calls.get(str(data.get("item_id")))
+        if call is None:  # its arguments would be lost while the answer names a call
+            raise errors.MalformedResponseError(
+                f"function-call arguments came for the item {data.get('item_id')!r}, which was "
+                "never added as a function_call"
+            )
+        if not piece:
+            return None
+        call.arguments.append(piece)
+        return StreamDelta("", "", [ToolCallFragment(call.index, None, None, piece)])
+
+    def _refusal(self, data: dict[str, Any]) -> StreamDelta | None:
+        """openai-python types/responses/response_refusal_delta_event.py and _done_event.py:
+        the refusal is the answer's text, and the answer is said to be a refusal. `.done`
+        repeats it whole: taken only from a server that sent no deltas."""
+        if data.get("type") == _REFUSAL:
+            text = text_field(data.get("delta"), "`delta`")
+        elif self._refused:
+            return None
+        else:
+            text = text_field(data.get("refusal"), "`refusal`")
+        self._refused = True
+        self._text.append(text)
+        return StreamDelta(text) if text else None
 
     def _added(self, item: dict[str, Any]) -> StreamDelta | None:
         if item.get("type") != "function_call":
             return None
-        call_id = item.get("call_id") or stable_call_id(self._id, len(self._calls))
-        call = StreamedCall(len(self._calls), call_id, item.get("name"))
+        call_id = optional_str(item.get("call_id"), "`item.call_id`")
+        call_id = call_id or stable_call_id(self._id, len(self._calls))
+        name = optional_str(item.get("name"), "`item.name`")
+        call = StreamedCall(len(self._calls), call_id, name)
         self._calls[str(item.get("id") or call_id)] = call
-        first = item.get("arguments") or ""
+        first = text_field(item.get("arguments"), "`item.arguments`")
         if first:
             call.arguments.append(first)
         return StreamDelta("", "", [ToolCallFragment(call.index, call_id, call.name, first)])
@@ -365,11 +439,10 @@ class ResponsesStreamParser(GuardedStreamParser):
             call = self._calls.get(str(item.get("id") or item.get("call_id")))
             if call is None:  # a server that announces calls only when done
                 return self._added(item)
-            if not call.arguments and item.get("arguments"):
-                call.arguments.append(item["arguments"])
-                return StreamDelta(
-                    "", "", [ToolCallFragment(call.index, None, None, item["arguments"])]
-                )
+            arguments = text_field(item.get("arguments"), "`item.arguments`")
+            if not call.arguments and arguments:
+                call.arguments.append(arguments)
+                return StreamDelta("", "", [ToolCallFragment(call.index, None, None, arguments)])
         return None
 
     def _finish(self) -> StreamDelta:
@@ -383,7 +456,8 @@ class ResponsesStreamParser(GuardedStreamParser):
                 ]
                 return StreamDelta(result.text, result.reasoning, fragments, result)
             raise errors.IncompleteStreamError()
-        final_items = [i for i in response.get("output") or () if i.get("type") == "reasoning"]
+        output = list_field(response.get("output"), "`response.output`")
+        final_items = [i for i in output if type(i) is dict and i.get("type") == "reasoning"]
         tool_calls, invalid = judge_calls(
             [(c.id, c.name, "".join(c.arguments)) for c in self._calls.values()]
         )
@@ -393,9 +467,9 @@ class ResponsesStreamParser(GuardedStreamParser):
             tool_calls=tool_calls,
             invalid_tool_calls=invalid,
             usage=parse_usage(response.get("usage")),
-            finish_reason=_finish_reason(response, bool(self._calls)),
-            model=response.get("model") or self._model,
-            id=response.get("id") or self._id,
+            finish_reason=_finish_reason(response, bool(self._calls), self._refused, self._backend),
+            model=optional_str(response.get("model"), "`response.model`") or self._model,
+            id=optional_str(response.get("id"), "`response.id`") or self._id,
             backend=self._backend,
             timings=self._timings,
             reasoning_blocks=final_items or self._kept,
