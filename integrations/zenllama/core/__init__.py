@@ -26,6 +26,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     ServerLoadingError,
+    SlotFileNotFoundError,
     StreamError,
     ToolChoiceDowngradedWarning,
     TruncatedOutputError,
@@ -33,7 +34,7 @@ from .errors import (
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
-from .llama_cpp import InfillResult, LlamaCpp
+from .llama_cpp import InfillDelta, InfillResult, LlamaCpp
 from .models import ModelInfo
 from .results import (
     ChatResult,
@@ -63,6 +64,7 @@ __all__ = [
     "FeatureNotSupportedError",
     "IncompleteResponseError",
     "IncompleteStreamError",
+    "InfillDelta",
     "InfillResult",
     "InputTooLongError",
     "InvalidSettingError",
@@ -80,6 +82,7 @@ __all__ = [
     "ServerError",
     "ServerLoadingError",
     "Settings",
+    "SlotFileNotFoundError",
     "StreamDelta",
     "StreamError",
     "ToolCall",

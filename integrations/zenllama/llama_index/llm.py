@@ -36,6 +36,7 @@ from zenllama.core.request import named_tool_choice
 from .messages import (
     INVALID_TOOL_CALLS_KEY,
     ChatStream,
+    InfillStream,
     infill_response,
     to_chat_response,
     to_completion_response,
@@ -236,12 +237,23 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """`suffix=...` streams the middle from /infill, as `complete(suffix=...)` answers it."""
+        if "suffix" in kwargs:
+            suffix = kwargs.pop("suffix")
+            stream = InfillStream().response
+            deltas = self.client.llama_cpp.stream_infill(prompt, suffix, **self._fim(kwargs))
+            return (stream(d) for d in deltas)
         return (to_completion_response(r) for r in self._stream_chat(self._prompt(prompt), kwargs))
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
+        if "suffix" in kwargs:
+            suffix = kwargs.pop("suffix")
+            stream = InfillStream().response
+            deltas = self.client.llama_cpp.astream_infill(prompt, suffix, **self._fim(kwargs))
+            return (stream(d) async for d in deltas)
         responses = self._astream_chat(self._prompt(prompt), kwargs)
         return (to_completion_response(r) async for r in responses)
 
