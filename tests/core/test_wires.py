@@ -360,7 +360,7 @@ def test_messages_thinking_budget_and_switch() -> None:
     assert on["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert on["max_tokens"] == 8000
     assert off["thinking"] == {"type": "disabled"}
-    with pytest.raises(InvalidSettingError, match="budget of 2048 tokens.*max_tokens=1000"):
+    with pytest.raises(InvalidSettingError, match=r"budget of 2048 tokens.*max_tokens=1000"):
         build_messages_body(
             ZEN,
             "claude-x",
