@@ -116,13 +116,21 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        context_window = self._context_window()  # first: it reads llama-server's /props
         return LLMMetadata(
-            context_window=self._context_window(),
-            num_output=self.max_tokens or -1,
+            context_window=context_window,
+            num_output=self._num_output(),
             is_chat_model=True,
             is_function_calling_model=True,
-            model_name=self.model or "default",
+            # The server's own when none was given (llama-server: the /props just read).
+            model_name=self.model or self.served_model() or "default",
         )
+
+    def _num_output(self) -> int:
+        """The calls' token limit: max_tokens, or one given in extra_body; -1 where there is
+        none (the answer may fill the rest of the context window)."""
+        limit = self.max_tokens or (self.extra_body or {}).get("max_tokens")
+        return int(limit) if limit else -1
 
     def _context_window(self) -> int:
         if self.context_window is not None:
