@@ -7,12 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from zenllama.core import ChatClient, FeatureNotSupportedError, resolve_settings
+from zenllama.core import (
+    ChatClient,
+    FeatureNotSupportedError,
+    IncompleteStreamError,
+    StreamError,
+    resolve_settings,
+)
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
 
-pytestmark = pytest.mark.llama_server
+from ..fakes import FakeServer, Reply
 
 PREFIX = "def add(a, b):\n    return "
 SUFFIX = "\n\n\nprint(add(2, 3))\n"
@@ -29,6 +35,7 @@ def coder_server() -> Iterator[LlamaServer]:
         yield server
 
 
+@pytest.mark.llama_server
 async def test_infill_through_core_and_both_frameworks(coder_server: LlamaServer) -> None:
     client = ChatClient(resolve_settings(base_url=coder_server.base_url))
     result = client.llama_cpp.infill(PREFIX, SUFFIX, **SAMPLING)
@@ -51,6 +58,7 @@ async def test_infill_through_core_and_both_frameworks(coder_server: LlamaServer
     assert (await li.acomplete(PREFIX, suffix=SUFFIX)).text == result.text
 
 
+@pytest.mark.llama_server
 async def test_extra_files_and_options_reach_the_server(coder_server: LlamaServer) -> None:
     client = ChatClient(resolve_settings(base_url=coder_server.base_url))
     extra = [{"filename": "util.py", "text": "def helper():\n    return 1\n"}]
@@ -62,6 +70,7 @@ async def test_extra_files_and_options_reach_the_server(coder_server: LlamaServe
     assert one.completion_tokens == 1
 
 
+@pytest.mark.llama_server
 async def test_streamed_infill_is_the_same_infill_in_both_frameworks(
     coder_server: LlamaServer,
 ) -> None:
@@ -93,6 +102,7 @@ async def test_streamed_infill_is_the_same_infill_in_both_frameworks(
     assert runnable.invoke(parts) == await runnable.ainvoke(parts) == whole.text
 
 
+@pytest.mark.llama_server
 async def test_streamed_infill_needs_fim_tokens_too(reasoning_server: LlamaServer) -> None:
     li = ZenLlama(base_url=reasoning_server.base_url)  # Gemma: no FIM tokens
     with pytest.raises(FeatureNotSupportedError, match="no FIM tokens"):
@@ -102,3 +112,27 @@ async def test_streamed_infill_needs_fim_tokens_too(reasoning_server: LlamaServe
     lc = ChatZenLlama(base_url=reasoning_server.base_url)
     with pytest.raises(FeatureNotSupportedError, match="no FIM tokens"):
         list(lc.as_infill().stream({"prefix": PREFIX, "suffix": SUFFIX}))
+
+
+LLAMA_PROPS = {"default_generation_settings": {"n_ctx": 512}, "total_slots": 1}
+
+
+def _infill_events(fake: FakeServer, *events: object) -> ChatClient:
+    fake.props = LLAMA_PROPS
+    fake.reply("/infill", Reply(events=list(events)))
+    return ChatClient(resolve_settings(base_url=fake.base_url))
+
+
+def test_an_error_event_mid_stream_is_a_stream_error(fake: FakeServer) -> None:
+    client = _infill_events(
+        fake, {"content": "a", "stop": False}, {"error": {"code": 500, "message": "decode failed"}}
+    )
+    with pytest.raises(StreamError, match="decode failed"):
+        list(client.llama_cpp.stream_infill(PREFIX, SUFFIX))
+
+
+def test_a_stream_without_its_last_event_is_incomplete(fake: FakeServer) -> None:
+    client = _infill_events(fake, {"content": "a", "stop": False})  # then the server hung up
+    with pytest.raises(IncompleteStreamError):
+        list(client.llama_cpp.stream_infill(PREFIX, SUFFIX))
+    assert fake.requests_to("/infill")[0].body["stream"] is True
