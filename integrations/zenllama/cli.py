@@ -53,11 +53,13 @@ def serve(args: argparse.Namespace) -> int:
 
 def _threads(server: LlamaServer) -> str:
     used = server.threads_in_use() or server.threads
-    if server.threads:
-        return f"{used} threads"
-    # llama-server's default takes every core: on a shared machine each server then slows
-    # the others down.
-    return f"{used or 'all'} threads, llama-server's default; --threads N to share the machine"
+    count = f"{used} threads" if used else "threads"
+    flags = {a.split("=")[0] for a in server.extra_args}
+    if server.threads or flags & {"-t", "--threads"} or "LLAMA_ARG_THREADS" in os.environ:
+        return count
+    # llama-server's default takes (about) every core: on a shared machine each server then
+    # slows the others down.
+    return f"{count}: llama-server's default; --threads N to share the machine"
 
 
 # zenllama serve's own flags: the URL it prints is made of them.
