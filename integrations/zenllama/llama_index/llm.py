@@ -258,12 +258,18 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         if "suffix" in kwargs:
-            suffix = kwargs.pop("suffix")
-            stream = InfillStream().response
-            deltas = self.client.llama_cpp.astream_infill(prompt, suffix, **self._fim(kwargs))
-            return (stream(d) async for d in deltas)
+            return self._astream_infill(prompt, kwargs.pop("suffix"), kwargs)
         responses = self._astream_chat(self._prompt(prompt), kwargs)
         return (to_completion_response(r) async for r in responses)
+
+    async def _astream_infill(
+        self, prefix: str, suffix: str, kwargs: dict[str, Any]
+    ) -> CompletionResponseAsyncGen:
+        stream = InfillStream().response
+        deltas = self.client.llama_cpp.astream_infill(prefix, suffix, **self._fim(kwargs))
+        async with aclosing(deltas):  # stopping early closes the HTTP stream at once
+            async for delta in deltas:
+                yield stream(delta)
 
     # Structured output: an answer cut off by the token limit raises TruncatedOutputError.
     def structured_predict(
