@@ -3,7 +3,10 @@ close and `with`, pickles and LangChain dumps, never with a live client or the k
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -245,3 +248,53 @@ def test_credentials_in_the_url_are_masked_in_reprs_and_dumps(
         assert "127.0.0.1:9" in text
         assert "PASSWD" not in text and "QUERYKEY" not in text and FALLBACK_SECRET not in text
     assert obj.base_url == url  # the object itself still uses it
+
+
+# Normal use, sync and async, in both frameworks; then exit. The first exit handler (run last)
+# drops the transport's shared clients as interpreter teardown does: a socket still open
+# then is a ResourceWarning, an error here.
+NORMAL_USE = """
+import asyncio, atexit, gc, sys
+
+def teardown():
+    sys.modules["zenllama.core.transport"]._sync_clients.clear()
+    gc.collect()
+
+atexit.register(teardown)
+
+from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
+from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
+
+chat_url, embed_url = sys.argv[1:]
+lc = ChatZenLlama(base_url=chat_url, max_tokens=2, temperature=0)
+li = ZenLlama(base_url=chat_url, max_tokens=2, temperature=0)
+lc_embed = ZenLlamaEmbeddings(base_url=embed_url)
+li_embed = ZenLlamaEmbedding(base_url=embed_url)
+lc.invoke("hi"), list(lc.stream("hi")), li.complete("hi"), list(li.stream_complete("hi"))
+lc_embed.embed_documents(["a", "b"]), li_embed.get_text_embedding("c")
+
+async def main():
+    await lc.ainvoke("hi"), [c async for c in lc.astream("hi")]
+    await li.acomplete("hi"), [r async for r in await li.astream_complete("hi")]
+    await lc_embed.aembed_query("d"), await li_embed.aget_text_embedding("e")
+
+asyncio.run(main())
+print("used")
+"""
+
+
+@pytest.mark.llama_server
+def test_normal_use_leaves_no_open_socket_at_exit(
+    tools_server: Any, embeddings_server: Any
+) -> None:
+    urls = [tools_server.base_url, embeddings_server.base_url]
+    run = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", NORMAL_USE, *urls],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert run.stdout.strip() == "used", run.stderr
+    assert "ResourceWarning" not in run.stderr and "unclosed" not in run.stderr, run.stderr
+    assert run.returncode == 0

@@ -21,7 +21,9 @@ def serve(args: argparse.Namespace) -> int:
     server = LlamaServer(
         model=args.model if args.model in MODELS else resolve_model(args.model),
         template=None if args.template == "none" else args.template,
+        host=args.host,
         port=args.port,
+        threads=args.threads,
         ctx_size=args.ctx_size,
         parallel=args.parallel,
         embeddings=args.embeddings,
@@ -30,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
         draft_model=Path(args.draft_model) if args.draft_model else None,
         models_dir=_folder(args.models_dir, must_exist=True),
         models_max=args.models_max,
+        extra_args=args.llama_server_args,
         progress=_progress,
     )
     # `kill` stops the child too, also while building or loading (start() cleans up).
@@ -37,7 +40,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         with server:
             print(
-                f"llama-server is ready. Use it with:\n\n  export BACKEND_URL={server.base_url}\n"
+                f"llama-server is ready ({_threads(server)}). Use it with:\n\n"
+                f"  export BACKEND_URL={server.base_url}\n"
             )
             print("Ctrl-C stops it.", flush=True)
             code = server.wait()
@@ -45,6 +49,29 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     print(f"llama-server exited with {code}", file=sys.stderr)
     return 1
+
+
+def _threads(server: LlamaServer) -> str:
+    used = server.threads_in_use() or server.threads
+    count = f"{used} threads" if used else "threads"
+    flags = {a.split("=")[0] for a in server.extra_args}
+    if server.threads or flags & {"-t", "--threads"} or "LLAMA_ARG_THREADS" in os.environ:
+        return count
+    # llama-server's default takes (about) every core: on a shared machine each server then
+    # slows the others down.
+    return f"{count}: llama-server's default; --threads N to share the machine"
+
+
+# zenllama serve's own flags: the URL it prints is made of them.
+_OWN_FLAGS = ("--host", "--port")
+
+
+def _split_pass_through(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`zenllama serve [flags] -- [llama-server flags]`: what follows `--` goes as it is."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]
 
 
 def _folder(value: str | None, must_exist: bool = False) -> Path | None:
@@ -94,14 +121,24 @@ def local_models(folders: list[str]) -> int:
 def demo(args: argparse.Namespace) -> int:
     from zenllama.demo import run_demo  # needs the langchain extra
 
-    return run_demo()
+    return run_demo(port=args.port, threads=args.threads)
+
+
+THREADS_HELP = (
+    "CPU threads per llama-server (default: llama-server's own, every core; on a machine "
+    "shared by several servers, fewer each is faster overall)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zenllama", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("serve", help="start llama-server with the bundled small model")
+    p = commands.add_parser(
+        "serve",
+        help="start llama-server with the bundled small model",
+        epilog="Any other llama-server flag goes after `--`: zenllama serve -- --flash-attn on",
+    )
     p.add_argument(
         "--model",
         default="coder",
@@ -116,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, none (the model's "
         "own) or default (the named model's usual one: gemma tools, coder qwen-tools)",
     )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=int(os.environ.get("ZENLLAMA_PORT", "8080")))
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument("--ctx-size", type=int, default=4096)
     p.add_argument("--parallel", type=int, default=2)
     p.add_argument("--embeddings", action="store_true", help="serve /v1/embeddings (mean pooling)")
@@ -135,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=serve)
 
     p = commands.add_parser("demo", help="LangChain chat: stream, reasoning, a tool call, usage")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the chat server's port (the reasoning server takes the next); default: free ones",
+    )
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.set_defaults(run=demo)
 
     p = commands.add_parser("models", help="list the models a backend serves")
@@ -149,7 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(run=models)
 
+    argv, pass_through = _split_pass_through(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    if pass_through and args.command != "serve":
+        parser.error("flags after `--` go to llama-server: only with `zenllama serve`")
+    own = [a for a in pass_through if a.split("=")[0] in _OWN_FLAGS]
+    if own:
+        parser.error(f"pass {', '.join(own)} before `--`: the URL serve prints is made of them")
+    args.llama_server_args = pass_through
     try:
         return int(args.run(args))
     except (

@@ -79,7 +79,7 @@ def _usage(message: AIMessageChunk) -> None:
 
 
 @contextmanager
-def _backends() -> Iterator[tuple[str | None, str | None]]:
+def _backends(port: int, threads: int | None) -> Iterator[tuple[str | None, str | None]]:
     """BACKEND_URL when set; else two local servers: Qwen-coder for chat and tools, and a
     reasoning one (no local model thinks on its own; a grammar makes it)."""
     if os.environ.get("BACKEND_URL"):
@@ -88,14 +88,21 @@ def _backends() -> Iterator[tuple[str | None, str | None]]:
     with ExitStack() as stack:
         print("Starting the local default: llama-server with Qwen2.5-Coder-0.5B, twice: with its")
         print("tools template, and with the Qwen3 template for reasoning under a grammar…")
-        chat = stack.enter_context(LlamaServer(model="coder"))
+        chat = stack.enter_context(LlamaServer(model="coder", port=port, threads=threads))
         # The same file, memory-mapped: the second process adds little memory.
-        reasoning = stack.enter_context(LlamaServer(model="coder", template="reasoning"))
+        reasoning = stack.enter_context(
+            LlamaServer(
+                model="coder", template="reasoning", port=port + 1 if port else 0, threads=threads
+            )
+        )
+        used = chat.threads_in_use() or threads
+        print(f"Servers at {chat.base_url} and {reasoning.base_url}, {used or 'all'} threads each")
         yield chat.base_url, reasoning.base_url
 
 
-def run_demo() -> int:
-    with _backends() as (chat_url, reasoning_url):
+def run_demo(port: int = 0, threads: int | None = None) -> int:
+    """`port`: the chat server's (the reasoning server takes the next one); 0: free ports."""
+    with _backends(port, threads) as (chat_url, reasoning_url):
         local = chat_url is not None
         # One slot and its cached prompt: the second turn of step 4 reads it back.
         chat = ChatZenLlama(base_url=chat_url, id_slot=0 if local else None, **SAMPLING)

@@ -24,7 +24,8 @@ REASONING_KEYS = (
     "reasoning_effort",
     "reasoning_budget_tokens",
 )
-ON = {"chat_template_kwargs": {"enable_thinking": True}}
+TEMPLATE_ON = {"enable_thinking": True}
+ON = {"chat_template_kwargs": TEMPLATE_ON}
 OFF = {"chat_template_kwargs": {"enable_thinking": False}}
 SUMMARY = {"reasoning": {"summary": "auto"}}
 MINIMAL = {"reasoning": {"effort": "minimal"}}
@@ -49,7 +50,11 @@ TARGETS: dict[tuple[str, str, str | None], dict[str, tuple[dict[str, Any], bool]
         "on": ({**thinking(1024), **ON}, False),
         "off": ({"thinking": {"type": "disabled"}, **OFF}, False),
         "budget": ({**thinking(256), **ON}, False),
-        "effort": ({**thinking(1024), **ON, "reasoning_effort": "high"}, False),
+        # /v1/messages keeps only chat_template_kwargs: the effort goes in as its kwarg.
+        "effort": (
+            {**thinking(1024), "chat_template_kwargs": {**TEMPLATE_ON, "reasoning_effort": "high"}},
+            False,
+        ),
     },
     ("llama-server", "responses", None): {
         "unset": (SUMMARY, False),

@@ -109,6 +109,18 @@ def test_closing_one_object_leaves_the_shared_client_to_the_others(fake: FakeSer
     assert first.complete(HI).text == "ok"  # a closed object takes the shared client again
 
 
+def test_clients_closed_at_exit_are_replaced_by_a_later_call(fake: FakeServer) -> None:
+    """close_sync_clients runs at exit; a call after it (another exit handler's) still works."""
+    fake.handle(CHAT, lambda seen: OK)
+    chat = auto(fake.base_url)
+    assert chat.complete(HI).text == "ok"
+    closed = chat.transport.sync_client
+    transport_module.close_sync_clients()
+    assert closed.is_closed()
+    assert chat.complete(HI).text == "ok"
+    assert chat.transport.sync_client is not closed
+
+
 def test_one_object_shared_by_100_threads_streaming_at_once(fake: FakeServer) -> None:
     events = sse(chunk({"content": "a"}), chunk({"content": "b"}), chunk({}, finish="stop"))
     fake.handle(CHAT, lambda seen: Reply(events=events, pace=0.01))

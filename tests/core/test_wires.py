@@ -13,6 +13,7 @@ from zenllama.core import (
     ChatResult,
     ContextOverflowError,
     IncompleteResponseError,
+    InvalidSettingError,
     MalformedResponseError,
     ModelNotSupportedError,
     ServerOverloadedError,
@@ -21,7 +22,7 @@ from zenllama.core import (
     UnsupportedSettingWarning,
     wire,
 )
-from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN
+from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN, BackendProfile
 from zenllama.core.wires import wire_for
 from zenllama.core.wires.messages import (
     MessagesStreamParser,
@@ -452,7 +453,7 @@ def test_messages_thinking_budget_and_switch() -> None:
     assert on["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert on["max_tokens"] == 8000
     assert off["thinking"] == {"type": "disabled"}
-    with pytest.raises(ValueError, match="larger than the thinking budget"):
+    with pytest.raises(InvalidSettingError, match=r"budget of 2048 tokens.*max_tokens=1000"):
         build_messages_body(
             ZEN,
             "claude-x",
@@ -460,6 +461,32 @@ def test_messages_thinking_budget_and_switch() -> None:
             stream=False,
             options={"thinking_budget": 2048, "max_tokens": 1000},
         )
+
+
+@pytest.mark.parametrize("profile", [ZEN, LLAMA_SERVER])
+def test_messages_reasoning_on_below_the_default_budget_is_a_setting_error(
+    profile: BackendProfile,
+) -> None:
+    """reasoning=True means Anthropic's minimum budget, 1024: max_tokens=128 cannot hold it."""
+    with pytest.raises(InvalidSettingError, match=r"default thinking budget of 1024.*=128"):
+        build_messages_body(
+            profile,
+            "claude-x",
+            [{"role": "user", "content": "q"}],
+            stream=False,
+            reasoning=True,
+            options={"max_tokens": 128},
+        )
+
+
+def test_messages_effort_on_llama_server_goes_to_the_template() -> None:
+    """llama-server's /v1/messages drops every chat field but chat_template_kwargs; its chat
+    endpoint hands `reasoning_effort` to the template as this kwarg."""
+    body = build_messages_body(
+        LLAMA_SERVER, None, [{"role": "user", "content": "q"}], stream=False, reasoning="high"
+    )
+    assert body["chat_template_kwargs"] == {"enable_thinking": True, "reasoning_effort": "high"}
+    assert "reasoning_effort" not in body
 
 
 def test_thinking_claude_gets_auto_instead_of_a_forced_tool() -> None:

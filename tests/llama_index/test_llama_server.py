@@ -128,3 +128,12 @@ async def test_stream_chat_reasoning_cassette(request: pytest.FixtureRequest, mo
     url = _url(request, "reasoning_server")
     with VCR.use_cassette(f"stream_reasoning_{mode}"):
         await _streamed_reasoning(url, mode)
+
+
+@pytest.mark.llama_server
+def test_metadata_reports_the_served_model_and_max_tokens(tools_server: Any) -> None:
+    llm = ZenLlama(base_url=tools_server.base_url, max_tokens=48)
+    metadata = llm.metadata
+    served = llm.list_models()[0].id  # the file llama-server serves, by path
+    assert metadata.model_name != "default" and served.endswith("/" + metadata.model_name)
+    assert metadata.num_output == 48

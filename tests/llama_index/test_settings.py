@@ -118,11 +118,27 @@ def test_construction_and_metadata_touch_the_network_once(fake: FakeServer) -> N
     assert len(fake.seen) == asked == 1
 
 
+def test_metadata_names_the_served_model_and_the_calls_limit(fake: FakeServer) -> None:
+    """Not 'default' and -1: the model llama-server reports and max_tokens, however given,
+    from the one /props request the backend probe makes."""
+    fake.props = {**LLAMA_PROPS, "model_path": "/models/qwen2.5-coder-0.5b-q4_k_m.gguf"}
+    llm = ZenLlama(base_url=fake.base_url, additional_kwargs={"max_tokens": 96})
+    metadata = llm.metadata
+    assert metadata.model_name == "qwen2.5-coder-0.5b-q4_k_m.gguf"
+    assert metadata.num_output == 96
+    assert llm.metadata.model_name == metadata.model_name
+    assert [seen.path for seen in fake.seen] == ["/props"]
+    assert ZenLlama(base_url=fake.base_url, model="mine").metadata.model_name == "mine"
+    assert ZenLlama(base_url=fake.base_url).metadata.num_output == -1  # no limit set
+
+
 def test_context_window_without_a_server(fake: FakeServer) -> None:
     zen = ZenLlama(base_url="https://opencode.ai/zen/v1", model="glm-4.7", api_key=SECRET)
     assert zen.metadata.context_window == 200_000  # known for zen models, no request
     assert zen.metadata.model_name == "glm-4.7"
-    assert ZenLlama(base_url=fake.base_url, context_window=1234).metadata.context_window == 1234
+    # (A model given: without one, metadata asks the server which it serves.)
+    given = ZenLlama(base_url=fake.base_url, model="local", context_window=1234)
+    assert given.metadata.context_window == 1234
     assert fake.seen == []
     # A server that does not say (no /props) leaves LlamaIndex's default.
     assert ZenLlama(base_url=fake.base_url).metadata.context_window == DEFAULT_CONTEXT_WINDOW

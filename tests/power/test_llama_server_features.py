@@ -13,7 +13,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from llama_index.core.base.llms.types import ChatMessage
 
 from zenllama import cli
-from zenllama.core import FeatureNotSupportedError, InvalidSettingError, UnknownModelError
+from zenllama.core import (
+    FeatureNotSupportedError,
+    InvalidSettingError,
+    SlotFileNotFoundError,
+    UnknownModelError,
+)
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
@@ -94,6 +99,34 @@ def test_slot_file_names_stay_inside_the_save_folder() -> None:
     llm = ChatZenLlama(base_url="http://127.0.0.1:9/v1", backend="llama-server")
     with pytest.raises(InvalidSettingError, match="plain file name"):
         llm.save_slot(0, "../escape.bin")
+
+
+async def test_slots_without_a_slot_folder_say_how_to_start_the_server(
+    tools_server: LlamaServer,
+) -> None:
+    """llama-server answers 501 "does not support slots action": not a ServerError."""
+    llm = ChatZenLlama(base_url=tools_server.base_url)
+    with pytest.raises(FeatureNotSupportedError, match="zenllama serve --slot-save") as caught:
+        llm.save_slot(0, "system.bin")
+    assert "--slot-save-path" in str(caught.value)
+    assert caught.value.feature == "save_slot"
+    index_llm = ZenLlama(base_url=tools_server.base_url)
+    with pytest.raises(FeatureNotSupportedError, match="--slot-save-path"):
+        await index_llm.arestore_slot(0, "system.bin")
+    with pytest.raises(FeatureNotSupportedError, match="--slot-save-path"):
+        index_llm.erase_slot(0)
+
+
+async def test_restoring_a_missing_slot_file_names_it(tmp_path: Path) -> None:
+    """Not the server's "No available space in KV cache or invalid slot save file"."""
+    with _server(slot_save_path=tmp_path, parallel=1, threads=1) as server:
+        llm = ChatZenLlama(base_url=server.base_url)
+        with pytest.raises(SlotFileNotFoundError, match=r"no such slot file 'missing\.bin'") as e:
+            llm.restore_slot(0, "missing.bin")
+        assert e.value.filename == "missing.bin" and e.value.status == 400
+        index_llm = ZenLlama(base_url=server.base_url)
+        with pytest.raises(SlotFileNotFoundError, match=r"no such slot file 'gone\.bin'"):
+            await index_llm.arestore_slot(0, "gone.bin")
 
 
 # n-gram drafting proposes what followed the same n-gram earlier in the context: a prompt that

@@ -27,6 +27,7 @@ from .errors import (
     ServerError,
     ServerLoadingError,
     ServerOverloadedError,
+    SlotFileNotFoundError,
     StreamError,
     ToolChoiceDowngradedWarning,
     TruncatedOutputError,
@@ -34,7 +35,7 @@ from .errors import (
     UnsupportedSettingWarning,
     ZenLlamaError,
 )
-from .llama_cpp import InfillResult, LlamaCpp
+from .llama_cpp import InfillDelta, InfillResult, LlamaCpp
 from .models import ModelInfo
 from .results import (
     ChatResult,
@@ -64,6 +65,7 @@ __all__ = [
     "FeatureNotSupportedError",
     "IncompleteResponseError",
     "IncompleteStreamError",
+    "InfillDelta",
     "InfillResult",
     "InputTooLongError",
     "InvalidSettingError",
@@ -82,6 +84,7 @@ __all__ = [
     "ServerLoadingError",
     "ServerOverloadedError",
     "Settings",
+    "SlotFileNotFoundError",
     "StreamDelta",
     "StreamError",
     "ToolCall",

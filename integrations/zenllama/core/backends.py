@@ -40,6 +40,10 @@ class BackendProfile:
     # has no such field, and the setting warns and sends only "on".
     reasoning_budget_field: str | None = None
     reasoning_effort_field: str | None = None
+    # The chat template kwarg an effort becomes (llama-server puts its chat `reasoning_effort`
+    # there): the Messages wire sends it so, as llama-server's /v1/messages keeps only
+    # chat_template_kwargs of the chat fields (tools/server/server-chat.cpp).
+    reasoning_effort_template_kwarg: str | None = None
     # Request fields that keep earlier turns' reasoning in the model's context (GLM's preserved
     # thinking); the reasoning itself goes back by `reasoning_pass_back`.
     preserve_thinking_on: dict[str, Any] = field(default_factory=dict)
@@ -82,6 +86,7 @@ LLAMA_SERVER = BackendProfile(
     # (`reasoning_effort` kwarg; gpt-oss templates read it).
     reasoning_budget_field="reasoning_budget_tokens",
     reasoning_effort_field="reasoning_effort",
+    reasoning_effort_template_kwarg="reasoning_effort",
     # GLM chat templates (GLM-4.7-Flash.jinja) read the same switch zen takes in the body.
     preserve_thinking_on={"chat_template_kwargs": {"clear_thinking": False}},
     llama_cpp_endpoints=True,

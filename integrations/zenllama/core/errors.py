@@ -290,6 +290,20 @@ class FeatureNotSupportedError(ZenLlamaError):
         super().__init__(reason + (f" — {hint}" if hint else ""))
 
 
+class SlotFileNotFoundError(BadRequestError):
+    """`restore_slot` of a file the server's slot folder does not have (or not a slot file
+    this model saved: llama-server cannot tell the two apart). `filename` is the name asked."""
+
+    def __init__(self, status: int, message: str, filename: str) -> None:
+        self.filename = filename
+        super().__init__(
+            status,
+            f"no such slot file {filename!r} in the server's --slot-save-path folder",
+            hint=f"save it first (save_slot(slot, {filename!r})); a file saved by another "
+            f"model cannot be restored either (the server said: {message})",
+        )
+
+
 class UnknownModelError(BadRequestError):
     """A router (llama-server --models-dir) was asked for a model it does not have.
 

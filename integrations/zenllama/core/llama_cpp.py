@@ -11,7 +11,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -19,11 +19,15 @@ from . import prompt_size
 from .errors import (
     BackendHTTPError,
     FeatureNotSupportedError,
+    IncompleteStreamError,
     InvalidSettingError,
+    SlotFileNotFoundError,
     UnknownModelError,
 )
 from .request import Message, ToolSpec
+from .responses import raise_error
 from .transport import root_url
+from .wires.common import sse_event, whole_answer_text
 
 if TYPE_CHECKING:
     from .chat import ChatClient
@@ -90,14 +94,64 @@ def _infill_result(data: Any) -> InfillResult:
     )
 
 
+@dataclass(frozen=True)
+class InfillDelta:
+    """A piece of a streamed infill; the last one (`text` "") carries the whole result."""
+
+    text: str
+    result: InfillResult | None = None
+
+
+class _InfillStream:
+    """/infill's SSE events, llama.cpp's own shape: `content` pieces, no `[DONE]`; the last
+    event says `stop: true` and carries the counts and timings."""
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._stray: list[str] = []
+        self._last: dict[str, Any] | None = None
+
+    def feed(self, line: str) -> InfillDelta | None:
+        data = sse_event(line, self._stray)
+        if data is None:
+            return None
+        if data.get("error") is not None:
+            raise_error(data, "llama-server")
+        text = str(data.get("content") or "")
+        if text:
+            self._pieces.append(text)
+        if data.get("stop"):
+            self._last = data
+        return InfillDelta(text) if text else None
+
+    def finish(self) -> InfillDelta:
+        if self._last is None:
+            if not self._stray:
+                raise IncompleteStreamError("no event said stop")
+            # A server that ignored `stream` and sent the whole answer.
+            return InfillDelta("", _infill_result(whole_answer_text(self._stray)))
+        whole = {**self._last, "content": "".join(self._pieces)}
+        return InfillDelta("", _infill_result(whole))
+
+
 _FIM_HINT = "serve a code model with fill-in-the-middle tokens (e.g. Qwen2.5-Coder)"
+_SLOTS_HINT = "start llama-server with --slot-save-path DIR (`zenllama serve --slot-save DIR`)"
 
 
-def _no_fim(exc: BackendHTTPError) -> Exception:
-    # llama-server answers 501 "Infill is not supported by this model: prefix token is missing"
-    if "infill is not supported" in exc.message.lower():
+def _typed(exc: BackendHTTPError, feature: str, filename: str = "") -> Exception:
+    """llama-server's error texts for its own endpoints, as the errors they mean
+    (tools/server/server-context.cpp: `post_infill`, `post_slots`, the slot tasks)."""
+    text = exc.message.lower()
+    if "infill is not supported" in text:  # 501: "... prefix token is missing"
         reason = f"infill: the served model has no FIM tokens ({exc.message})"
-        return FeatureNotSupportedError("infill", "llama-server", _FIM_HINT, reason=reason)
+        return FeatureNotSupportedError(feature, "llama-server", _FIM_HINT, reason=reason)
+    if "does not support slots action" in text:  # 501: started without --slot-save-path
+        reason = f"{feature}: this llama-server was started without a slot folder"
+        return FeatureNotSupportedError(feature, "llama-server", _SLOTS_HINT, reason=reason)
+    if "unable to restore slot" in text and "invalid slot save file" in text:
+        # The server says "No available space in KV cache or invalid slot save file" for a
+        # file that is not there (or not one this model saved).
+        return SlotFileNotFoundError(exc.status, exc.message, filename)
     return exc
 
 
@@ -288,7 +342,7 @@ class LlamaCpp:
         try:
             return _infill_result(self._post("/infill", body))
         except BackendHTTPError as exc:
-            raise _no_fim(exc) from exc
+            raise _typed(exc, "infill") from exc
 
     async def ainfill(
         self,
@@ -304,47 +358,100 @@ class LlamaCpp:
         try:
             return _infill_result(await self._apost("/infill", body))
         except BackendHTTPError as exc:
-            raise _no_fim(exc) from exc
+            raise _typed(exc, "infill") from exc
+
+    def stream_infill(
+        self,
+        prefix: str,
+        suffix: str = "",
+        *,
+        prompt: str = "",
+        extra: Sequence[Mapping[str, str]] = (),
+        **options: Any,
+    ) -> Iterator[InfillDelta]:
+        """`infill`, streamed: the middle's pieces as they come, then the whole result."""
+        self._require("infill", _FIM_HINT)
+        body = {**self._infill_body(prefix, suffix, prompt, extra, options), "stream": True}
+        stream = _InfillStream()
+        try:
+            with self._client.transport.stream_lines(self._url("/infill"), body) as lines:
+                for line in lines:
+                    delta = stream.feed(line)
+                    if delta is not None:
+                        yield delta
+        except BackendHTTPError as exc:  # before the first piece: the server refused
+            raise _typed(exc, "infill") from exc
+        yield stream.finish()
+
+    async def astream_infill(
+        self,
+        prefix: str,
+        suffix: str = "",
+        *,
+        prompt: str = "",
+        extra: Sequence[Mapping[str, str]] = (),
+        **options: Any,
+    ) -> AsyncGenerator[InfillDelta, None]:
+        await self._arequire("infill", _FIM_HINT)
+        body = {**self._infill_body(prefix, suffix, prompt, extra, options), "stream": True}
+        transport = await self._client.atransport()
+        stream = _InfillStream()
+        try:
+            async with transport.astream_lines(self._url("/infill"), body) as lines:
+                async for line in lines:
+                    delta = stream.feed(line)
+                    if delta is not None:
+                        yield delta
+        except BackendHTTPError as exc:
+            raise _typed(exc, "infill") from exc
+        yield stream.finish()
 
     # Slots (KV cache on disk) --------------------------------------------------------
-    _SLOTS_HINT = "start llama-server with --slot-save-path DIR (`zenllama serve --slot-save DIR`)"
-
-    def _slot_url(self, slot: int, action: str) -> str:
-        return f"/slots/{int(slot)}?action={action}"
-
     def slots(self) -> list[dict[str, Any]]:
         """Each slot's state (`n_ctx`, `is_processing`, its current task's settings)."""
         self._require("slots")
         return list(self._client.transport.get(self._url("/slots")))
 
+    def _slot(self, action: str, slot: int, filename: str = "") -> dict[str, Any]:
+        feature = f"{action}_slot"
+        self._require(feature, _SLOTS_HINT)
+        body = {"filename": _file(filename)} if action != "erase" else {}
+        try:
+            return dict(self._post(f"/slots/{int(slot)}?action={action}", body))
+        except BackendHTTPError as exc:
+            raise _typed(exc, feature, filename) from exc
+
+    async def _aslot(self, action: str, slot: int, filename: str = "") -> dict[str, Any]:
+        feature = f"{action}_slot"
+        await self._arequire(feature, _SLOTS_HINT)
+        body = {"filename": _file(filename)} if action != "erase" else {}
+        try:
+            return dict(await self._apost(f"/slots/{int(slot)}?action={action}", body))
+        except BackendHTTPError as exc:
+            raise _typed(exc, feature, filename) from exc
+
     def save_slot(self, slot: int, filename: str) -> dict[str, Any]:
         """Writes the slot's KV cache and tokens to `filename` inside --slot-save-path;
         answers `n_saved` (tokens) and `n_written` (bytes)."""
-        self._require("save_slot", self._SLOTS_HINT)
-        return dict(self._post(self._slot_url(slot, "save"), {"filename": _file(filename)}))
+        return self._slot("save", slot, filename)
 
     def restore_slot(self, slot: int, filename: str) -> dict[str, Any]:
         """Loads a saved KV cache into the slot; answers `n_restored` (tokens). A request
-        sent with `id_slot=slot` then reads the restored prefix from cache."""
-        self._require("restore_slot", self._SLOTS_HINT)
-        return dict(self._post(self._slot_url(slot, "restore"), {"filename": _file(filename)}))
+        sent with `id_slot=slot` then reads the restored prefix from cache. A file that is
+        not there raises SlotFileNotFoundError."""
+        return self._slot("restore", slot, filename)
 
     def erase_slot(self, slot: int) -> dict[str, Any]:
-        self._require("erase_slot")
-        return dict(self._post(self._slot_url(slot, "erase"), {}))
+        return self._slot("erase", slot)
 
     async def asave_slot(self, slot: int, filename: str) -> dict[str, Any]:
-        await self._arequire("save_slot", self._SLOTS_HINT)
-        return dict(await self._apost(self._slot_url(slot, "save"), {"filename": _file(filename)}))
+        return await self._aslot("save", slot, filename)
 
     async def arestore_slot(self, slot: int, filename: str) -> dict[str, Any]:
-        await self._arequire("restore_slot", self._SLOTS_HINT)
-        body = {"filename": _file(filename)}
-        return dict(await self._apost(self._slot_url(slot, "restore"), body))
+        return await self._aslot("restore", slot, filename)
 
     async def aerase_slot(self, slot: int) -> dict[str, Any]:
-        await self._arequire("erase_slot")
-        return dict(await self._apost(self._slot_url(slot, "erase"), {}))
+        return await self._aslot("erase", slot)
 
     # Router (llama-server --models-dir) ----------------------------------------------
     _ROUTER_HINT = "start a router: `zenllama serve --models-dir DIR`"

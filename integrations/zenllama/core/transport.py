@@ -14,6 +14,7 @@ closes a client other objects share.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import hashlib
 import json
@@ -175,6 +176,18 @@ def shared_sync_client(settings: Settings) -> _SyncClient:
             client = _SyncClient(**_client_kwargs(settings), http_client=http)
             _sync_clients[key] = client
         return client
+
+
+@atexit.register
+def close_sync_clients() -> None:
+    """Closes the shared sync clients and their pools: at exit, so no open socket is left for
+    the interpreter's teardown (a ResourceWarning each). A later request opens a new client.
+    (Async clients close with their event loop, above.)"""
+    with _lock:
+        clients = list(_sync_clients.values())
+        _sync_clients.clear()
+    for client in clients:
+        client.close()
 
 
 async def shared_async_client(settings: Settings) -> _AsyncClient:
@@ -387,7 +400,7 @@ class Transport:
     @property
     def sync_client(self) -> openai.OpenAI:
         client = self._sync
-        if client is None:
+        if client is None or client.is_closed():  # closed: at exit (close_sync_clients)
             client = self._sync = shared_sync_client(self.settings)
         return client
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from operator import itemgetter
 from typing import Any, Literal
@@ -384,13 +384,32 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         result = await self.client.llama_cpp.ainfill(prefix, suffix, **{**self.options(), **kwargs})
         return result.text
 
+    def stream_infill(self, prefix: str, suffix: str = "", **kwargs: Any) -> Iterator[str]:
+        """`infill`, streamed: the middle's pieces as they come."""
+        options = {**self.options(), **kwargs}
+        for delta in self.client.llama_cpp.stream_infill(prefix, suffix, **options):
+            yield delta.text
+
+    async def astream_infill(
+        self, prefix: str, suffix: str = "", **kwargs: Any
+    ) -> AsyncGenerator[str, None]:
+        options = {**self.options(), **kwargs}
+        deltas = self.client.llama_cpp.astream_infill(prefix, suffix, **options)
+        async with aclosing(deltas):  # stopping early closes the HTTP stream at once
+            async for delta in deltas:
+                yield delta.text
+
     def as_infill(self, **kwargs: Any) -> Runnable[dict[str, str], str]:
-        """A runnable: `{"prefix": ..., "suffix": ...}` in, the middle out (sync, async, batch)."""
+        """A runnable: `{"prefix": ..., "suffix": ...}` in, the middle out (sync, async, batch,
+        and streamed: `stream` / `astream` give its pieces as /infill sends them)."""
 
-        def run(parts: dict[str, str]) -> str:
-            return self.infill(parts["prefix"], parts.get("suffix", ""), **kwargs)
+        def run(parts: dict[str, str]) -> Iterator[str]:
+            yield from self.stream_infill(parts["prefix"], parts.get("suffix", ""), **kwargs)
 
-        async def arun(parts: dict[str, str]) -> str:
-            return await self.ainfill(parts["prefix"], parts.get("suffix", ""), **kwargs)
+        async def arun(parts: dict[str, str]) -> AsyncGenerator[str, None]:
+            pieces = self.astream_infill(parts["prefix"], parts.get("suffix", ""), **kwargs)
+            async with aclosing(pieces):
+                async for piece in pieces:
+                    yield piece
 
         return RunnableLambda(run, afunc=arun, name="ZenLlamaInfill")

@@ -36,6 +36,7 @@ from zenllama.core.request import named_tool_choice
 from .messages import (
     INVALID_TOOL_CALLS_KEY,
     ChatStream,
+    InfillStream,
     infill_response,
     to_chat_response,
     to_completion_response,
@@ -115,13 +116,21 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        context_window = self._context_window()  # first: it reads llama-server's /props
         return LLMMetadata(
-            context_window=self._context_window(),
-            num_output=self.max_tokens or -1,
+            context_window=context_window,
+            num_output=self._num_output(),
             is_chat_model=True,
             is_function_calling_model=True,
-            model_name=self.model or "default",
+            # The server's own when none was given (llama-server: the /props just read).
+            model_name=self.model or self.served_model() or "default",
         )
+
+    def _num_output(self) -> int:
+        """The calls' token limit: max_tokens, or one given in extra_body; -1 where there is
+        none (the answer may fill the rest of the context window)."""
+        limit = self.max_tokens or (self.extra_body or {}).get("max_tokens")
+        return int(limit) if limit else -1
 
     def _context_window(self) -> int:
         if self.context_window is not None:
@@ -236,14 +245,31 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """`suffix=...` streams the middle from /infill, as `complete(suffix=...)` answers it."""
+        if "suffix" in kwargs:
+            suffix = kwargs.pop("suffix")
+            stream = InfillStream().response
+            deltas = self.client.llama_cpp.stream_infill(prompt, suffix, **self._fim(kwargs))
+            return (stream(d) for d in deltas)
         return (to_completion_response(r) for r in self._stream_chat(self._prompt(prompt), kwargs))
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
+        if "suffix" in kwargs:
+            return self._astream_infill(prompt, kwargs.pop("suffix"), kwargs)
         responses = self._astream_chat(self._prompt(prompt), kwargs)
         return (to_completion_response(r) async for r in responses)
+
+    async def _astream_infill(
+        self, prefix: str, suffix: str, kwargs: dict[str, Any]
+    ) -> CompletionResponseAsyncGen:
+        stream = InfillStream().response
+        deltas = self.client.llama_cpp.astream_infill(prefix, suffix, **self._fim(kwargs))
+        async with aclosing(deltas):  # stopping early closes the HTTP stream at once
+            async for delta in deltas:
+                yield stream(delta)
 
     # Structured output: an answer cut off by the token limit raises TruncatedOutputError.
     def structured_predict(

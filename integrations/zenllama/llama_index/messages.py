@@ -19,7 +19,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from zenllama.core import ChatResult, StreamDelta, wire
-from zenllama.core.llama_cpp import InfillResult
+from zenllama.core.llama_cpp import InfillDelta, InfillResult
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
 REASONING_KEY = "reasoning_content"
@@ -226,11 +226,28 @@ def to_completion_response(response: ChatResponse) -> CompletionResponse:
     )
 
 
-def infill_response(result: InfillResult) -> CompletionResponse:
+def infill_response(result: InfillResult, delta: str | None = None) -> CompletionResponse:
     """/infill's middle as a completion; counts and timings where chat puts them."""
     kwargs: dict[str, Any] = {"timings": result.timings}
     if result.prompt_tokens is not None:
         kwargs["prompt_tokens"] = result.prompt_tokens
     if result.completion_tokens is not None:
         kwargs["completion_tokens"] = result.completion_tokens
-    return CompletionResponse(text=result.text, additional_kwargs=kwargs, raw=result.raw)
+    return CompletionResponse(
+        text=result.text, delta=delta, additional_kwargs=kwargs, raw=result.raw
+    )
+
+
+class InfillStream:
+    """A streamed infill's deltas as cumulative completions; the last one is the whole result."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self) -> None:
+        self._text = ""
+
+    def response(self, delta: InfillDelta) -> CompletionResponse:
+        if delta.result is not None:
+            return infill_response(delta.result, delta.text)
+        self._text += delta.text
+        return CompletionResponse(text=self._text, delta=delta.text)

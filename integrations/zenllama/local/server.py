@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -103,6 +104,8 @@ class LlamaServer:
     model: Path | str | None = None
     # A name from TEMPLATE_FILES, a path, None for the model's own, or "default" (see MODELS).
     template: str | None = DEFAULT_TEMPLATE
+    # The address it listens on: loopback unless told (0.0.0.0: every interface).
+    host: str = "127.0.0.1"
     port: int = 0
     ctx_size: int = 4096
     parallel: int = 2
@@ -125,7 +128,9 @@ class LlamaServer:
 
     @property
     def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # A server on every interface is reached here through loopback.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -157,7 +162,7 @@ class LlamaServer:
             cmd += ["--model", str(self.model_path())]
         cmd += [
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--ctx-size",
@@ -225,6 +230,14 @@ class LlamaServer:
         if self._proc is None:
             raise RuntimeError("llama-server is not running")
         return self._proc.wait()
+
+    def threads_in_use(self) -> int | None:
+        """The thread count llama-server reported at start (its own default is all cores;
+        `threads`, a `--threads` in extra_args or LLAMA_ARG_THREADS change it)."""
+        if self._log is None or not self._log.exists():
+            return None
+        found = re.search(r"n_threads = (\d+)", self._log.read_text(errors="replace"))
+        return int(found[1]) if found else None
 
     def log_tail(self, lines: int = 20) -> str:
         if self._log is None or not self._log.exists():

@@ -219,9 +219,14 @@ def build_messages_body(
     if mode.on:
         budget = DEFAULT_THINKING_BUDGET if mode.budget is None else mode.budget
         if max_tokens is not None and max_tokens <= budget:
-            raise ValueError(
-                f"max_tokens ({max_tokens}) must be larger than the thinking budget ({budget}): "
-                "raise max_tokens or lower the reasoning budget"
+            if mode.budget is None:
+                what = f"reasoning on sends the default thinking budget of {budget} tokens"
+            else:
+                what = f"the thinking budget of {budget} tokens"
+            raise errors.InvalidSettingError(
+                f"{what}, which the Anthropic Messages API needs below max_tokens="
+                f"{max_tokens}: raise max_tokens above {budget}, or pass a smaller budget "
+                f"(reasoning=<tokens below {max_tokens}>)"
             )
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
         body["max_tokens"] = max_tokens or budget + DEFAULT_MAX_TOKENS
@@ -238,11 +243,13 @@ def build_messages_body(
     elif preserve_thinking:
         unsupported("Anthropic Messages", ["preserve_thinking"])
     if mode.effort is not None:
-        # Messages has no effort: the backend's own field where it reads chat fields here too.
-        own = profile.reasoning_fields_on_every_api
-        field = profile.reasoning_effort_field if own else None
-        where = f"the {profile.name} backend's Anthropic Messages API"
-        put_level(body, where, "a reasoning effort", mode.effort, field)
+        # Messages has no effort: the chat template's kwarg where the backend has one.
+        kwarg = profile.reasoning_effort_template_kwarg
+        if kwarg:
+            deep_merge(body, {"chat_template_kwargs": {kwarg: mode.effort}})
+        else:
+            where = f"the {profile.name} backend's Anthropic Messages API"
+            put_level(body, where, "a reasoning effort", mode.effort, None)
     unsupported(
         "Anthropic Messages",
         [k for k in options if k not in (*_SAME_NAME, *_HANDLED)],
