@@ -6,7 +6,8 @@ A request to a path is answered, in this order, by:
   2. the path's handler, which computes the answer from the request (`handle`),
   3. `props`, for GET /props (llama-server's; None answers 404, as other servers do),
   4. a 404 like llama-server's.
-Every request is recorded in `seen` (method, path, lower-cased headers, JSON body).
+Paths are matched without their query string. Every request is recorded in `seen` (method,
+path with its query, lower-cased headers, JSON body).
 """
 
 from __future__ import annotations
@@ -108,12 +109,13 @@ class FakeServer:
         forget_detected_backends()
 
     def _answer(self, seen: Seen) -> Reply:
-        queue = self.replies.get(seen.path)
+        path = seen.path.partition("?")[0]
+        queue = self.replies.get(path)
         if queue:
             return queue.popleft()
-        handler = self.handlers.get(seen.path)
+        handler = self.handlers.get(path)
         reply = handler(seen) if handler is not None else None
-        if reply is None and seen.path == "/props" and self.props is not None:
+        if reply is None and path == "/props" and self.props is not None:
             reply = Reply(body=self.props)
         if reply is None:
             reply = Reply(404, error(404, "File Not Found", "not_found_error"))

@@ -24,6 +24,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import openai
 
@@ -86,11 +87,26 @@ def _http_options(base_url: str) -> dict[str, Any]:
     return {"verify": _tls_context()}
 
 
+def split_query(base_url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its query, and the query's fields (`…/v1?api-key=…`: some gateways'
+    key). The SDK appends paths to the URL as text, so the query goes with every request as
+    the client's default query instead, the absolute llama.cpp URLs (root_url) included."""
+    url, _, query = base_url.partition("?")
+    fields = parse_qsl(query, keep_blank_values=True)
+    if len({name for name, _ in fields}) < len(fields):
+        raise errors.InvalidSettingError(
+            f"base_url {redact_url(base_url)} repeats a query field: give each once"
+        )
+    return url.rstrip("/"), dict(fields)
+
+
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    url, query = split_query(settings.base_url)
     return {
         # The SDK insists on some key; keyless requests omit the header again (Transport).
         "api_key": settings.api_key.get_secret_value() if settings.api_key else "no-key",
-        "base_url": settings.base_url,
+        "base_url": url,
+        "default_query": query,
         "timeout": settings.timeout,
         "max_retries": settings.max_retries,
         "default_headers": dict(settings.default_headers),
@@ -183,8 +199,11 @@ async def shared_async_client(settings: Settings) -> _AsyncClient:
 
 # Errors ------------------------------------------------------------------------------
 def root_url(base_url: str) -> str:
-    """llama-server's own endpoints (/props, /health) live beside /v1, not under it."""
-    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    """llama-server's own endpoints (/props, /health) live beside /v1, not under it.
+
+    Without the base URL's query: the client sends that with every request (split_query)."""
+    url = split_query(base_url)[0]
+    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
