@@ -19,11 +19,24 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         netloc = parts.netloc
         if "@" in netloc:
-            netloc = "***@" + netloc.rpartition("@")[2]
-        query = re.sub(r"=[^&]*", "=***", parts.query)
+            netloc = MASK + "@" + netloc.rpartition("@")[2]
+        query = re.sub(r"=[^&]*", "=" + MASK, parts.query)
         return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:
         return "<unparseable URL>"
+
+
+MASK = "***"
+
+
+def is_masked_url(url: str) -> bool:
+    """A URL as redact_url leaves one that had credentials: from a pickle or a dump."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    values = [field.partition("=")[2] for field in parts.query.split("&")]
+    return parts.netloc.startswith(MASK + "@") or MASK in values
 
 
 def _redacted(text: str, url: str) -> str:

@@ -77,6 +77,13 @@ def _repr_args_redacted(args: Iterable[tuple[str | None, Any]]) -> Iterator[tupl
         yield name, (_redacted_url(value) if name == "base_url" else value)
 
 
+def _without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
+    """A pydantic pickle state without the key, with the base URL's credentials masked."""
+    fields = state["__dict__"]
+    state["__dict__"] = {**fields, "api_key": None, "base_url": _redacted_url(fields["base_url"])}
+    return state
+
+
 class _ClientSlot(Generic[ClientT]):
     """The core client an object built, with the settings it was built from and its owner.
 
@@ -225,16 +232,11 @@ class ConnectionFields(BaseModel):
         await self.aclose()
 
     def __getstate__(self) -> dict[Any, Any]:
-        """Pickles carry neither a live client (the slot pickles empty) nor the key: a restored
-        object reads the key from the environment again, as a new one would."""
-        state: dict[Any, Any] = super().__getstate__()
-        fields = {**state["__dict__"], "api_key": None}
-        if fields.get("fallbacks"):  # each fallback's own key too
-            fields["fallbacks"] = [
-                f.model_copy(update={"api_key": None}) for f in fields["fallbacks"]
-            ]
-        state["__dict__"] = fields
-        return state
+        """Pickles carry neither a live client (the slot pickles empty) nor the key, nor the
+        credentials in base_url (masked): a restored object reads the key from the environment
+        again, as a new one would, and the URL's credentials from BACKEND_URL when that is
+        the same URL (resolve_settings). Fallbacks pickle the same way (Fallback)."""
+        return _without_secrets(super().__getstate__())
 
 
 class Fallback(BaseModel):
@@ -257,6 +259,11 @@ class Fallback(BaseModel):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         return _repr_args_redacted(super().__repr_args__())
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Without the key and the URL's credentials; a restored fallback reads them from
+        BACKEND_FALLBACK_API_KEY (or its backend's variable) and BACKEND_FALLBACK_URL."""
+        return _without_secrets(super().__getstate__())
 
 
 class ChatFields(ConnectionFields):
@@ -421,6 +428,7 @@ class ChatFields(ConnectionFields):
     def _fallback_backend(self, fallback: Fallback, session_id: str | None) -> Backend:
         settings = resolve_settings(
             base_url=fallback.base_url,
+            url_env="BACKEND_FALLBACK_URL",
             backend=fallback.backend,
             timeout=self.timeout,
             max_retries=self.max_retries,

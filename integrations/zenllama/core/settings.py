@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
-from .errors import redact_url
+from .errors import is_masked_url, redact_url
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -52,10 +52,18 @@ def resolve_settings(
     max_retries: int = DEFAULT_MAX_RETRIES,
     session_id: str | None = None,
     default_headers: dict[str, str] | None = None,
+    url_env: str = "BACKEND_URL",
 ) -> Settings:
-    """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own."""
+    """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own.
+
+    A URL with masked credentials (a pickle's or a dump's) takes them from `url_env` when that
+    holds the same URL: the analogue of a restored object reading its key again."""
     named: BackendProfile | None = None if backend == "auto" else profile_named(backend)
-    url = base_url or env_value("BACKEND_URL") or (named or LLAMA_SERVER).default_base_url
+    url = base_url or env_value(url_env) or (named or LLAMA_SERVER).default_base_url
+    if is_masked_url(url):
+        found = env_value(url_env)
+        if found and redact_url(found).rstrip("/") == url.rstrip("/"):
+            url = found
     profile = named or profile_from_url(url)
     key_names = profile.api_key_env if profile else ("BACKEND_API_KEY",)
     if isinstance(api_key, str):

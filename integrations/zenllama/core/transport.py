@@ -306,6 +306,12 @@ class Transport:
     """One object's way to its backend: the shared clients plus what is this object's own."""
 
     def __init__(self, settings: Settings) -> None:
+        if errors.is_masked_url(settings.base_url):
+            raise errors.InvalidSettingError(
+                f"base_url {settings.base_url} has its credentials masked: it came from a pickle "
+                "or a dump, which never hold them. Give base_url again, or set BACKEND_URL "
+                "(BACKEND_FALLBACK_URL for a fallback) to the same URL with its credentials"
+            )
         self.settings = settings
         # For error hints; set once the backend is known.
         self.backend = settings.backend
