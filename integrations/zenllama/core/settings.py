@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
-from .errors import is_masked_url, redact_url
+from .errors import is_masked_url, redact_url, register_secrets, url_secrets
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -26,6 +26,16 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     default_headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Masked in every error message from now on (errors.mask_secrets).
+        secrets = url_secrets(self.base_url)
+        if self.api_key is not None:
+            secrets.append(self.api_key.get_secret_value())
+        for name, value in self.default_headers.items():
+            if name.lower() == "authorization":  # a key given as a header: "Bearer <key>"
+                secrets += [value, value.rpartition(" ")[2]]
+        register_secrets(secrets)
 
     def __repr__(self) -> str:  # never show the key, not even masked differently per caller
         key = "**********" if self.api_key else None
