@@ -41,6 +41,8 @@ class Reply:
     cut_after: int | None = None
     # Seconds to wait before answering at all.
     delay: float = 0.0
+    # Seconds between the body's bytes, sent one at a time (a server dribbling its answer).
+    drip: float = 0.0
 
 
 @dataclass
@@ -161,9 +163,9 @@ class FakeServer:
                         self.wfile.write(data[: reply.cut_after])
                         self.close_connection = True
                     else:
-                        self.wfile.write(data)
+                        self._write(data, reply.drip)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting
+                    server.abandoned.set()  # the client gave up waiting
 
             def _stream(self, reply: Reply) -> None:
                 self.send_response(reply.status)
@@ -174,12 +176,17 @@ class FakeServer:
                 try:
                     for event in reply.events or []:
                         line = event if isinstance(event, str) else "data: " + json.dumps(event)
-                        self.wfile.write(line.encode() + b"\n\n")
-                        self.wfile.flush()
+                        self._write(line.encode() + b"\n\n", reply.drip)
                         if reply.pace:
                             time.sleep(reply.pace)
                 except (BrokenPipeError, ConnectionResetError):
                     server.abandoned.set()
+
+            def _write(self, data: bytes, drip: float) -> None:
+                for piece in [data[i : i + 1] for i in range(len(data))] if drip else [data]:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                    time.sleep(drip)
 
             do_GET = _serve
             do_POST = _serve

@@ -112,15 +112,24 @@ class BackendConnectionError(ZenLlamaError, ConnectionError):
 
 
 class BackendTimeoutError(ZenLlamaError, TimeoutError):
-    """The backend took longer than `timeout` seconds (backend detection included)."""
+    """A wait took longer than `timeout` seconds (connecting, or one read of the answer), or
+    a whole request longer than its `deadline` (backend detection included)."""
 
-    def __init__(self, url: str, timeout: float | None) -> None:
+    def __init__(self, url: str, timeout: float | None, *, deadline: float | None = None) -> None:
         self.url = redact_url(url)
         self.timeout = timeout
-        super().__init__(
-            f"{self.url} did not answer within {timeout} s. Raise `timeout`, or ask for fewer "
-            "tokens."
-        )
+        self.deadline = deadline
+        if deadline is not None:
+            message = (
+                f"{self.url} did not finish within the deadline of {deadline} s (every attempt "
+                "and the whole answer). Raise `deadline`, or ask for fewer tokens."
+            )
+        else:
+            message = (
+                f"{self.url} did not answer within {timeout} s (`timeout` bounds each wait: "
+                "connecting, each read). Raise `timeout`, or ask for fewer tokens."
+            )
+        super().__init__(message)
 
 
 class IncompleteResponseError(ZenLlamaError):

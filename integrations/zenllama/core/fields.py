@@ -61,7 +61,15 @@ OPTION_FIELDS = (
 )
 
 # Fields every core client is built from; a change to one builds a new client.
-_CONNECTION = ("base_url", "api_key", "backend", "timeout", "max_retries", "default_headers")
+_CONNECTION = (
+    "base_url",
+    "api_key",
+    "backend",
+    "timeout",
+    "deadline",
+    "max_retries",
+    "default_headers",
+)
 
 ClientT = TypeVar("ClientT", ChatClient, EmbeddingsClient)
 _BUILDING = threading.Lock()  # process-wide: clients are built once per object, rarely
@@ -123,6 +131,11 @@ class ConnectionFields(BaseModel):
     backend: str = "auto"
     """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
     timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds each wait may take: connecting, sending, each read of the answer (so a server
+    that keeps sending bytes is never cut off by it). Per attempt; retries start it again."""
+    deadline: float | None = None
+    """Seconds one request may take whole: every attempt, the waits between them and every
+    byte of the answer (a stream's included). None: no bound. BackendTimeoutError past it."""
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: dict[str, str] | None = None
 
@@ -152,6 +165,7 @@ class ConnectionFields(BaseModel):
             model=self._model_id(),
             backend=self.backend,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
             session_id=self._session(),
             default_headers=self.default_headers,
@@ -431,6 +445,7 @@ class ChatFields(ConnectionFields):
             url_env="BACKEND_FALLBACK_URL",
             backend=fallback.backend,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
             session_id=session_id,
         )

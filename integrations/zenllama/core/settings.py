@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
-from .errors import is_masked_url, redact_url, register_secrets, url_secrets
+from .errors import InvalidSettingError, is_masked_url, redact_url, register_secrets, url_secrets
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -26,6 +26,8 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     default_headers: dict[str, str] = field(default_factory=dict)
+    # Seconds one request may take whole (retries, every byte of the answer); None: no bound.
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         # Masked in every error message from now on (errors.mask_secrets).
@@ -63,6 +65,7 @@ def resolve_settings(
     session_id: str | None = None,
     default_headers: dict[str, str] | None = None,
     url_env: str = "BACKEND_URL",
+    deadline: float | None = None,
 ) -> Settings:
     """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own.
 
@@ -83,6 +86,8 @@ def resolve_settings(
         api_key = SecretStr(found) if found else None
     if max_retries < 0:
         raise ValueError("max_retries must be 0 or more")
+    if deadline is not None and deadline <= 0:
+        raise InvalidSettingError("deadline must be a number of seconds above 0, or None")
     return Settings(
         base_url=url.rstrip("/"),
         api_key=api_key,
@@ -92,4 +97,5 @@ def resolve_settings(
         max_retries=max_retries,
         session_id=session_id or uuid.uuid4().hex,
         default_headers=dict(default_headers or {}),
+        deadline=deadline,
     )

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 
 import openai
 
-from . import errors
+from . import deadline, errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
 from .httpx_compat import httpx
@@ -63,13 +63,44 @@ def _put_key(request: httpx.Request, api_key: str) -> None:
 class _SyncClient(_Retrying, openai.OpenAI):
     def _prepare_request(self, request: httpx.Request) -> None:
         _put_key(request, self.api_key)
+        deadline.take(request)
         super()._prepare_request(request)
+
+    def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+        within = deadline.of(request)
+        if within is None:
+            return super()._send_request(request, stream=stream, **kwargs)
+        # Under a deadline the answer is read here, its bytes checked as they come.
+        response = super()._send_request(request, stream=True, **kwargs)
+        deadline.watch(response, within)
+        if not stream:
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
+        return response
 
 
 class _AsyncClient(_Retrying, openai.AsyncOpenAI):
     async def _prepare_request(self, request: httpx.Request) -> None:
         _put_key(request, self.api_key)
+        deadline.take(request)
         await super()._prepare_request(request)
+
+    async def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+        within = deadline.of(request)
+        if within is None:
+            return await super()._send_request(request, stream=stream, **kwargs)
+        response = await super()._send_request(request, stream=True, **kwargs)
+        deadline.awatch(response, within)
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
 
 # Shared clients ----------------------------------------------------------------------
@@ -344,12 +375,18 @@ class Transport:
         return client
 
     def _with(self, headers: Mapping[str, str] | None) -> Any:
-        """The request options, plus a wire's own headers (Messages: anthropic-version)."""
+        """The request options, plus a wire's own headers (Messages: anthropic-version) and
+        the request's deadline, from now."""
+        if self.settings.deadline is not None:
+            headers = {**(headers or {}), **deadline.header(self.settings.deadline)}
         if not headers:
             return self._options
         return {**self._options, "headers": {**self.request_headers, **headers}}
 
     def _translate(self, exc: Exception) -> Exception:
+        late = deadline.passed(exc)  # a timeout past the request's deadline says so
+        if late is not None:
+            return late
         url = self.settings.base_url
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
             return errors.BackendTimeoutError(url, self.settings.timeout)
@@ -410,7 +447,7 @@ class Transport:
     def get(self, url_or_path: str) -> Any:
         try:
             response = self.sync_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options
+                url_or_path, cast_to=httpx.Response, options=self._with(None)
             )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
@@ -419,7 +456,9 @@ class Transport:
     async def aget(self, url_or_path: str) -> Any:
         client = await self.async_client()
         try:
-            response = await client.get(url_or_path, cast_to=httpx.Response, options=self._options)
+            response = await client.get(
+                url_or_path, cast_to=httpx.Response, options=self._with(None)
+            )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)
