@@ -186,7 +186,8 @@ class FakeServer:
                 for piece in [data[i : i + 1] for i in range(len(data))] if drip else [data]:
                     self.wfile.write(piece)
                     self.wfile.flush()
-                    time.sleep(drip)
+                    if drip:
+                        time.sleep(drip)
 
             do_GET = _serve
             do_POST = _serve

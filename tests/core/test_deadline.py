@@ -5,6 +5,7 @@ it. The mechanics are asserted (the error, the client hanging up, attempts made)
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -43,9 +44,10 @@ def test_a_dribbled_answer_ends_at_the_deadline(fake: FakeServer, mode: str) -> 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_a_dribbled_stream_ends_at_the_deadline(fake: FakeServer, mode: str) -> None:
-    client = _client(fake, deadline=1.0)
+    client = _client(fake, deadline=2.0)
+    # About 110 bytes an event at 2 ms a byte: 9 s in all.
     events = sse(*(chunk({"content": f"w{i} "}) for i in range(40)), chunk({}, finish="stop"))
-    fake.chat(Reply(events=events, drip=0.005))
+    fake.chat(Reply(events=events, drip=0.002))
     got: list[str] = []
 
     async def astream() -> None:
@@ -77,6 +79,30 @@ def test_retries_stop_at_the_deadline(fake: FakeServer) -> None:
     with pytest.raises(BackendTimeoutError, match="deadline"):
         client.complete(HI)
     assert len(fake.requests_to(CHAT)) < 4  # without it: every attempt, then ServerLoadingError
+
+
+def test_no_backoff_waits_past_the_deadline(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Retry-After asks for 30 s; the SDK would sleep that long, then be refused.
+    import openai._base_client as sdk
+
+    waits: list[float] = []
+
+    class Clock:  # the SDK's `time`, its sleeps recorded
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            waits.append(seconds)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(sdk, "time", Clock())
+    busy = error(429, "no free slot", "unavailable_error")
+    fake.chat(*[Reply(429, busy, headers={"retry-after": "30"})] * 2)
+    with pytest.raises(BackendTimeoutError, match="deadline"):
+        _client(fake, max_retries=1, deadline=1.0).complete(HI)
+    assert waits and max(waits) <= 1.0
 
 
 def test_without_a_deadline_nothing_changes(fake: FakeServer) -> None:

@@ -13,7 +13,7 @@ The instant travels with the request options as a marker header, as the key's he
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -42,6 +42,15 @@ class Deadline:
 def header(seconds: float) -> dict[str, str]:
     """The marker for a request starting now."""
     return {HEADER: f"{time.monotonic() + seconds!r} {seconds!r}"}
+
+
+def cap_wait(wait: float, headers: object) -> float:
+    """A backoff before the next attempt, never past the deadline the request options carry
+    (Retry-After may ask for a minute): that attempt is refused at once instead."""
+    value = headers.get(HEADER) if isinstance(headers, Mapping) else None
+    if not isinstance(value, str):
+        return wait
+    return max(0.0, min(wait, float(value.split()[0]) - time.monotonic()))
 
 
 def of(request: httpx.Request) -> Deadline | None:

@@ -47,6 +47,14 @@ class _Retrying:
             return False
         return super()._should_retry(response)  # type: ignore[misc, no-any-return]
 
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        wait = super()._calculate_retry_timeout(  # type: ignore[misc]
+            remaining_retries, options, response_headers
+        )
+        return deadline.cap_wait(wait, options.headers)
+
 
 # A request names the header its key goes in (Messages: x-api-key) with this marker; the
 # client puts its own key there once the request is built, after the SDK has logged the
