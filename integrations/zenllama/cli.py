@@ -10,7 +10,7 @@ from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
 from zenllama.local import MODELS, TEMPLATE_FILES, LlamaServer
-from zenllama.local.gguf import resolve_model, scan_ggufs
+from zenllama.local.gguf import printable, resolve_model, scan_ggufs
 
 
 def _progress(message: str) -> None:
@@ -72,15 +72,6 @@ def models(args: argparse.Namespace) -> int:
         extra += [model.status] if model.status else []
         print("\t".join([model.id, *extra]))
     return 0
-
-
-def printable(text: object) -> str:
-    """Text from a file (a GGUF's name, its path) safe to print: control and format characters
-    (escape codes, newlines, bidi overrides) shown escaped, never acted on by the terminal."""
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode()
-        for c in str(text)
-    )
 
 
 def local_models(folders: list[str]) -> int:

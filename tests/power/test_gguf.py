@@ -179,3 +179,6 @@ def test_names_print_safely(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     # Every line is a model's (key, tab, fields) or its path (tab first): nothing injected.
     assert all("\t" in line for line in out.splitlines())
     assert "Evil\\x1b[2J\\nname\\u202e" in out and "evil\\x1b]0;pwned\\x07\\n" in out
+    with pytest.raises(FileNotFoundError) as caught:  # the names `serve --model` lists
+        resolve_model("nothing-like-it", [tmp_path])
+    assert "\x1b" not in str(caught.value) and "evil\\x1b]0;pwned" in str(caught.value)

@@ -254,6 +254,15 @@ def discover_ggufs(folders: Iterable[str | Path] = (), *, defaults: bool = True)
     return scan_ggufs(folders, defaults=defaults)[0]
 
 
+def printable(text: object) -> str:
+    """Text from a file (a GGUF's name, its path) safe to print: control and format characters
+    (escape codes, newlines, bidi overrides) shown escaped, never acted on by the terminal."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode()
+        for c in str(text)
+    )
+
+
 def resolve_model(name_or_path: str, folders: Iterable[str | Path] = ()) -> Path:
     """A GGUF path for `zenllama serve --model`: a path, or a discovered model's file name
     (without .gguf) or `general.name`, matched without regard to case."""
@@ -266,9 +275,9 @@ def resolve_model(name_or_path: str, folders: Iterable[str | Path] = ()) -> Path
     if len(matches) == 1:
         return matches[0].path
     if matches:
-        listed = ", ".join(str(m.path) for m in matches)
+        listed = ", ".join(printable(m.path) for m in matches)
         raise FileNotFoundError(f"{name_or_path!r} names several models: {listed}; pass a path")
-    known = ", ".join(sorted({m.key for m in models})) or "none found"
+    known = ", ".join(sorted({printable(m.key) for m in models})) or "none found"
     raise FileNotFoundError(
         f"No GGUF named {name_or_path!r} (and no such file). Found: {known}. "
         "See `zenllama models --local`."
