@@ -314,3 +314,17 @@ def test_a_fallback_pickles_without_its_key_and_url_credentials() -> None:
     assert not [secret for secret in URL_SECRETS if secret in data]
     restored = pickle.loads(data)
     assert (restored.base_url, restored.api_key, restored.name) == (redact_url(url), None, "spare")
+
+
+def test_a_loaded_dump_takes_url_credentials_from_backend_url(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _with_credentials(fake)
+    text = dumps(ChatZenLlama(base_url=url, backend="llama-server"))
+    assert "PASSWD" not in text and "QUERYKEY" not in text
+    masked = loads(text, allowed_objects=[ChatZenLlama], valid_namespaces=["zenllama"])
+    with pytest.raises(InvalidSettingError, match="Give base_url again"):
+        masked.invoke("hi")
+    monkeypatch.setenv("BACKEND_URL", url)
+    restored = loads(text, allowed_objects=[ChatZenLlama], valid_namespaces=["zenllama"])
+    assert restored.base_url == url
