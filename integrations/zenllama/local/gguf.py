@@ -22,6 +22,8 @@ from .model import models_dir
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
             11: "<q", 12: "<d"}  # fmt: skip
 _STRING, _ARRAY = 8, 9
+# The longest key the format allows, and the longest value kept (names, a chat template).
+_KEY_LIMIT, _VALUE_LIMIT = 2**16 - 1, 2**20
 # The fewest bytes an array item of each type takes (a string: its length; an array: its head).
 _SIZES = {**{k: struct.calcsize(f) for k, f in _SCALARS.items()}, _STRING: 8, _ARRAY: 12}
 
@@ -90,8 +92,12 @@ class _Reader:
             raise GGUFError(f"a string of {length} bytes runs past the end of the file")
         return length
 
-    def string(self) -> str:
-        return self.file.read(self.length()).decode("utf-8", errors="replace")
+    def string(self, limit: int) -> str:
+        """A string read whole: at most `limit` bytes (a corrupt length would be read whole)."""
+        length = self.length()
+        if length > limit:
+            raise GGUFError(f"a string of {length} bytes, more than the {limit} a header holds")
+        return self.file.read(length).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
         self.file.seek(self.length(), os.SEEK_CUR)
@@ -101,7 +107,7 @@ class _Reader:
             return self.unpack(_SCALARS[kind])
         if kind == _STRING:
             if keep:
-                return self.string()
+                return self.string(_VALUE_LIMIT)
             self.skip_string()
             return None
         if kind == _ARRAY:
@@ -149,7 +155,7 @@ def read_gguf_header(path: str | Path) -> dict[str, Any]:
         reader.fits(kv_count, 12, "the key/value list")  # a key's length and a value's type
         found: dict[str, Any] = {}
         for _ in range(kv_count):
-            key = reader.string()
+            key = reader.string(_KEY_LIMIT)
             keep = bool(_WANTED.match(key))
             value = reader.value(reader.unpack("<I"), keep)
             if keep:
