@@ -105,12 +105,13 @@ def test_no_backoff_waits_past_the_deadline(
     assert waits and max(waits) <= 1.0
 
 
-def test_without_a_deadline_nothing_changes(fake: FakeServer) -> None:
+def test_without_a_deadline_timeout_bounds_each_wait_only(fake: FakeServer) -> None:
     fake.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
     with pytest.raises(ServerLoadingError):
         _client(fake).complete(HI)
-    fake.chat(Reply(body=answer({"content": "ok"}), drip=0.001))
-    assert _client(fake).complete(HI).text == "ok"
+    # About 1.5 s of bytes 5 ms apart: no wait reaches the 0.2 s timeout, so the call goes on.
+    fake.chat(Reply(body=answer({"content": "ok"}), drip=0.005))
+    assert _client(fake, timeout=0.2).complete(HI).text == "ok"
 
 
 def test_the_frameworks_pass_the_deadline_on(fake: FakeServer) -> None:
