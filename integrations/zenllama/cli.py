@@ -10,7 +10,7 @@ from pathlib import Path
 
 from zenllama.core import ChatClient, ZenLlamaError, resolve_settings
 from zenllama.local import MODELS, TEMPLATE_FILES, LlamaServer
-from zenllama.local.gguf import discover_ggufs, resolve_model
+from zenllama.local.gguf import printable, resolve_model, scan_ggufs
 
 
 def _progress(message: str) -> None:
@@ -102,17 +102,18 @@ def models(args: argparse.Namespace) -> int:
 
 
 def local_models(folders: list[str]) -> int:
-    found = discover_ggufs(folders)
+    found, skipped = scan_ggufs(folders)
     for m in found:
         size = f"{m.size_bytes / 1e9:.2f} GB"
         ctx = f"ctx {m.context_length}" if m.context_length else "ctx ?"
         flags = ", ".join(
             f for f, on in (("chat template", m.has_chat_template), ("FIM", m.has_fim)) if on
         )
-        print(
-            f"{m.key}\t{m.name} | {m.architecture} | {m.quantization or '?'} | {size} | {ctx}"
-            f"{' | ' + flags if flags else ''}\n\t{m.path}"
-        )
+        fields = [m.name, m.architecture, m.quantization or "?", size, ctx]
+        line = " | ".join(map(printable, [*fields, *([flags] if flags else [])]))
+        print(f"{printable(m.key)}\t{line}\n\t{printable(m.path)}")
+    for s in skipped:
+        print(f"skipped {printable(s.path)}: {printable(s.reason)}", file=sys.stderr)
     if not found:
         print("No GGUF files found.", file=sys.stderr)
     return 0

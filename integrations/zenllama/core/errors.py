@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+import threading
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # How much of a non-JSON error body (an HTML error page from a proxy) a message quotes.
 _QUOTE = 200
@@ -19,11 +20,59 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         netloc = parts.netloc
         if "@" in netloc:
-            netloc = "***@" + netloc.rpartition("@")[2]
-        query = re.sub(r"=[^&]*", "=***", parts.query)
+            netloc = MASK + "@" + netloc.rpartition("@")[2]
+        query = re.sub(r"=[^&]*", "=" + MASK, parts.query)
         return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:
         return "<unparseable URL>"
+
+
+MASK = "***"
+
+
+def _credentials(url: str) -> list[str]:
+    """What redact_url masks: the user info's parts and the query's values, as written."""
+    try:
+        parts = urlsplit(url)
+        user = [parts.username or "", parts.password or ""]
+    except ValueError:
+        return []
+    return user + [field.partition("=")[2] for field in parts.query.split("&")]
+
+
+def is_masked_url(url: str) -> bool:
+    """A URL as redact_url leaves one that had credentials: from a pickle or a dump."""
+    return MASK in _credentials(url)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials in a URL, as written and decoded."""
+    found = _credentials(url)
+    return [*found, *map(unquote, found)]
+
+
+# Every secret zenllama was configured with (keys, a URL's credentials), process-wide: a
+# server may quote one in its error text (a fallback's too), and no message shows it.
+# Shorter values ("k" in a test) are no secret, and masking them would garble messages.
+_SHORTEST_SECRET = 6
+_secrets: tuple[str, ...] = ()  # longest first: one secret may contain another
+_secrets_lock = threading.Lock()
+
+
+def register_secrets(values: list[str]) -> None:
+    global _secrets
+    new = {v for v in values if len(v) >= _SHORTEST_SECRET}.difference(_secrets)
+    if new:
+        with _secrets_lock:
+            _secrets = tuple(sorted({*_secrets, *new}, key=len, reverse=True))
+
+
+def mask_secrets(text: str) -> str:
+    """`text` (a server's words, a message quoting them) with every configured secret masked."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def _redacted(text: str, url: str) -> str:
@@ -42,7 +91,11 @@ def shorten(text: str) -> str:
 
 
 class ZenLlamaError(Exception):
-    """Base of every error zenllama raises on purpose."""
+    """Base of every error zenllama raises on purpose; its message never shows a configured
+    key or URL credential, even where it quotes a server that did."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class BackendConnectionError(ZenLlamaError, ConnectionError):
@@ -59,15 +112,24 @@ class BackendConnectionError(ZenLlamaError, ConnectionError):
 
 
 class BackendTimeoutError(ZenLlamaError, TimeoutError):
-    """The backend took longer than `timeout` seconds (backend detection included)."""
+    """A wait took longer than `timeout` seconds (connecting, or one read of the answer), or
+    a whole request longer than its `deadline` (backend detection included)."""
 
-    def __init__(self, url: str, timeout: float | None) -> None:
+    def __init__(self, url: str, timeout: float | None, *, deadline: float | None = None) -> None:
         self.url = redact_url(url)
         self.timeout = timeout
-        super().__init__(
-            f"{self.url} did not answer within {timeout} s. Raise `timeout`, or ask for fewer "
-            "tokens."
-        )
+        self.deadline = deadline
+        if deadline is not None:
+            message = (
+                f"{self.url} did not finish within the deadline of {deadline} s (every attempt "
+                "and the whole answer). Raise `deadline`, or ask for fewer tokens."
+            )
+        else:
+            message = (
+                f"{self.url} did not answer within {timeout} s (`timeout` bounds each wait: "
+                "connecting, each read). Raise `timeout`, or ask for fewer tokens."
+            )
+        super().__init__(message)
 
 
 class IncompleteResponseError(ZenLlamaError):
@@ -87,7 +149,7 @@ class MalformedResponseError(ZenLlamaError, ValueError):
     """The server answered with something chat completions never sends (wrong JSON shape)."""
 
     def __init__(self, what: str) -> None:
-        self.what = what
+        self.what = mask_secrets(what)
         super().__init__(
             f"The server's answer is malformed: {what}. Check that base_url points at an "
             "OpenAI-compatible /v1 endpoint."
@@ -99,7 +161,7 @@ class BackendHTTPError(ZenLlamaError):
 
     def __init__(self, status: int, message: str, *, hint: str = "") -> None:
         self.status = status
-        self.message = message
+        self.message = mask_secrets(message)
         super().__init__(f"HTTP {status}: {message}" + (f" — {hint}" if hint else ""))
 
 

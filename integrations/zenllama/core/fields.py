@@ -61,7 +61,15 @@ OPTION_FIELDS = (
 )
 
 # Fields every core client is built from; a change to one builds a new client.
-_CONNECTION = ("base_url", "api_key", "backend", "timeout", "max_retries", "default_headers")
+_CONNECTION = (
+    "base_url",
+    "api_key",
+    "backend",
+    "timeout",
+    "deadline",
+    "max_retries",
+    "default_headers",
+)
 
 ClientT = TypeVar("ClientT", ChatClient, EmbeddingsClient)
 _BUILDING = threading.Lock()  # process-wide: clients are built once per object, rarely
@@ -75,6 +83,13 @@ def _repr_args_redacted(args: Iterable[tuple[str | None, Any]]) -> Iterator[tupl
     """Framework reprs without a URL's credentials (some gateways take a key in the URL)."""
     for name, value in args:
         yield name, (_redacted_url(value) if name == "base_url" else value)
+
+
+def _without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
+    """A pydantic pickle state without the key, with the base URL's credentials masked."""
+    fields = state["__dict__"]
+    state["__dict__"] = {**fields, "api_key": None, "base_url": _redacted_url(fields["base_url"])}
+    return state
 
 
 class _ClientSlot(Generic[ClientT]):
@@ -116,6 +131,11 @@ class ConnectionFields(BaseModel):
     backend: str = "auto"
     """`auto` (detect), `zen`, `llama-server`, `deepseek` or `openai-compatible`."""
     timeout: float | None = DEFAULT_TIMEOUT
+    """Seconds each wait may take: connecting, sending, each read of the answer (so a server
+    that keeps sending bytes is never cut off by it). Per attempt; retries start it again."""
+    deadline: float | None = None
+    """Seconds one request may take whole: every attempt, the waits between them and every
+    byte of the answer (a stream's included). None: no bound. BackendTimeoutError past it."""
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: dict[str, str] | None = None
 
@@ -145,6 +165,7 @@ class ConnectionFields(BaseModel):
             model=self._model_id(),
             backend=self.backend,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
             session_id=self._session(),
             default_headers=self.default_headers,
@@ -225,16 +246,11 @@ class ConnectionFields(BaseModel):
         await self.aclose()
 
     def __getstate__(self) -> dict[Any, Any]:
-        """Pickles carry neither a live client (the slot pickles empty) nor the key: a restored
-        object reads the key from the environment again, as a new one would."""
-        state: dict[Any, Any] = super().__getstate__()
-        fields = {**state["__dict__"], "api_key": None}
-        if fields.get("fallbacks"):  # each fallback's own key too
-            fields["fallbacks"] = [
-                f.model_copy(update={"api_key": None}) for f in fields["fallbacks"]
-            ]
-        state["__dict__"] = fields
-        return state
+        """Pickles carry neither a live client (the slot pickles empty) nor the key, nor the
+        credentials in base_url (masked): a restored object reads the key from the environment
+        again, as a new one would, and the URL's credentials from BACKEND_URL when that is
+        the same URL (resolve_settings). Fallbacks pickle the same way (Fallback)."""
+        return _without_secrets(super().__getstate__())
 
 
 class Fallback(BaseModel):
@@ -257,6 +273,11 @@ class Fallback(BaseModel):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         return _repr_args_redacted(super().__repr_args__())
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Without the key and the URL's credentials; a restored fallback reads them from
+        BACKEND_FALLBACK_API_KEY (or its backend's variable) and BACKEND_FALLBACK_URL."""
+        return _without_secrets(super().__getstate__())
 
 
 class ChatFields(ConnectionFields):
@@ -421,8 +442,10 @@ class ChatFields(ConnectionFields):
     def _fallback_backend(self, fallback: Fallback, session_id: str | None) -> Backend:
         settings = resolve_settings(
             base_url=fallback.base_url,
+            url_env="BACKEND_FALLBACK_URL",
             backend=fallback.backend,
             timeout=self.timeout,
+            deadline=self.deadline,
             max_retries=self.max_retries,
             session_id=session_id,
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
-from .errors import redact_url
+from .errors import InvalidSettingError, is_masked_url, redact_url, register_secrets, url_secrets
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -26,6 +26,18 @@ class Settings:
     max_retries: int = DEFAULT_MAX_RETRIES
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     default_headers: dict[str, str] = field(default_factory=dict)
+    # Seconds one request may take whole (retries, every byte of the answer); None: no bound.
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        # Masked in every error message from now on (errors.mask_secrets).
+        secrets = url_secrets(self.base_url)
+        if self.api_key is not None:
+            secrets.append(self.api_key.get_secret_value())
+        for name, value in self.default_headers.items():
+            if name.lower() == "authorization":  # a key given as a header: "Bearer <key>"
+                secrets += [value, value.rpartition(" ")[2]]
+        register_secrets(secrets)
 
     def __repr__(self) -> str:  # never show the key, not even masked differently per caller
         key = "**********" if self.api_key else None
@@ -52,10 +64,19 @@ def resolve_settings(
     max_retries: int = DEFAULT_MAX_RETRIES,
     session_id: str | None = None,
     default_headers: dict[str, str] | None = None,
+    url_env: str = "BACKEND_URL",
+    deadline: float | None = None,
 ) -> Settings:
-    """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own."""
+    """Arguments win; then BACKEND_URL / BACKEND_API_KEY / BACKEND_MODEL; then the backend's own.
+
+    A URL with masked credentials (a pickle's or a dump's) takes them from `url_env` when that
+    holds the same URL: the analogue of a restored object reading its key again."""
     named: BackendProfile | None = None if backend == "auto" else profile_named(backend)
-    url = base_url or env_value("BACKEND_URL") or (named or LLAMA_SERVER).default_base_url
+    url = base_url or env_value(url_env) or (named or LLAMA_SERVER).default_base_url
+    if is_masked_url(url):
+        found = env_value(url_env)
+        if found and redact_url(found).rstrip("/") == url.rstrip("/"):
+            url = found
     profile = named or profile_from_url(url)
     key_names = profile.api_key_env if profile else ("BACKEND_API_KEY",)
     if isinstance(api_key, str):
@@ -65,6 +86,8 @@ def resolve_settings(
         api_key = SecretStr(found) if found else None
     if max_retries < 0:
         raise ValueError("max_retries must be 0 or more")
+    if deadline is not None and deadline <= 0:
+        raise InvalidSettingError("deadline must be a number of seconds above 0, or None")
     return Settings(
         base_url=url.rstrip("/"),
         api_key=api_key,
@@ -74,4 +97,5 @@ def resolve_settings(
         max_retries=max_retries,
         session_id=session_id or uuid.uuid4().hex,
         default_headers=dict(default_headers or {}),
+        deadline=deadline,
     )

@@ -26,10 +26,11 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import openai
 
-from . import errors
+from . import deadline, errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
 from .httpx_compat import HTTPX_MODULE, httpx
@@ -48,6 +49,14 @@ class _Retrying:
             return False
         return super()._should_retry(response)  # type: ignore[misc, no-any-return]
 
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        wait = super()._calculate_retry_timeout(  # type: ignore[misc]
+            remaining_retries, options, response_headers
+        )
+        return deadline.cap_wait(wait, options.headers)
+
 
 # A request names the header its key goes in (Messages: x-api-key) with this marker; the
 # client puts its own key there once the request is built, after the SDK has logged the
@@ -64,13 +73,44 @@ def _put_key(request: httpx.Request, api_key: str) -> None:
 class _SyncClient(_Retrying, openai.OpenAI):
     def _prepare_request(self, request: httpx.Request) -> None:
         _put_key(request, self.api_key)
+        deadline.take(request)
         super()._prepare_request(request)
+
+    def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+        within = deadline.of(request)
+        if within is None:
+            return super()._send_request(request, stream=stream, **kwargs)
+        # Under a deadline the answer is read here, its bytes checked as they come.
+        response = super()._send_request(request, stream=True, **kwargs)
+        deadline.watch(response, within)
+        if not stream:
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
+        return response
 
 
 class _AsyncClient(_Retrying, openai.AsyncOpenAI):
     async def _prepare_request(self, request: httpx.Request) -> None:
         _put_key(request, self.api_key)
+        deadline.take(request)
         await super()._prepare_request(request)
+
+    async def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+        within = deadline.of(request)
+        if within is None:
+            return await super()._send_request(request, stream=stream, **kwargs)
+        response = await super()._send_request(request, stream=True, **kwargs)
+        deadline.awatch(response, within)
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
 
 class _RedactedURLs(logging.Filter):
@@ -105,11 +145,26 @@ def _http_options(base_url: str) -> dict[str, Any]:
     return {"verify": _tls_context()}
 
 
+def split_query(base_url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its query, and the query's fields (`…/v1?api-key=…`: some gateways'
+    key). The SDK appends paths to the URL as text, so the query goes with every request as
+    the client's default query instead, the absolute llama.cpp URLs (root_url) included."""
+    url, _, query = base_url.partition("?")
+    fields = parse_qsl(query, keep_blank_values=True)
+    if len({name for name, _ in fields}) < len(fields):
+        raise errors.InvalidSettingError(
+            f"base_url {redact_url(base_url)} repeats a query field: give each once"
+        )
+    return url.rstrip("/"), dict(fields)
+
+
 def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    url, query = split_query(settings.base_url)
     return {
         # The SDK insists on some key; keyless requests omit the header again (Transport).
         "api_key": settings.api_key.get_secret_value() if settings.api_key else "no-key",
-        "base_url": settings.base_url,
+        "base_url": url,
+        "default_query": query,
         "timeout": settings.timeout,
         "max_retries": settings.max_retries,
         "default_headers": dict(settings.default_headers),
@@ -214,8 +269,11 @@ async def shared_async_client(settings: Settings) -> _AsyncClient:
 
 # Errors ------------------------------------------------------------------------------
 def root_url(base_url: str) -> str:
-    """llama-server's own endpoints (/props, /health) live beside /v1, not under it."""
-    return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    """llama-server's own endpoints (/props, /health) live beside /v1, not under it.
+
+    Without the base URL's query: the client sends that with every request (split_query)."""
+    url = split_query(base_url)[0]
+    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
@@ -382,6 +440,12 @@ class Transport:
     """One object's way to its backend: the shared clients plus what is this object's own."""
 
     def __init__(self, settings: Settings) -> None:
+        if errors.is_masked_url(settings.base_url):
+            raise errors.InvalidSettingError(
+                f"base_url {settings.base_url} has its credentials masked: it came from a pickle "
+                "or a dump, which never hold them. Give base_url again, or set BACKEND_URL "
+                "(BACKEND_FALLBACK_URL for a fallback) to the same URL with its credentials"
+            )
         self.settings = settings
         # For error hints; set once the backend is known.
         self.backend = settings.backend
@@ -414,13 +478,19 @@ class Transport:
         return client
 
     def _with(self, headers: Mapping[str, str] | None) -> Any:
-        """The request options, plus a wire's own headers (Messages: anthropic-version)."""
+        """The request options, plus a wire's own headers (Messages: anthropic-version) and
+        the request's deadline, from now."""
+        if self.settings.deadline is not None:
+            headers = {**(headers or {}), **deadline.header(self.settings.deadline)}
         if not headers:
             return self._options
         return {**self._options, "headers": {**self.request_headers, **headers}}
 
     def _translate(self, exc: Exception) -> Exception:
         """The SDK's errors and its httpx generation's (raised mid-stream) as typed errors."""
+        late = deadline.passed(exc)  # a timeout past the request's deadline says so
+        if late is not None:
+            return late
         url = self.settings.base_url
         if isinstance(exc, openai.APIStatusError):
             return translate_status_error(exc, self.backend)
@@ -484,7 +554,7 @@ class Transport:
     def get(self, url_or_path: str) -> Any:
         try:
             response = self.sync_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._options
+                url_or_path, cast_to=httpx.Response, options=self._with(None)
             )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
@@ -493,7 +563,9 @@ class Transport:
     async def aget(self, url_or_path: str) -> Any:
         client = await self.async_client()
         try:
-            response = await client.get(url_or_path, cast_to=httpx.Response, options=self._options)
+            response = await client.get(
+                url_or_path, cast_to=httpx.Response, options=self._with(None)
+            )
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._translate(exc) from exc
         return _json(response)

@@ -18,7 +18,7 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from zenllama.core import ChatResult, StreamDelta, wire
+from zenllama.core import ChatResult, StreamDelta, ToolCallFragment, wire
 from zenllama.core.llama_cpp import InfillDelta, InfillResult
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
@@ -179,35 +179,61 @@ def to_chat_response(
 
 
 class ChatStream:
-    """Turns one stream's deltas into cumulative ChatResponses; the last one is the whole result."""
+    """Turns one stream's deltas into cumulative ChatResponses; the last one is the whole result.
 
-    __slots__ = ("_calls", "_reasoning", "_text")
+    Each response's message is a snapshot of the answer so far, built with the same work per
+    delta however many tool calls came before (rebuilding every call per delta made N calls
+    cost O(N^2)): only what the delta changes is a new block (the text, the reasoning, the one
+    call a fragment belongs to); the other blocks are shared between snapshots, which copy the
+    block list (pointers) and skip validating what is already valid.
+    """
+
+    __slots__ = ("_calls", "_mirror", "_position", "_text", "_thinking")
 
     def __init__(self) -> None:
-        self._text = ""
-        self._reasoning = ""
-        # index -> [id, name, arguments so far]; only for showing calls while they stream.
-        self._calls: dict[int, list[str]] = {}
+        self._text = TextBlock(text="")
+        self._thinking: ThinkingBlock | None = None
+        self._calls: list[ToolCallBlock] = []
+        self._mirror: list[dict[str, Any]] = []  # the calls, OpenAI-shaped
+        self._position: dict[int, int] = {}  # a fragment's index -> its call in _calls
 
     def response(self, delta: StreamDelta) -> ChatResponse:
         if delta.result is not None:
             return to_chat_response(delta.result, delta=delta.text, thinking_delta=delta.reasoning)
-        self._text += delta.text
-        self._reasoning += delta.reasoning
+        if delta.text:
+            self._text = TextBlock(text=self._text.text + delta.text)
+        if delta.reasoning:
+            before = (self._thinking.content or "") if self._thinking else ""
+            self._thinking = ThinkingBlock(content=before + delta.reasoning)
         for fragment in delta.tool_call_fragments:
-            call = self._calls.setdefault(fragment.index, ["", "", ""])
-            call[0] = fragment.id or call[0]
-            call[1] = fragment.name or call[1]
-            call[2] += fragment.arguments
-        calls = [
-            ToolCallBlock(tool_call_id=call_id or None, tool_name=name, tool_kwargs=arguments)
-            for call_id, name, arguments in self._calls.values()
-        ]
+            self._add(fragment)
+        blocks: list[ContentBlock] = [self._text, *self._calls]
+        if self._thinking is not None:
+            blocks.insert(0, self._thinking)
+        extra = {"tool_calls": list(self._mirror)} if self._mirror else {}
+        message = ChatMessage.model_construct(
+            role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra
+        )
         return ChatResponse(
-            message=_assistant(self._reasoning, self._text, calls),
+            message=message,
             delta=delta.text,
             additional_kwargs={"thinking_delta": delta.reasoning} if delta.reasoning else {},
         )
+
+    def _add(self, fragment: ToolCallFragment) -> None:
+        position = self._position.get(fragment.index)
+        if position is None:
+            position = self._position[fragment.index] = len(self._calls)
+            self._calls.append(ToolCallBlock(tool_name="", tool_kwargs=""))
+            self._mirror.append({})
+        before = self._calls[position]
+        call = ToolCallBlock(
+            tool_call_id=fragment.id or before.tool_call_id,
+            tool_name=fragment.name or before.tool_name,
+            tool_kwargs=f"{before.tool_kwargs}{fragment.arguments}",
+        )
+        self._calls[position] = call
+        self._mirror[position] = _wire_call(call)
 
 
 def to_completion_response(response: ChatResponse) -> CompletionResponse:

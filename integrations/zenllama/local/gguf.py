@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from .model import models_dir
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
             11: "<q", 12: "<d"}  # fmt: skip
 _STRING, _ARRAY = 8, 9
+# The longest key the format allows, and the longest value kept (names, a chat template).
+_KEY_LIMIT, _VALUE_LIMIT = 2**16 - 1, 2**20
+# The fewest bytes an array item of each type takes (a string: its length; an array: its head).
+_SIZES = {**{k: struct.calcsize(f) for k, f in _SCALARS.items()}, _STRING: 8, _ARRAY: 12}
 
 # llama.cpp's `general.file_type` (enum llama_ftype) -> the quantization people name.
 FILE_TYPES = {
@@ -74,6 +79,12 @@ class _Reader:
             raise GGUFError("the header ends early")
         return struct.unpack(fmt, data)[0]
 
+    def fits(self, count: int, item_size: int, what: str) -> None:
+        """`count` items of at least `item_size` bytes end before the file does: a corrupt
+        count would have a seek overflow or a loop run for ever."""
+        if count * item_size > self.size - self.file.tell():
+            raise GGUFError(f"{what} of {count} items runs past the end of the file")
+
     def length(self) -> int:
         """A string's length, never past the file's end (a corrupt one would be read whole)."""
         length: int = self.unpack("<Q")
@@ -81,8 +92,12 @@ class _Reader:
             raise GGUFError(f"a string of {length} bytes runs past the end of the file")
         return length
 
-    def string(self) -> str:
-        return self.file.read(self.length()).decode("utf-8", errors="replace")
+    def string(self, limit: int) -> str:
+        """A string read whole: at most `limit` bytes (a corrupt length would be read whole)."""
+        length = self.length()
+        if length > limit:
+            raise GGUFError(f"a string of {length} bytes, more than the {limit} a header holds")
+        return self.file.read(length).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
         self.file.seek(self.length(), os.SEEK_CUR)
@@ -92,23 +107,44 @@ class _Reader:
             return self.unpack(_SCALARS[kind])
         if kind == _STRING:
             if keep:
-                return self.string()
+                return self.string(_VALUE_LIMIT)
             self.skip_string()
             return None
         if kind == _ARRAY:
-            item_kind, count = self.unpack("<I"), self.unpack("<Q")
-            if item_kind in _SCALARS:
-                self.file.seek(count * struct.calcsize(_SCALARS[item_kind]), os.SEEK_CUR)
-            else:
-                for _ in range(count):
-                    self.value(item_kind, keep=False)
+            self.skip_array()
             return None
         raise GGUFError(f"unknown value type {kind}")
+
+    def array_head(self) -> tuple[int, int]:
+        kind, count = self.unpack("<I"), self.unpack("<Q")
+        if kind not in _SIZES:
+            raise GGUFError(f"unknown array item type {kind}")
+        self.fits(count, _SIZES[kind], "an array")
+        return kind, count
+
+    def skip_array(self) -> None:
+        """Skips an array by seeking over its items; nested arrays (the format allows them)
+        with a stack of the items still to skip, never recursion: a hostile file nests deep."""
+        pending = [self.array_head()]
+        while pending:
+            kind, left = pending.pop()
+            if kind in _SCALARS:
+                self.file.seek(left * _SIZES[kind], os.SEEK_CUR)
+            elif left:
+                pending.append((kind, left - 1))
+                if kind == _STRING:
+                    self.skip_string()
+                else:
+                    pending.append(self.array_head())
 
 
 def read_gguf_header(path: str | Path) -> dict[str, Any]:
     """The header's interesting keys (name, architecture, file type, context length, ...)."""
-    with open(path, "rb") as file:
+    # Never blocks: a FIFO (or a device) named *.gguf opens at once, then is refused.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise GGUFError("not a regular file")
         if file.read(4) != b"GGUF":
             raise GGUFError(f"{path} is not a GGUF file")
         reader = _Reader(file)
@@ -116,9 +152,10 @@ def read_gguf_header(path: str | Path) -> dict[str, Any]:
         counts = "<I" if version == 1 else "<Q"
         reader.unpack(counts)  # tensor count
         kv_count = reader.unpack(counts)
+        reader.fits(kv_count, 12, "the key/value list")  # a key's length and a value's type
         found: dict[str, Any] = {}
         for _ in range(kv_count):
-            key = reader.string()
+            key = reader.string(_KEY_LIMIT)
             keep = bool(_WANTED.match(key))
             value = reader.value(reader.unpack("<I"), keep)
             if keep:
@@ -184,27 +221,52 @@ def _gguf_files(folder: Path) -> Iterator[Path]:
         yield path
 
 
-def discover_ggufs(folders: Iterable[str | Path] = (), *, defaults: bool = True) -> list[GGUFInfo]:
-    """Every readable GGUF in `folders` (and the usual places, unless defaults=False).
+@dataclass(frozen=True)
+class Skipped:
+    """A file named *.gguf that is not listed, and why."""
 
-    The same file seen twice (a hub snapshot link and its target) is listed once; files that
-    are not readable GGUFs are skipped."""
+    path: Path
+    reason: str
+
+
+def scan_ggufs(
+    folders: Iterable[str | Path] = (), *, defaults: bool = True
+) -> tuple[list[GGUFInfo], list[Skipped]]:
+    """Every readable GGUF in `folders` (and the usual places, unless defaults=False), and
+    the files skipped with their reason (not a GGUF, corrupt, not a regular file, unreadable).
+
+    The same file seen twice (a hub snapshot link and its target) is listed once."""
     places = [Path(f).expanduser() for f in folders]
     if defaults:
         places += default_model_dirs()
     seen: set[Path] = set()
     found: list[GGUFInfo] = []
+    skipped: list[Skipped] = []
     for place in places:
         for path in _gguf_files(place):
-            real = path.resolve()
-            if real in seen:
-                continue
-            seen.add(real)
             try:
+                real = path.resolve()  # RuntimeError: a symlink loop (before Python 3.13)
+                if real in seen:
+                    continue
+                seen.add(real)
                 found.append(gguf_info(path))
-            except (OSError, GGUFError, struct.error, UnicodeDecodeError):
-                continue
-    return found
+            except (OSError, RuntimeError, GGUFError, struct.error) as exc:
+                skipped.append(Skipped(path, str(exc) or type(exc).__name__))
+    return found, skipped
+
+
+def discover_ggufs(folders: Iterable[str | Path] = (), *, defaults: bool = True) -> list[GGUFInfo]:
+    """The GGUFs scan_ggufs finds, without the skipped files."""
+    return scan_ggufs(folders, defaults=defaults)[0]
+
+
+def printable(text: object) -> str:
+    """Text from a file (a GGUF's name, its path) safe to print: control and format characters
+    (escape codes, newlines, bidi overrides) shown escaped, never acted on by the terminal."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode()
+        for c in str(text)
+    )
 
 
 def resolve_model(name_or_path: str, folders: Iterable[str | Path] = ()) -> Path:
@@ -219,9 +281,9 @@ def resolve_model(name_or_path: str, folders: Iterable[str | Path] = ()) -> Path
     if len(matches) == 1:
         return matches[0].path
     if matches:
-        listed = ", ".join(str(m.path) for m in matches)
+        listed = ", ".join(printable(m.path) for m in matches)
         raise FileNotFoundError(f"{name_or_path!r} names several models: {listed}; pass a path")
-    known = ", ".join(sorted({m.key for m in models})) or "none found"
+    known = ", ".join(sorted({printable(m.key) for m in models})) or "none found"
     raise FileNotFoundError(
         f"No GGUF named {name_or_path!r} (and no such file). Found: {known}. "
         "See `zenllama models --local`."

