@@ -216,7 +216,7 @@ def test_url_credentials_never_reach_a_log_line(
     fake: FakeServer, caplog: pytest.LogCaptureFixture, call: str
 ) -> None:
     _answering(fake)
-    url = fake.base_url.replace("http://", "http://me:s3cr3t@")
+    url = fake.base_url.replace("http://", "http://me:s3cr3t@") + "?api-key=s3cr3t"
     with caplog.at_level(logging.DEBUG):
         chat = ChatClient(_settings(url, PATIENT))
         assert "ok" in str(chat.complete(HI).text if call == "invoke" else list(chat.stream(HI)))
