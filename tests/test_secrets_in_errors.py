@@ -4,6 +4,7 @@ builds from that text shows it, in `str(exc)`, LangChain's on_llm_error or Llama
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ def _quoting(*secrets: str) -> str:
 
 
 def _shown(exc: BaseException) -> str:
-    return " ".join([str(exc), repr(exc), *(str(v) for v in vars(exc).values())])
+    # The traceback too: what `logger.exception` or an uncaught error prints, chain included.
+    trace = "".join(traceback.format_exception(exc))
+    return " ".join([str(exc), repr(exc), trace, *(str(v) for v in vars(exc).values())])
 
 
 def _client(fake: FakeServer, **kwargs: Any) -> ChatClient:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import openai
 import pytest
 
@@ -134,6 +136,9 @@ RAISED: list[tuple[Callable[[], Exception], type[ZenLlamaError]]] = [
     (lambda: httpx.RemoteProtocolError("peer closed"), IncompleteResponseError),
     (lambda: httpx.LocalProtocolError("bad request"), IncompleteResponseError),
     (lambda: httpx.DecodingError("bad gzip"), IncompleteResponseError),
+    # httpx2 leaves some TLS failures and stream ends unmapped (openai 3.x catches them too).
+    (lambda: ssl.SSLError("decryption failed or bad record mac"), IncompleteResponseError),
+    (lambda: anyio.EndOfStream(), IncompleteResponseError),
 ]
 
 
@@ -223,3 +228,17 @@ def test_url_credentials_never_reach_a_log_line(
     logged = [r.getMessage() for r in caplog.records]
     assert any("HTTP Request" in line for line in logged), "the httpx INFO line was captured"
     assert not [line for line in logged if "s3cr3t" in line]
+
+
+def test_url_credentials_never_reach_the_sdks_retry_lines(
+    fake: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # llama.cpp's own endpoints are asked by absolute URL; openai 2.x logs it on each retry.
+    busy = Reply(503, {"error": {"code": 503, "message": "Loading model"}})
+    fake.reply("/tokenize", busy, busy)
+    url = fake.base_url.replace("http://", "http://me:s3cr3t@")
+    settings = resolve_settings(base_url=url, backend="llama-server", max_retries=1)
+    with caplog.at_level(logging.DEBUG), pytest.raises(ZenLlamaError):
+        ChatClient(settings).llama_cpp.tokenize("hi")
+    assert len(fake.requests_to("/tokenize")) == 2, "retried once"
+    assert not [r.getMessage() for r in caplog.records if "s3cr3t" in r.getMessage()]

@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
+import anyio
 import openai
 
 from . import deadline, errors
@@ -58,6 +59,13 @@ class _Retrying:
         return deadline.cap_wait(wait, options.headers)
 
 
+# What a read of an answer can raise below the SDK: httpx's errors, and TLS or stream ends
+# that httpx2 leaves unmapped (openai 3.x's `request_exceptions()` names the same two).
+STREAM_FAULTS: tuple[type[Exception], ...] = (httpx.HTTPError, ssl.SSLError, anyio.EndOfStream)
+# ... and what the SDK raises before the answer begins.
+FAULTS: tuple[type[Exception], ...] = (openai.APIError, *STREAM_FAULTS)
+
+
 # A request names the header its key goes in (Messages: x-api-key) with this marker; the
 # client puts its own key there once the request is built, after the SDK has logged the
 # request options at DEBUG: the key never travels in the options.
@@ -70,18 +78,14 @@ def _put_key(request: httpx.Request, api_key: str) -> None:
         request.headers[name] = api_key
 
 
-class _SyncClient(_Retrying, openai.OpenAI):
-    def _prepare_request(self, request: httpx.Request) -> None:
-        _put_key(request, self.api_key)
-        deadline.take(request)
-        super()._prepare_request(request)
-
-    def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+# Under a deadline the answer is read as it comes, its bytes checked against the deadline. The
+# httpx client's own `send` is the one place every openai generation sends through.
+class _HttpClient(openai.DefaultHttpxClient):
+    def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
         within = deadline.of(request)
         if within is None:
-            return super()._send_request(request, stream=stream, **kwargs)
-        # Under a deadline the answer is read here, its bytes checked as they come.
-        response = super()._send_request(request, stream=True, **kwargs)
+            return super().send(request, stream=stream, **kwargs)
+        response = super().send(request, stream=True, **kwargs)
         deadline.watch(response, within)
         if not stream:
             try:
@@ -92,17 +96,12 @@ class _SyncClient(_Retrying, openai.OpenAI):
         return response
 
 
-class _AsyncClient(_Retrying, openai.AsyncOpenAI):
-    async def _prepare_request(self, request: httpx.Request) -> None:
-        _put_key(request, self.api_key)
-        deadline.take(request)
-        await super()._prepare_request(request)
-
-    async def _send_request(self, request: httpx.Request, *, stream: bool, **kwargs: Any) -> Any:
+class _AsyncHttpClient(openai.DefaultAsyncHttpxClient):
+    async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
         within = deadline.of(request)
         if within is None:
-            return await super()._send_request(request, stream=stream, **kwargs)
-        response = await super()._send_request(request, stream=True, **kwargs)
+            return await super().send(request, stream=stream, **kwargs)
+        response = await super().send(request, stream=True, **kwargs)
         deadline.awatch(response, within)
         if not stream:
             try:
@@ -113,15 +112,38 @@ class _AsyncClient(_Retrying, openai.AsyncOpenAI):
         return response
 
 
+class _SyncClient(_Retrying, openai.OpenAI):
+    def _prepare_request(self, request: httpx.Request) -> None:
+        _put_key(request, self.api_key)
+        deadline.take(request)
+        super()._prepare_request(request)
+
+
+class _AsyncClient(_Retrying, openai.AsyncOpenAI):
+    async def _prepare_request(self, request: httpx.Request) -> None:
+        _put_key(request, self.api_key)
+        deadline.take(request)
+        await super()._prepare_request(request)
+
+
+def _without_credentials(arg: Any) -> Any:
+    if isinstance(arg, httpx.URL) or (isinstance(arg, str) and arg.startswith("http")):
+        return redact_url(str(arg))
+    if isinstance(arg, dict) and isinstance(arg.get("url"), str):  # openai 2.x: request options
+        return {**arg, "url": redact_url(arg["url"])}
+    return arg
+
+
 class _RedactedURLs(logging.Filter):
-    """httpx logs every request's URL at INFO ("HTTP Request: POST http://user:key@…/v1?…") and
-    the SDK at DEBUG: user info and query values are masked there too, as in every message."""
+    """httpx logs every request's URL at INFO ("HTTP Request: POST http://user:key@…/v1?…"), the
+    SDK its retries and (2.x, DEBUG) request options: user info and query values are masked
+    there too, as in every message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
-            record.args = tuple(
-                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
-            )
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_credentials(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = _without_credentials(record.args)
         return True
 
 
@@ -227,7 +249,7 @@ def shared_sync_client(settings: Settings) -> _SyncClient:
         if client is None:
             # Our own httpx client: the SDK's default one closes its pool when garbage
             # collected, under the feet of whoever still reads from it.
-            http = openai.DefaultHttpxClient(**_http_options(settings.base_url))
+            http = _HttpClient(**_http_options(settings.base_url))
             client = _SyncClient(**_client_kwargs(settings), http_client=http)
             _sync_clients[key] = client
         return client
@@ -259,7 +281,7 @@ async def shared_async_client(settings: Settings) -> _AsyncClient:
         if client is None:
             # The SDK's default async client schedules its own closing on whatever loop runs
             # when it is garbage collected: "Event loop is closed" on the next asyncio.run.
-            http = openai.DefaultAsyncHttpxClient(**_http_options(settings.base_url))
+            http = _AsyncHttpClient(**_http_options(settings.base_url))
             client = _AsyncClient(**_client_kwargs(settings), http_client=http)
             record.clients[key] = client
     if fresh is not None:
@@ -435,6 +457,12 @@ def translate_error_body(
     return errors.BadRequestError(status, message)
 
 
+def _chained(exc: Exception) -> Exception | None:
+    """What a typed error chains: a status error quotes the server's text unmasked (a key it
+    echoes would show in every traceback), and the typed error holds that text masked."""
+    return None if isinstance(exc, openai.APIStatusError) else exc
+
+
 # One object's transport --------------------------------------------------------------
 class Transport:
     """One object's way to its backend: the shared clients plus what is this object's own."""
@@ -505,7 +533,7 @@ class Transport:
         if wrapped:
             # The request went out; the answer broke off (the server died while answering).
             return errors.IncompleteResponseError(f"{type(cause).__name__}: {cause}", url=url)
-        if isinstance(exc, httpx.HTTPError):
+        if isinstance(exc, STREAM_FAULTS):
             # Only mid-stream: the SDK wraps errors before the answer began.
             return errors.IncompleteStreamError(f"{type(exc).__name__}: {exc}")
         return exc
@@ -535,8 +563,8 @@ class Transport:
             response = self.sync_client.post(
                 path, body=body, cast_to=httpx.Response, options=self._with(headers)
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._named(self._translate(exc)) from exc
+        except FAULTS as exc:
+            raise self._named(self._translate(exc)) from _chained(exc)
         return _json(response)
 
     async def apost(
@@ -547,8 +575,8 @@ class Transport:
             response = await client.post(
                 path, body=body, cast_to=httpx.Response, options=self._with(headers)
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise await self._anamed(self._translate(exc)) from exc
+        except FAULTS as exc:
+            raise await self._anamed(self._translate(exc)) from _chained(exc)
         return _json(response)
 
     def get(self, url_or_path: str) -> Any:
@@ -556,8 +584,8 @@ class Transport:
             response = self.sync_client.get(
                 url_or_path, cast_to=httpx.Response, options=self._with(None)
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+        except FAULTS as exc:
+            raise self._translate(exc) from _chained(exc)
         return _json(response)
 
     async def aget(self, url_or_path: str) -> Any:
@@ -566,8 +594,8 @@ class Transport:
             response = await client.get(
                 url_or_path, cast_to=httpx.Response, options=self._with(None)
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._translate(exc) from exc
+        except FAULTS as exc:
+            raise self._translate(exc) from _chained(exc)
         return _json(response)
 
     # Streams -----------------------------------------------------------------------
@@ -589,8 +617,8 @@ class Transport:
                     stream_cls=openai.Stream,
                 ),
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise self._named(self._translate(exc)) from exc
+        except FAULTS as exc:
+            raise self._named(self._translate(exc)) from _chained(exc)
         try:
             yield self._lines(response.iter_bytes())
         finally:
@@ -602,8 +630,8 @@ class Transport:
         try:
             for chunk in chunks:
                 yield from feed(chunk)
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
+        except STREAM_FAULTS as exc:
+            raise self._translate(exc) from _chained(exc)
         yield from splitter.flush()
 
     @asynccontextmanager
@@ -623,8 +651,8 @@ class Transport:
                     stream_cls=openai.AsyncStream,
                 ),
             )
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise await self._anamed(self._translate(exc)) from exc
+        except FAULTS as exc:
+            raise await self._anamed(self._translate(exc)) from _chained(exc)
         try:
             yield self._alines(response.aiter_bytes())
         finally:
@@ -637,8 +665,8 @@ class Transport:
             async for chunk in chunks:
                 for line in feed(chunk):
                     yield line
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
+        except STREAM_FAULTS as exc:
+            raise self._translate(exc) from _chained(exc)
         for line in splitter.flush():
             yield line
 

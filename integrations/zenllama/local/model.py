@@ -127,8 +127,10 @@ def _stamp_of(target: Path, sha256: str) -> dict[str, object]:
 
 
 def _write_stamp(target: Path, sha256: str) -> None:
-    partial = _stamp_path(target).with_suffix(".partial-stamp")
-    partial.write_text(json.dumps(_stamp_of(target, sha256)))
+    # A file of its own per writer: two processes may stamp the same model at once.
+    fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".partial-stamp")
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(_stamp_of(target, sha256)))
     os.replace(partial, _stamp_path(target))
 
 
