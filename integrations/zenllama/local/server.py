@@ -17,7 +17,12 @@ from types import TracebackType
 from typing import Any
 
 from .binary import Progress, find_llama_server
-from .model import coder_model_path, default_model_path, embedding_model_path
+from .model import (
+    coder_15b_model_path,
+    coder_model_path,
+    default_model_path,
+    embedding_model_path,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Named chat templates: Gemma has none of its own; Qwen-coder's own gives no tool calls.
@@ -32,6 +37,7 @@ TEMPLATE_FILES = {
 MODELS: dict[str, tuple[Callable[[Progress], Path], str | None]] = {
     "gemma": (default_model_path, "tools"),
     "coder": (coder_model_path, "qwen-tools"),
+    "coder-1.5b": (coder_15b_model_path, "qwen-tools"),
     "minilm": (embedding_model_path, None),
 }
 # `template="default"`: the named model's template above; a GGUF path keeps its own.
