@@ -70,7 +70,7 @@ def test_models_by_name_and_their_templates(cache: list[list[str]]) -> None:
     assert coder.model_path() == model.models_dir() / model.CODER.file
     assert coder.template_name() == "qwen-tools"
     assert LlamaServer(model="coder", template="reasoning").template_name() == "reasoning"
-    assert LlamaServer(model="coder-1.5b").template_name() == "qwen-tools"
+    assert LlamaServer(model="coder-1.5b").template_name() == "qwen-chain"
     assert LlamaServer(model="minilm").template_name() is None
     assert LlamaServer().template_name() == "gemma"  # the bundled default: Gemma's turns
 

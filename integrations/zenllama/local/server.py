@@ -36,13 +36,14 @@ TEMPLATE_FILES = {
     "reasoning": "Qwen-Qwen3-0.6B.jinja",
     "glm": "GLM-4.7-Flash.jinja",
     "qwen-tools": "qwen-bare-json-tools.jinja",
+    "qwen-chain": "qwen-bare-json-tools-chain.jinja",
 }
 
 # The local models by name: how to get each, and the template it is served with by default.
 MODELS: dict[str, tuple[Callable[[Progress], Path], str | None]] = {
     "gemma": (default_model_path, "gemma"),
     "coder": (coder_model_path, "qwen-tools"),
-    "coder-1.5b": (coder_15b_model_path, "qwen-tools"),
+    "coder-1.5b": (coder_15b_model_path, "qwen-chain"),
     "minilm": (embedding_model_path, None),
 }
 # Their files' names, by which a router recognises them in any folder (symlinks followed).
