@@ -1,11 +1,11 @@
 """Speculative decoding on the real llama-server, told as it is: medians of interleaved runs.
 
-Each configuration runs two servers side by side, one plain and one drafting, which answer the
-same requests in turns (plain, drafted, plain, …), so load from elsewhere on the machine slows
-both alike. Two kinds of answer:
+Each model runs side by side plain and with each kind of drafting (n-gram drafts from the context;
+a smaller model of the same family); the servers answer the same requests in turns (plain,
+drafted, plain, …), so load from elsewhere on the machine slows them alike. Two kinds of answer:
 - copying: a code edit (rename a variable in a 45-line function): the answer repeats its prompt,
   so drafts taken from the context (n-grams) or from a small model mostly hold;
-- free-form: a short story, where the prompt has nothing to copy.
+- free-form: an explanation, where the prompt has nothing to copy.
 Speed is llama-server's own `timings.predicted_per_second`; drafts accepted/total are
 `timings.draft_n_accepted` / `draft_n` (summed over the runs). Temperature 0: the drafted
 answer is the plain one, only faster or slower. One thread per server (a shared machine).
@@ -16,6 +16,7 @@ from __future__ import annotations
 import statistics
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,18 +70,28 @@ FUNCTION = '''def summarize_orders(orders, tax_rate, discounts):
     }
 '''
 
-# (kind, prompt, max_tokens): the edit's answer is the whole function again (~520 tokens).
+
+@dataclass
+class Prompt:
+    kind: str
+    text: str
+    max_tokens: int
+    # What the answer did, where that matters for reading the figures.
+    check: Callable[[str], str] = lambda answer: ""
+
+
 PROMPTS = [
-    (
-        "copying (rename in a 45-line function)",
+    Prompt(
+        "copying (rename a variable in a 45-line function)",
         "Rename the variable `total` to `grand_total` in this function. Reply with the whole "
         f"function and nothing else.\n\n```python\n{FUNCTION}```",
-        700,
+        700,  # the whole function again is ~430 tokens
+        lambda answer: "renamed" if "grand_total" in answer else "returned it unrenamed",
     ),
-    (
-        "free-form (a short story)",
-        "Write a short story about a lighthouse keeper who finds a message in a bottle.",
-        200,
+    # Greedy decoding makes a small model's story loop (which n-grams then draft from): an
+    # explanation does not.
+    Prompt(
+        "free-form (explain hash maps)", "Explain how a hash map works to a new programmer.", 200
     ),
 ]
 
@@ -89,20 +100,24 @@ PROMPTS = [
 class Config:
     name: str
     plain: dict[str, Any]
-    # Built when the configuration runs (a draft model is fetched then).
-    drafted: Callable[[], dict[str, Any]]
+    # Drafting servers by label, built when the configuration runs (a draft model is fetched
+    # then).
+    drafted: Callable[[], dict[str, dict[str, Any]]]
 
 
 CONFIGS = [
     Config(
-        "coder 0.5B (the default), n-gram drafts",
+        "coder 0.5B (the default)",
         {"model": "coder"},
-        lambda: {"model": "coder", "speculative": "ngram"},
+        lambda: {"n-gram": {"model": "coder", "speculative": "ngram"}},
     ),
     Config(
-        "coder 1.5B, drafted by coder 0.5B",
+        "coder 1.5B",
         {"model": "coder-1.5b"},
-        lambda: {"model": "coder-1.5b", "draft_model": coder_model_path(_quiet)},
+        lambda: {
+            "n-gram": {"model": "coder-1.5b", "speculative": "ngram"},
+            "0.5B": {"model": "coder-1.5b", "draft_model": coder_model_path(_quiet)},
+        },
     ),
 ]
 
@@ -122,12 +137,15 @@ class Runs:
 
     def line(self, label: str) -> str:
         speeds = self.speeds
-        drafts = f", drafts accepted {self.accepted}/{self.drafts}" if label != "plain" else ""
+        drafts = f", drafts accepted {self.accepted}/{self.drafts}" if label != PLAIN else ""
         return (
             f"    {label:8} median {statistics.median(speeds):5.1f} tokens/s "
             f"(min–max {min(speeds):.1f}–{max(speeds):.1f}, {statistics.median(self.tokens):.0f} "
             f"tokens{drafts})"
         )
+
+
+PLAIN = "plain"
 
 
 def _quiet(message: str) -> None:
@@ -140,26 +158,32 @@ def _serve(options: dict[str, Any]) -> LlamaServer:
 
 def run_config(config: Config, repeats: int) -> None:
     print(f"\n  {config.name}")
-    with _serve(config.plain) as plain, _serve(config.drafted()) as drafted:
-        servers = {"plain": plain, "drafted": drafted}
-        runs = {(kind, label): Runs() for kind, _, _ in PROMPTS for label in servers}
-        for round_ in range(repeats + 1):  # round 0 warms both up (loads, caches the prompt)
-            for kind, prompt, max_tokens in PROMPTS:
+    options = {PLAIN: config.plain, **config.drafted()}
+    with ExitStack() as stack:
+        servers = {label: stack.enter_context(_serve(o)) for label, o in options.items()}
+        runs = {(p.kind, label): Runs() for p in PROMPTS for label in servers}
+        answers = {}
+        for round_ in range(repeats + 1):  # round 0 warms every server up
+            for prompt in PROMPTS:
                 for label, server in servers.items():
                     llm = ChatZenLlama(
-                        base_url=server.base_url, temperature=0, seed=7, max_tokens=max_tokens
+                        base_url=server.base_url,
+                        temperature=0,
+                        seed=7,
+                        max_tokens=prompt.max_tokens,
                     )
-                    timings = llm.invoke(prompt).response_metadata["timings"]
+                    answer = llm.invoke(prompt.text)
+                    answers[prompt.kind, label] = str(answer.content)
                     if round_:
-                        runs[kind, label].add(timings)
-        for kind, _, _ in PROMPTS:
-            print(f"   {kind}:")
-            for label in servers:
-                print(runs[kind, label].line(label))
-            ratio = statistics.median(runs[kind, "drafted"].speeds) / statistics.median(
-                runs[kind, "plain"].speeds
-            )
-            print(f"    speed-up {ratio:.2f}x (median / median)")
+                        runs[prompt.kind, label].add(answer.response_metadata["timings"])
+    for prompt in PROMPTS:
+        what = prompt.check(answers[prompt.kind, PLAIN])
+        print(f"   {prompt.kind}{f' (the model {what})' if what else ''}:")
+        plain = statistics.median(runs[prompt.kind, PLAIN].speeds)
+        for label in servers:
+            ratio = statistics.median(runs[prompt.kind, label].speeds) / plain
+            speedup = f", {ratio:.2f}x plain" if label != PLAIN else ""
+            print(runs[prompt.kind, label].line(label) + speedup)
 
 
 def main(base_url: str, repeats: int) -> None:  # base_url: unused, starts its own servers
