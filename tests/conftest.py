@@ -43,6 +43,13 @@ def tools_server() -> Iterator[LlamaServer]:
 
 
 @pytest.fixture(scope="session")
+def chain_server() -> Iterator[LlamaServer]:
+    """Qwen2.5-Coder-1.5B (qwen-chain template): finishes the two-step tool chains the 0.5B
+    loops on (1.1 GB, fetched once; only the chain tests start it)."""
+    yield from _serve(model="coder-1.5b", parallel=1)
+
+
+@pytest.fixture(scope="session")
 def reasoning_server() -> Iterator[LlamaServer]:
     """Qwen3 template: real `reasoning_content` when THINK_GRAMMAR makes the model think."""
     yield from _serve(model=REASONING_MODEL, template="reasoning")

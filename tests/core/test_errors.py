@@ -15,6 +15,7 @@ from zenllama.core import (
     ServerLoadingError,
     ServerOverloadedError,
     StreamError,
+    UnknownModelError,
     resolve_settings,
 )
 from zenllama.local import free_port
@@ -66,6 +67,16 @@ def test_client_errors_are_never_retried(fake: FakeServer) -> None:
     with pytest.raises(BadRequestError, match="bad field"):
         client(fake.base_url, max_retries=3).complete(HI)
     assert len(fake.requests_to("/v1/chat/completions")) == 1
+
+
+def test_a_router_call_without_a_model_lists_the_models(fake: FakeServer) -> None:
+    # llama-server's router (tools/server/server-models.cpp, router_validate_model).
+    missing = "model name is missing from the request"
+    fake.chat(Reply(400, error(400, missing, "invalid_request_error")))
+    fake.reply("/v1/models", Reply(body={"object": "list", "data": [{"id": "a"}, {"id": "b"}]}))
+    with pytest.raises(UnknownModelError, match="needs model=") as caught:
+        client(fake.base_url).complete(HI)
+    assert (caught.value.model, caught.value.available) == ("", ["a", "b"])
 
 
 def test_context_overflow_carries_sizes(fake: FakeServer) -> None:

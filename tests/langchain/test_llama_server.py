@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 import pytest
+from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage, convert_to_messages
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,17 @@ from zenllama.core import ContextOverflowError
 from zenllama.langchain import ChatZenLlama
 from zenllama.local import LlamaServer
 
-from ..testbed import SAMPLING, THINK_GRAMMAR, TIME_TOOL, WEATHER_QUESTION, WEATHER_TOOL
+from ..testbed import (
+    CHAIN_QUESTION,
+    ORDER_ID,
+    SAMPLING,
+    THINK_GRAMMAR,
+    TIME_TOOL,
+    WEATHER_QUESTION,
+    WEATHER_TOOL,
+    find_order,
+    order_status,
+)
 
 pytestmark = pytest.mark.llama_server
 
@@ -143,3 +154,21 @@ def test_abandoning_a_stream_stops_generation(tools_server: LlamaServer) -> None
     while _busy_slots(tools_server) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _busy_slots(tools_server) == 0, "llama-server kept generating for a closed stream"
+
+
+def test_agent_finishes_a_two_step_tool_chain(chain_server: LlamaServer) -> None:
+    """create_agent's loop: find_order, then order_status with the id it returned, then an
+    answer (the 1.5B; the 0.5B repeats order_status until the recursion limit)."""
+    agent = create_agent(
+        ChatZenLlama(base_url=chain_server.base_url, **SAMPLING), tools=[find_order, order_status]
+    )
+    state = agent.invoke({"messages": [("user", CHAIN_QUESTION)]}, {"recursion_limit": 12})
+    messages = state["messages"]
+    calls = [
+        (c["name"], c["args"]) for m in messages if isinstance(m, AIMessage) for c in m.tool_calls
+    ]
+    assert calls[0][0] == "find_order"
+    assert ("order_status", {"order_id": ORDER_ID}) in calls
+    final = messages[-1]
+    assert isinstance(final, AIMessage) and not final.tool_calls
+    assert str(final.content).strip()

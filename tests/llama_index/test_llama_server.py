@@ -15,7 +15,15 @@ from llama_index.core.base.llms.types import ThinkingBlock
 from llama_index.core.tools import FunctionTool
 
 from tests.cassettes import RECORDING, make_vcr
-from tests.testbed import SAMPLING, THINK_GRAMMAR, WEATHER_QUESTION
+from tests.testbed import (
+    CHAIN_QUESTION,
+    ORDER_ID,
+    SAMPLING,
+    THINK_GRAMMAR,
+    WEATHER_QUESTION,
+    find_order,
+    order_status,
+)
 from zenllama.llama_index import ZenLlama
 
 from .calls import stream_chat, user
@@ -137,3 +145,22 @@ def test_metadata_reports_the_served_model_and_max_tokens(tools_server: Any) -> 
     served = llm.list_models()[0].id  # the file llama-server serves, by path
     assert metadata.model_name != "default" and served.endswith("/" + metadata.model_name)
     assert metadata.num_output == 48
+
+
+@pytest.mark.llama_server
+async def test_function_agent_finishes_a_two_step_tool_chain(chain_server: Any) -> None:
+    """FunctionAgent: find_order, then order_status with the id it returned, then an answer
+    (the 1.5B; the 0.5B repeats order_status until max_iterations)."""
+    tools = [FunctionTool.from_defaults(find_order), FunctionTool.from_defaults(order_status)]
+    agent = FunctionAgent(tools=tools, llm=ZenLlama(base_url=chain_server.base_url, **SAMPLING))
+    handler = agent.run(user_msg=CHAIN_QUESTION, max_iterations=10)
+    calls = [
+        (event.tool_name, event.tool_kwargs)
+        async for event in handler.stream_events()
+        if isinstance(event, ToolCallResult)
+    ]
+    output = await handler
+    assert calls[0][0] == "find_order"
+    assert ("order_status", {"order_id": ORDER_ID}) in calls
+    # The run ends only on an answer without tool calls (max_iterations would raise).
+    assert str(output.response.content).strip()

