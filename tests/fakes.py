@@ -205,11 +205,16 @@ class FaultServer:
     `fault`: "reset" (reads the request, then an RST), "hang-up" (reads it, closes without a
     word), "garbage" (answers bytes that are not HTTP), "cut-body" (a JSON answer cut midway),
     "cut-chunk" (an SSE stream whose second chunk breaks off inside itself), "stall" (never
-    answers), "stall-mid-stream" (one SSE event, then silence). Python's http.server cannot
+    answers), "stall-mid-stream" (one SSE event, then silence), "hang-up-once" (the first
+    connection hangs up, later ones answer `ANSWER`). Python's http.server cannot
     misbehave like this, which is what servers that crash or proxies that drop do.
     """
 
     EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+    ANSWER = (
+        b'{"choices":[{"index":0,"finish_reason":"stop",'
+        b'"message":{"role":"assistant","content":"ok"}}]}'
+    )
 
     def __init__(self, fault: str) -> None:
         self.fault = fault
@@ -218,6 +223,7 @@ class FaultServer:
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
         self._stop = threading.Event()
+        self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -235,6 +241,7 @@ class FaultServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
+            self.connections += 1
             threading.Thread(target=self._misbehave, args=(conn,), daemon=True).start()
 
     @staticmethod
@@ -264,7 +271,12 @@ class FaultServer:
         )
         try:
             self._read_request(conn)
-            if self.fault == "reset":
+            if self.fault == "hang-up-once" and self.connections > 1:
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(self.ANSWER), self.ANSWER)
+                )
+            elif self.fault == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             elif self.fault == "garbage":
                 conn.sendall(b"THIS IS NOT HTTP\r\n\r\n")
@@ -281,7 +293,7 @@ class FaultServer:
             elif self.fault == "stall-mid-stream":
                 conn.sendall(stream_head + b"%x\r\n%s\r\n" % (len(self.EVENT), self.EVENT))
                 self._stop.wait()
-            elif self.fault != "hang-up":
+            elif self.fault not in ("hang-up", "hang-up-once"):
                 raise ValueError(f"unknown fault {self.fault!r}")
         except OSError:
             pass

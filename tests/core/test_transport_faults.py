@@ -102,6 +102,17 @@ def test_a_connection_broken_after_the_request_is_an_incomplete_answer(
     assert not isinstance(caught.value, BackendConnectionError), "the server was reached"
 
 
+@pytest.mark.parametrize("call", ["invoke", "ainvoke"])
+@pytest.mark.parametrize("fault", ["hang-up-once"], indirect=True)
+def test_a_connection_dropped_before_any_answer_is_sent_once_more(
+    fault: FaultServer, call: str
+) -> None:
+    # What a kept-alive connection the server closed as it was reused looks like (no retries
+    # are asked for: max_retries=0).
+    assert CALLS[call](fault.base_url, PATIENT).text == "ok"
+    assert fault.connections == 2
+
+
 @pytest.mark.parametrize("call", CALLS)
 @pytest.mark.parametrize("fault", ["cut-chunk"], indirect=True)
 def test_a_stream_cut_inside_a_chunk_is_an_incomplete_stream(

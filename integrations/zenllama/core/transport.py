@@ -78,10 +78,25 @@ def _put_key(request: httpx.Request, api_key: str) -> None:
         request.headers[name] = api_key
 
 
+def _dropped_unanswered(exc: Exception) -> bool:
+    """A kept-alive connection the server closed just as it was reused: llama-server (its HTTP
+    library) drops idle connections after 5 s, the very time httpx keeps them. The request was
+    never answered, so it goes once more, on a new connection (as urllib3 does for stale ones)."""
+    return isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc)
+
+
 # Under a deadline the answer is read as it comes, its bytes checked against the deadline. The
 # httpx client's own `send` is the one place every openai generation sends through.
 class _HttpClient(openai.DefaultHttpxClient):
     def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
+        try:
+            return self._send_within_deadline(request, stream, **kwargs)
+        except httpx.RemoteProtocolError as exc:
+            if not _dropped_unanswered(exc):
+                raise
+            return self._send_within_deadline(request, stream, **kwargs)
+
+    def _send_within_deadline(self, request: httpx.Request, stream: bool, **kwargs: Any) -> Any:
         within = deadline.of(request)
         if within is None:
             return super().send(request, stream=stream, **kwargs)
@@ -98,6 +113,16 @@ class _HttpClient(openai.DefaultHttpxClient):
 
 class _AsyncHttpClient(openai.DefaultAsyncHttpxClient):
     async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
+        try:
+            return await self._send_within_deadline(request, stream, **kwargs)
+        except httpx.RemoteProtocolError as exc:
+            if not _dropped_unanswered(exc):
+                raise
+            return await self._send_within_deadline(request, stream, **kwargs)
+
+    async def _send_within_deadline(
+        self, request: httpx.Request, stream: bool, **kwargs: Any
+    ) -> Any:
         within = deadline.of(request)
         if within is None:
             return await super().send(request, stream=stream, **kwargs)
