@@ -120,7 +120,7 @@ async def test_slots_without_a_slot_folder_say_how_to_start_the_server(
 
 async def test_restoring_a_missing_slot_file_names_it(tmp_path: Path) -> None:
     """Not the server's "No available space in KV cache or invalid slot save file"."""
-    with _server(slot_save_path=tmp_path, parallel=1, threads=1) as server:
+    with _server(slot_save_path=tmp_path, parallel=1) as server:
         llm = ChatZenLlama(base_url=server.base_url)
         with pytest.raises(SlotFileNotFoundError, match=r"no such slot file 'missing\.bin'") as e:
             llm.restore_slot(0, "missing.bin")
