@@ -29,6 +29,7 @@ NOT_HERE = [
     "tests/langchain/test_standard.py",
     "tests/embeddings/test_langchain.py",
     "tests/routing/test_frameworks.py",
+    "tests/langchain/test_llama_server.py",
     "tests/notebooks",
     "tests/gateway",
     "tests/test_wheel.py",
