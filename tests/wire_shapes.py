@@ -1,4 +1,6 @@
-"""The answer shapes of /work/shared/reference/backends.md, each as a whole answer and as a stream.
+"""The chat-completions answer shapes backends send, each as a whole answer and as a stream:
+OpenAI's (https://platform.openai.com/docs/api-reference/chat), llama-server's
+(ggml-org/llama.cpp, tools/server/README.md), DeepSeek's and the gateways' variants.
 
 Both forms of a shape must come out the same through every client method.
 """
