@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.gateway.litellm_proxy import LiteLLMProxy
 
-from zenllama.core import ChatClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.local import LlamaServer
 from zenllama.local.server import free_port
 
@@ -37,7 +37,7 @@ async def _streams(client: ChatClient) -> int:
     async def one(i: int) -> int:
         messages = [{"role": "user", "content": f"Tell story number {i}."}]
         options = {"max_tokens": MAX_TOKENS, "ignore_eos": True}
-        async for delta in client.astream(messages, options=options):
+        async for delta in client.astream(ChatRequest(messages, options=options)):
             if delta.result is not None and delta.result.usage is not None:
                 return delta.result.usage.output_tokens
         return 0

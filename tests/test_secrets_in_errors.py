@@ -17,6 +17,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from zenllama.core import (
     AuthenticationError,
     ChatClient,
+    ChatRequest,
     ServerError,
     StreamError,
     ZenLlamaError,
@@ -53,7 +54,7 @@ def test_an_error_answer_never_shows_a_configured_secret(fake: FakeServer) -> No
     client = _client(fake, base_url=f"{fake.base_url}?key={URL_KEY}", api_key=KEY)
     fake.chat(Reply(401, error(401, _quoting(KEY, SPARE_KEY, URL_KEY))))
     with pytest.raises(AuthenticationError) as caught:
-        client.complete(HI)
+        client.complete(ChatRequest(HI))
     shown = _shown(caught.value)
     assert "Incorrect API key provided: ***, ***, ***" in shown
     assert not [s for s in (KEY, SPARE_KEY, URL_KEY) if s in shown]
@@ -74,9 +75,9 @@ def test_errors_from_other_server_text_never_show_the_key(
     fake.chat(reply)
     with pytest.raises(raised) as caught:
         if reply.events is None:
-            client.complete(HI)
+            client.complete(ChatRequest(HI))
         else:
-            list(client.stream(HI))
+            list(client.stream(ChatRequest(HI)))
     assert KEY not in " ".join([str(caught.value), repr(caught.value)])
     assert "***" in str(caught.value)
 

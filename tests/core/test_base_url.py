@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qsl
 
-from zenllama.core import ChatClient, EmbeddingsClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, EmbeddingsClient, resolve_settings
 from zenllama.core.transport import root_url
 
 from ..embeddings.answers import EMBEDDINGS, EmbeddingsFake
@@ -40,12 +40,12 @@ def test_the_query_goes_with_every_request(fake: FakeServer) -> None:
     url = f"{fake.base_url}?{QUERY}"
 
     client = ChatClient(resolve_settings(base_url=url))  # auto: probes /props first
-    assert client.complete(HI).text == "ok"
-    assert "".join(d.text for d in client.stream(HI)) == "ok"
-    assert asyncio.run(client.acomplete(HI)).text == "ok"
+    assert client.complete(ChatRequest(HI)).text == "ok"
+    assert "".join(d.text for d in client.stream(ChatRequest(HI))) == "ok"
+    assert asyncio.run(client.acomplete(ChatRequest(HI))).text == "ok"
     assert [m.id for m in client.list_models()] == ["m"]
     assert client.llama_cpp.tokenize("a b") == [0, 0, 0]  # the fake: one per word, plus BOS
-    assert client.llama_cpp.apply_template(HI) == "hi"
+    assert client.llama_cpp.apply_template(ChatRequest(HI)) == "hi"
     vectors = EmbeddingsClient(resolve_settings(base_url=url)).embed(["x"]).vectors
     assert len(vectors) == 1
 

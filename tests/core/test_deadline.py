@@ -13,6 +13,7 @@ import pytest
 from zenllama.core import (
     BackendTimeoutError,
     ChatClient,
+    ChatRequest,
     InvalidSettingError,
     ServerLoadingError,
     resolve_settings,
@@ -37,7 +38,9 @@ def test_a_dribbled_answer_ends_at_the_deadline(fake: FakeServer, mode: str) -> 
     client = _client(fake, deadline=1.0)
     fake.chat(DRIBBLED)
     with pytest.raises(BackendTimeoutError, match=r"deadline of 1\.0 s") as caught:
-        client.complete(HI) if mode == "sync" else asyncio.run(client.acomplete(HI))
+        client.complete(ChatRequest(HI)) if mode == "sync" else asyncio.run(
+            client.acomplete(ChatRequest(HI))
+        )
     assert caught.value.deadline == 1.0
     assert fake.abandoned.wait(5), "the client read the whole answer"
 
@@ -51,12 +54,12 @@ def test_a_dribbled_stream_ends_at_the_deadline(fake: FakeServer, mode: str) -> 
     got: list[str] = []
 
     async def astream() -> None:
-        async for delta in client.astream(HI):
+        async for delta in client.astream(ChatRequest(HI)):
             got.append(delta.text)
 
     with pytest.raises(BackendTimeoutError, match="deadline"):
         if mode == "sync":
-            for delta in client.stream(HI):
+            for delta in client.stream(ChatRequest(HI)):
                 got.append(delta.text)
         else:
             asyncio.run(astream())
@@ -69,7 +72,7 @@ def test_a_silent_server_ends_at_the_deadline(fake: FakeServer) -> None:
     client = _client(fake, timeout=120.0, deadline=0.5)
     fake.chat(Reply(body=answer({"content": "ok"}), delay=3.0))
     with pytest.raises(BackendTimeoutError, match=r"deadline of 0\.5 s"):
-        client.complete(HI)
+        client.complete(ChatRequest(HI))
 
 
 def test_retries_stop_at_the_deadline(fake: FakeServer) -> None:
@@ -77,7 +80,7 @@ def test_retries_stop_at_the_deadline(fake: FakeServer) -> None:
     fake.chat(*[loading] * 4)
     client = _client(fake, max_retries=3, deadline=1.0)
     with pytest.raises(BackendTimeoutError, match="deadline"):
-        client.complete(HI)
+        client.complete(ChatRequest(HI))
     assert len(fake.requests_to(CHAT)) < 4  # without it: every attempt, then ServerLoadingError
 
 
@@ -101,17 +104,17 @@ def test_no_backoff_waits_past_the_deadline(
     busy = error(429, "no free slot", "unavailable_error")
     fake.chat(*[Reply(429, busy, headers={"retry-after": "30"})] * 2)
     with pytest.raises(BackendTimeoutError, match="deadline"):
-        _client(fake, max_retries=1, deadline=1.0).complete(HI)
+        _client(fake, max_retries=1, deadline=1.0).complete(ChatRequest(HI))
     assert waits and max(waits) <= 1.0
 
 
 def test_without_a_deadline_timeout_bounds_each_wait_only(fake: FakeServer) -> None:
     fake.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
     with pytest.raises(ServerLoadingError):
-        _client(fake).complete(HI)
+        _client(fake).complete(ChatRequest(HI))
     # About 1.5 s of bytes 5 ms apart: no wait reaches the 0.2 s timeout, so the call goes on.
     fake.chat(Reply(body=answer({"content": "ok"}), drip=0.005))
-    assert _client(fake, timeout=0.2).complete(HI).text == "ok"
+    assert _client(fake, timeout=0.2).complete(ChatRequest(HI)).text == "ok"
 
 
 def test_the_frameworks_pass_the_deadline_on(fake: FakeServer) -> None:

@@ -9,6 +9,7 @@ from zenllama.core import (
     BackendConnectionError,
     BadRequestError,
     ChatClient,
+    ChatRequest,
     ContextOverflowError,
     IncompleteStreamError,
     RateLimitError,
@@ -33,7 +34,7 @@ def client(url: str, **kwargs: object) -> ChatClient:
 def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(BackendConnectionError) as caught:
-        client(url, max_retries=0).complete(HI)
+        client(url, max_retries=0).complete(ChatRequest(HI))
     assert url in str(caught.value) and "zenllama serve" in str(caught.value)
 
 
@@ -41,7 +42,7 @@ def test_overloaded_is_retried_honouring_retry_after_then_typed(fake: FakeServer
     busy = Reply(429, error(429, "no free slot"), headers={"Retry-After": "0.01"})
     fake.chat(busy, busy, busy)
     with pytest.raises(RateLimitError) as caught:
-        client(fake.base_url, max_retries=2).complete(HI)
+        client(fake.base_url, max_retries=2).complete(ChatRequest(HI))
     assert len(fake.requests_to("/v1/chat/completions")) == 3
     assert caught.value.retry_after == 0.01 and caught.value.status == 429
 
@@ -53,19 +54,19 @@ def test_loading_server_is_retried_and_then_answers(fake: FakeServer) -> None:
     fake.chat(
         loading, Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]})
     )
-    assert client(fake.base_url).complete(HI).text == "ok"
+    assert client(fake.base_url).complete(ChatRequest(HI)).text == "ok"
 
 
 def test_still_loading_after_retries_says_so(fake: FakeServer) -> None:
     fake.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
     with pytest.raises(ServerLoadingError, match="still loading"):
-        client(fake.base_url, max_retries=0).complete(HI)
+        client(fake.base_url, max_retries=0).complete(ChatRequest(HI))
 
 
 def test_client_errors_are_never_retried(fake: FakeServer) -> None:
     fake.chat(Reply(400, error(400, "bad field")))
     with pytest.raises(BadRequestError, match="bad field"):
-        client(fake.base_url, max_retries=3).complete(HI)
+        client(fake.base_url, max_retries=3).complete(ChatRequest(HI))
     assert len(fake.requests_to("/v1/chat/completions")) == 1
 
 
@@ -75,7 +76,7 @@ def test_a_router_call_without_a_model_lists_the_models(fake: FakeServer) -> Non
     fake.chat(Reply(400, error(400, missing, "invalid_request_error")))
     fake.reply("/v1/models", Reply(body={"object": "list", "data": [{"id": "a"}, {"id": "b"}]}))
     with pytest.raises(UnknownModelError, match="needs model=") as caught:
-        client(fake.base_url).complete(HI)
+        client(fake.base_url).complete(ChatRequest(HI))
     assert (caught.value.model, caught.value.available) == ("", ["a", "b"])
 
 
@@ -93,7 +94,7 @@ def test_context_overflow_carries_sizes(fake: FakeServer) -> None:
         )
     )
     with pytest.raises(ContextOverflowError) as caught:
-        client(fake.base_url).complete(HI)
+        client(fake.base_url).complete(ChatRequest(HI))
     assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == (4096, 5000)
     assert "--ctx-size" in str(caught.value)
 
@@ -156,7 +157,7 @@ def test_context_overflow_as_each_api_words_it(
     fake.chat(Reply(400, body))
     generic = ChatClient(resolve_settings(base_url=fake.base_url, backend="openai-compatible"))
     with pytest.raises(ContextOverflowError) as caught:
-        generic.complete(HI)
+        generic.complete(ChatRequest(HI))
     assert (caught.value.n_ctx, caught.value.n_prompt_tokens) == sizes
     assert "lower max_tokens" in str(caught.value) and "--ctx-size" not in str(caught.value)
 
@@ -169,17 +170,17 @@ def test_anthropic_overloaded_is_retried_like_a_503(fake: FakeServer) -> None:
         Reply(529, OVERLOADED, headers={"Retry-After": "0.01"}),
         Reply(body=answer({"content": "ok"})),
     )
-    assert client(fake.base_url, max_retries=1).complete(HI).text == "ok"
+    assert client(fake.base_url, max_retries=1).complete(ChatRequest(HI)).text == "ok"
     fake.chat(Reply(529, OVERLOADED))
     with pytest.raises(ServerOverloadedError, match="Overloaded") as caught:
-        client(fake.base_url, max_retries=0).complete(HI)
+        client(fake.base_url, max_retries=0).complete(ChatRequest(HI))
     assert isinstance(caught.value, ServerLoadingError) and caught.value.status == 529
 
 
 def test_authentication_error_never_shows_the_key(fake: FakeServer) -> None:
     fake.chat(Reply(401, error(401, "Invalid API Key", "authentication_error")))
     with pytest.raises(AuthenticationError) as caught:
-        client(fake.base_url, api_key="sk-secret-value-1").complete(HI)
+        client(fake.base_url, api_key="sk-secret-value-1").complete(ChatRequest(HI))
     assert "BACKEND_API_KEY" in str(caught.value) and "sk-secret" not in str(caught.value)
     assert fake.seen[-1].headers["authorization"] == "Bearer sk-secret-value-1"
 
@@ -190,25 +191,25 @@ def test_keyless_server_gets_no_authorization_header(
     monkeypatch.delenv("BACKEND_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     fake.chat(Reply(body={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
-    client(fake.base_url).complete(HI)
+    client(fake.base_url).complete(ChatRequest(HI))
     assert "authorization" not in fake.seen[-1].headers
 
 
 def test_error_event_mid_stream(fake: FakeServer) -> None:
     fake.chat(Reply(events=[chunk({"content": "par"}), {"error": {"message": "slot crashed"}}]))
     with pytest.raises(StreamError, match="slot crashed"):
-        list(client(fake.base_url).stream(HI))
+        list(client(fake.base_url).stream(ChatRequest(HI)))
 
 
 async def test_stream_cut_before_finish_is_an_error(fake: FakeServer) -> None:
     fake.chat(Reply(events=sse(chunk({"content": "par"}), done=False)))
     with pytest.raises(IncompleteStreamError):
-        [d async for d in client(fake.base_url).astream(HI)]
+        [d async for d in client(fake.base_url).astream(ChatRequest(HI))]
 
 
 def test_abandoning_a_stream_closes_the_response(fake: FakeServer) -> None:
     fake.chat(Reply(events=[chunk({"content": str(i)}) for i in range(400)], pace=0.005))
-    stream = client(fake.base_url).stream(HI)
+    stream = client(fake.base_url).stream(ChatRequest(HI))
     next(stream)
     stream.close()
     assert fake.abandoned.wait(5), "the server kept writing to a closed stream"
@@ -229,11 +230,11 @@ def test_backend_detection_probes_props(fake: FakeServer) -> None:
 def test_a_json_answer_to_a_stream_request_is_read_whole(fake: FakeServer) -> None:
     body = {"choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}]}
     fake.chat(Reply(body=body))  # a server that ignored "stream": true
-    [delta] = list(client(fake.base_url).stream(HI))
+    [delta] = list(client(fake.base_url).stream(ChatRequest(HI)))
     assert delta.text == "whole" and delta.result and delta.result.finish_reason == "stop"
 
 
 def test_an_error_body_to_a_stream_request_keeps_its_message(fake: FakeServer) -> None:
     fake.chat(Reply(body={"error": {"message": "model crashed"}}))  # status 200, no SSE
     with pytest.raises(StreamError, match="model crashed"):
-        list(client(fake.base_url).stream(HI))
+        list(client(fake.base_url).stream(ChatRequest(HI)))

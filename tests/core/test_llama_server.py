@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zenllama.core import ChatClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.local import LlamaServer
 
 from ..testbed import SAMPLING
@@ -20,8 +20,8 @@ GRAMMAR = 'root ::= "line one\u2028line two\u2029end"'
 async def test_unicode_line_separators_survive_every_mode(tools_server: LlamaServer) -> None:
     chat = ChatClient(resolve_settings(base_url=tools_server.base_url))
     options = {**SAMPLING, "grammar": GRAMMAR, "max_tokens": 30}
-    assert chat.complete(HI, options=options).text == SEPARATED
-    assert (await chat.acomplete(HI, options=options)).text == SEPARATED
-    assert "".join(d.text for d in chat.stream(HI, options=options)) == SEPARATED
-    streamed = [d.text async for d in chat.astream(HI, options=options)]
+    assert chat.complete(ChatRequest(HI, options=options)).text == SEPARATED
+    assert (await chat.acomplete(ChatRequest(HI, options=options))).text == SEPARATED
+    assert "".join(d.text for d in chat.stream(ChatRequest(HI, options=options))) == SEPARATED
+    streamed = [d.text async for d in chat.astream(ChatRequest(HI, options=options))]
     assert "".join(streamed) == SEPARATED

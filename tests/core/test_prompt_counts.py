@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from zenllama.core import ChatClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, resolve_settings
 
 from ..fakes import CHAT, FakeServer, Reply, error
 from ..fakes import Seen as SeenRequest
@@ -38,9 +38,9 @@ def test_a_count_is_one_round_trip_on_the_chat_body_then_cached(
     client = ChatClient(resolve_settings(base_url=counting.base_url))
     for _ in range(2):
         if mode == "sync":
-            count = client.llama_cpp.count_prompt_tokens(ASK, api=api)
+            count = client.llama_cpp.count_prompt_tokens(ChatRequest(ASK, api=api))
         else:
-            count = asyncio.run(client.llama_cpp.acount_prompt_tokens(ASK, api=api))
+            count = asyncio.run(client.llama_cpp.acount_prompt_tokens(ChatRequest(ASK, api=api)))
         assert count == 2  # the system prompt is counted too
     (counted,) = counting.requests_to(CHAT + "/input_tokens")
     assert counted.body["messages"][0] == SYSTEM
@@ -53,6 +53,6 @@ def test_the_count_cache_keeps_no_prompt_text(counting: FakeServer) -> None:
     counting.handle("/apply-template", lambda seen: Reply(body={"prompt": "<s>secret words"}))
     counting.handle("/tokenize", lambda seen: Reply(body={"tokens": [1, 2, 3]}))
     client = ChatClient(resolve_settings(base_url=counting.base_url))
-    assert client.llama_cpp.count_prompt_tokens(ASK) == 3
+    assert client.llama_cpp.count_prompt_tokens(ChatRequest(ASK)) == 3
     kept = repr([vars(cache) for cache in vars(client.llama_cpp).values()])
     assert "secret words" not in kept and "be brief" not in kept

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from zenllama.core.reasoning import ThinkSplitter, split_think, template_opens_think
-from zenllama.core.responses import StreamParser
+from zenllama.core.wires import chat_completions
 from zenllama.local.server import template_path
 
 CASES = [
@@ -103,7 +103,7 @@ def test_a_template_that_is_not_text_opens_nothing() -> None:
 def test_a_stream_answered_with_one_json_body_keeps_the_opened_think() -> None:
     # A server that ignored "stream": the whole answer is read with the same flag.
     body = {"choices": [{"message": {"content": "plan it, cut off"}, "finish_reason": "stop"}]}
-    parser = StreamParser("llama-server", reasoning_open=True)
+    parser = chat_completions.StreamParser("llama-server", reasoning_open=True)
     assert parser.feed(json.dumps(body)) is None
     result = parser.finish().result
     assert result is not None and (result.reasoning, result.text) == ("plan it, cut off", "")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes import FakeServer, Reply
 from tests.llama_index.answers import LLAMA_PROPS
-from zenllama.core import InvalidSettingError, UnsupportedSettingWarning, ZenLlamaError
+from zenllama.core import ChatRequest, InvalidSettingError, UnsupportedSettingWarning, ZenLlamaError
 from zenllama.core.backends import PROFILES
 from zenllama.core.wires import WIRES
 from zenllama.langchain import ChatZenLlama
@@ -122,7 +122,7 @@ def _build(target: tuple[str, str, str | None], **setting: Any) -> tuple[Any, bo
     backend, api, model = target
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        body = WIRES[api].build(PROFILES[backend], model, ASK, stream=False, **setting)
+        body = WIRES[api].build(PROFILES[backend], model, ChatRequest(ASK, **setting), stream=False)
     warned = any(issubclass(w.category, UnsupportedSettingWarning) for w in caught)
     return {k: body[k] for k in REASONING_KEYS if k in body}, warned
 
@@ -165,7 +165,7 @@ def test_contradicting_settings_are_refused_naming_both(
     api: str, setting: dict[str, Any], alias: str
 ) -> None:
     with pytest.raises(InvalidSettingError, match=f"reasoning=.*{alias}=") as caught:
-        WIRES[api].build("llama-server", "m", ASK, stream=False, **setting)
+        WIRES[api].build(PROFILES["llama-server"], "m", ChatRequest(ASK, **setting), stream=False)
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, ZenLlamaError)
 
 
@@ -180,7 +180,9 @@ def test_contradicting_settings_are_refused_naming_both(
 )
 def test_values_no_request_can_carry_are_refused(setting: dict[str, Any], named: str) -> None:
     with pytest.raises(InvalidSettingError, match=named):
-        WIRES["chat"].build(PROFILES["llama-server"], "m", ASK, stream=False, **setting)
+        WIRES["chat"].build(
+            PROFILES["llama-server"], "m", ChatRequest(ASK, **setting), stream=False
+        )
 
 
 def test_aliases_are_request_parts_not_options_and_stay_out_of_infill(fake: FakeServer) -> None:
@@ -190,8 +192,8 @@ def test_aliases_are_request_parts_not_options_and_stay_out_of_infill(fake: Fake
     chat = ChatZenLlama(base_url=fake.base_url, model="m", temperature=0.2, **settings)
     index = ZenLlama(base_url=fake.base_url, model="m", temperature=0.2, **settings)
     assert "reasoning_effort" not in chat._identifying_params
-    assert chat.request_parts({})["reasoning_effort"] == "high"
-    assert chat.request_parts({"thinking_budget": 8})["thinking_budget"] == 8
+    assert chat.chat_request(ASK, {}).reasoning_effort == "high"
+    assert chat.chat_request(ASK, {"thinking_budget": 8}).thinking_budget == 8
     chat.infill("def f(", "")
     index.complete("def f(", suffix="")
     bodies = [s.body for s in fake.requests_to("/infill")]

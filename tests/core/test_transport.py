@@ -17,6 +17,7 @@ from zenllama.core import (
     BackendTimeoutError,
     BadRequestError,
     ChatClient,
+    ChatRequest,
     IncompleteResponseError,
     ServerError,
     resolve_settings,
@@ -51,7 +52,7 @@ def test_auto_backend_retries_a_server_that_is_not_up_yet() -> None:
     starter = threading.Thread(target=start_late, daemon=True)
     starter.start()
     try:
-        result = auto(f"http://127.0.0.1:{port}/v1", max_retries=4).complete(HI)
+        result = auto(f"http://127.0.0.1:{port}/v1", max_retries=4).complete(ChatRequest(HI))
         assert result.text == "ok"
     finally:
         starter.join()
@@ -64,14 +65,14 @@ def test_the_probe_is_bounded_by_timeout(fake: FakeServer) -> None:
     fake.reply("/props", Reply(404, error(404, "File Not Found"), delay=2))
     fake.chat(OK)
     with pytest.raises(BackendTimeoutError, match=r"within 1 s"):
-        auto(fake.base_url, timeout=1, max_retries=0).complete(HI)
+        auto(fake.base_url, timeout=1, max_retries=0).complete(ChatRequest(HI))
     assert fake.chat_bodies == []
 
 
 def test_nothing_listening_after_the_retries_is_a_connection_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(BackendConnectionError, match="zenllama serve"):
-        auto(url, max_retries=0).complete(HI)
+        auto(url, max_retries=0).complete(ChatRequest(HI))
 
 
 # One probe, one client, one socket ---------------------------------------------------------
@@ -79,7 +80,7 @@ def test_fresh_objects_share_one_client_one_socket_and_one_probe(fake: FakeServe
     fake.handle(CHAT, lambda seen: OK)
     clients = [auto(fake.base_url) for _ in range(40)]
     for chat in clients:
-        assert chat.complete(HI).text == "ok"
+        assert chat.complete(ChatRequest(HI)).text == "ok"
     assert len(fake.requests_to("/props")) == 1
     assert len({seen.peer for seen in fake.requests_to(CHAT)}) == 1
     assert len({id(chat.transport.sync_client) for chat in clients}) == 1
@@ -103,21 +104,23 @@ def test_other_settings_get_other_clients(fake: FakeServer) -> None:
 def test_closing_one_object_leaves_the_shared_client_to_the_others(fake: FakeServer) -> None:
     fake.handle(CHAT, lambda seen: OK)
     first, second = auto(fake.base_url), auto(fake.base_url)
-    assert first.complete(HI).text == "ok"
+    assert first.complete(ChatRequest(HI)).text == "ok"
     first.close()
-    assert second.complete(HI).text == "ok"
-    assert first.complete(HI).text == "ok"  # a closed object takes the shared client again
+    assert second.complete(ChatRequest(HI)).text == "ok"
+    assert (
+        first.complete(ChatRequest(HI)).text == "ok"
+    )  # a closed object takes the shared client again
 
 
 def test_clients_closed_at_exit_are_replaced_by_a_later_call(fake: FakeServer) -> None:
     """close_sync_clients runs at exit; a call after it (another exit handler's) still works."""
     fake.handle(CHAT, lambda seen: OK)
     chat = auto(fake.base_url)
-    assert chat.complete(HI).text == "ok"
+    assert chat.complete(ChatRequest(HI)).text == "ok"
     closed = chat.transport.sync_client
     transport_module.close_sync_clients()
     assert closed.is_closed()
-    assert chat.complete(HI).text == "ok"
+    assert chat.complete(ChatRequest(HI)).text == "ok"
     assert chat.transport.sync_client is not closed
 
 
@@ -138,7 +141,7 @@ def test_one_object_shared_by_100_threads_streaming_at_once(fake: FakeServer) ->
         ) -> None:
             gate.wait()
             try:
-                texts.append("".join(delta.text for delta in chat.stream(HI)))
+                texts.append("".join(delta.text for delta in chat.stream(ChatRequest(HI))))
             except Exception as exc:
                 failures.append(exc)
 
@@ -176,7 +179,7 @@ def test_asyncio_run_twice_on_one_object_is_silent(
         loop = asyncio.get_running_loop()
         loops.append(loop)
         loop.set_exception_handler(lambda loop, context: loop_reports.append(context))
-        text = (await chat.acomplete(HI)).text
+        text = (await chat.acomplete(ChatRequest(HI))).text
         clients.append(await (await chat.atransport()).async_client())
         gc.collect()  # what the next loop may find to collect from the last one
         return text
@@ -193,7 +196,7 @@ async def test_async_objects_on_one_loop_share_one_client(fake: FakeServer) -> N
     fake.handle(CHAT, lambda seen: OK)
     clients = [auto(fake.base_url) for _ in range(10)]
     for chat in clients:
-        assert (await chat.acomplete(HI)).text == "ok"
+        assert (await chat.acomplete(ChatRequest(HI))).text == "ok"
     assert len({seen.peer for seen in fake.requests_to(CHAT)}) == 1
     assert len(fake.requests_to("/props")) == 1
 
@@ -202,9 +205,9 @@ def test_a_loop_closed_without_asyncio_run_is_dropped(fake: FakeServer) -> None:
     fake.handle(CHAT, lambda seen: OK)
     chat = auto(fake.base_url, backend="llama-server")
     loop = asyncio.new_event_loop()
-    assert loop.run_until_complete(chat.acomplete(HI)).text == "ok"
+    assert loop.run_until_complete(chat.acomplete(ChatRequest(HI))).text == "ok"
     loop.close()
-    assert asyncio.run(chat.acomplete(HI)).text == "ok"
+    assert asyncio.run(chat.acomplete(ChatRequest(HI))).text == "ok"
     assert loop not in transport_module._loop_clients
 
 
@@ -212,7 +215,7 @@ def test_a_loop_closed_without_asyncio_run_is_dropped(fake: FakeServer) -> None:
 def test_a_body_cut_midway_is_not_a_connection_error(fake: FakeServer) -> None:
     fake.chat(Reply(body=answer({"content": "x" * 500}), cut_after=100))
     with pytest.raises(IncompleteResponseError) as caught:
-        auto(fake.base_url, backend="llama-server", max_retries=0).complete(HI)
+        auto(fake.base_url, backend="llama-server", max_retries=0).complete(ChatRequest(HI))
     assert "Could not connect" not in str(caught.value)
     assert not isinstance(caught.value, BackendConnectionError)
 
@@ -220,7 +223,7 @@ def test_a_body_cut_midway_is_not_a_connection_error(fake: FakeServer) -> None:
 def test_an_error_body_with_status_200_is_not_a_stream_error(fake: FakeServer) -> None:
     fake.chat(Reply(body={"error": {"message": "model crashed"}}))
     with pytest.raises(ServerError, match="model crashed") as caught:
-        auto(fake.base_url, backend="llama-server").complete(HI)
+        auto(fake.base_url, backend="llama-server").complete(ChatRequest(HI))
     assert "stream" not in str(caught.value).lower()
 
 
@@ -229,7 +232,7 @@ def test_an_error_body_with_status_200_keeps_its_code(fake: FakeServer) -> None:
 
     fake.chat(Reply(body=error(400, "the request exceeds the available context size")))
     with pytest.raises(ContextOverflowError):
-        auto(fake.base_url, backend="llama-server").complete(HI)
+        auto(fake.base_url, backend="llama-server").complete(ChatRequest(HI))
 
 
 def _listening_silently() -> tuple[socket.socket, int]:
@@ -252,7 +255,7 @@ def test_credentials_in_base_url_never_show_in_errors(secret_at: str) -> None:
             )
             chat = auto(url, backend="llama-server", timeout=0.3, max_retries=0)
             with pytest.raises(expected) as caught:
-                chat.complete(HI)
+                chat.complete(ChatRequest(HI))
             assert "s3cr3t" not in str(caught.value)
             assert "s3cr3t" not in caught.value.url  # type: ignore[attr-defined]
             assert "s3cr3t" not in repr(chat.settings)
@@ -266,7 +269,7 @@ def test_an_html_error_page_is_shortened(fake: FakeServer) -> None:
     )
     fake.chat(Reply(502, text=page))
     with pytest.raises(ServerError) as caught:
-        auto(fake.base_url, backend="llama-server", max_retries=0).complete(HI)
+        auto(fake.base_url, backend="llama-server", max_retries=0).complete(ChatRequest(HI))
     assert "502 Bad Gateway" in str(caught.value)
     assert "<" not in str(caught.value) and len(str(caught.value)) < 300
 
@@ -275,6 +278,6 @@ def test_a_plain_http_server_redirecting_is_an_error_naming_where(fake: FakeServ
     # Following it to https would go unverified (plain-http clients hold no TLS context).
     fake.chat(Reply(status=307, headers={"location": "https://example.test/v1/chat/completions"}))
     with pytest.raises(BadRequestError, match=r"redirected to https://example\.test") as caught:
-        auto(fake.base_url, backend="llama-server").complete(HI)
+        auto(fake.base_url, backend="llama-server").complete(ChatRequest(HI))
     assert "base_url" in str(caught.value)
     assert [seen.path for seen in fake.seen] == ["/v1/chat/completions"]

@@ -21,6 +21,7 @@ from zenllama.core import (
     BackendConnectionError,
     BackendTimeoutError,
     ChatClient,
+    ChatRequest,
     EmbeddingsClient,
     IncompleteResponseError,
     IncompleteStreamError,
@@ -37,6 +38,7 @@ from ..fakes import CHAT, FakeServer, FaultServer, Reply, sse
 from ..wire_shapes import answer, chunk
 
 HI = [{"role": "user", "content": "hi"}]
+ASK = ChatRequest(HI)
 # Faults answer at once; a loaded machine must not turn them into timeouts.
 PATIENT = 30.0
 # Stalls are what these calls wait out.
@@ -60,11 +62,11 @@ async def _drain(stream: Any) -> list[Any]:
 Call = Callable[[str, float], Any]
 
 CALLS: dict[str, Call] = {
-    "invoke": lambda url, t: ChatClient(_settings(url, t)).complete(HI),
-    "stream": lambda url, t: list(ChatClient(_settings(url, t)).stream(HI)),
-    "ainvoke": lambda url, t: asyncio.run(ChatClient(_settings(url, t)).acomplete(HI)),
-    "astream": lambda url, t: asyncio.run(_drain(ChatClient(_settings(url, t)).astream(HI))),
-    "probe": lambda url, t: ChatClient(_settings(url, t, backend="auto")).complete(HI),
+    "invoke": lambda url, t: ChatClient(_settings(url, t)).complete(ASK),
+    "stream": lambda url, t: list(ChatClient(_settings(url, t)).stream(ASK)),
+    "ainvoke": lambda url, t: asyncio.run(ChatClient(_settings(url, t)).acomplete(ASK)),
+    "astream": lambda url, t: asyncio.run(_drain(ChatClient(_settings(url, t)).astream(ASK))),
+    "probe": lambda url, t: ChatClient(_settings(url, t, backend="auto")).complete(ASK),
     "embeddings": lambda url, t: EmbeddingsClient(_settings(url, t)).embed(["hi"]),
     "aembeddings": lambda url, t: asyncio.run(EmbeddingsClient(_settings(url, t)).aembed(["hi"])),
     "tokenize": lambda url, t: ChatClient(_settings(url, t)).llama_cpp.tokenize("hi"),
@@ -183,10 +185,10 @@ def _routed(first: str, fallback: str, timeout: float = PATIENT) -> RoutedChatCl
 
 
 ROUTED_CALLS: dict[str, Callable[[RoutedChatClient], str]] = {
-    "invoke": lambda routed: routed.complete(HI).text,
-    "stream": lambda routed: "".join(d.text for d in routed.stream(HI)),
-    "ainvoke": lambda routed: asyncio.run(routed.acomplete(HI)).text,
-    "astream": lambda routed: "".join(d.text for d in asyncio.run(_drain(routed.astream(HI)))),
+    "invoke": lambda routed: routed.complete(ASK).text,
+    "stream": lambda routed: "".join(d.text for d in routed.stream(ASK)),
+    "ainvoke": lambda routed: asyncio.run(routed.acomplete(ASK)).text,
+    "astream": lambda routed: "".join(d.text for d in asyncio.run(_drain(routed.astream(ASK)))),
 }
 
 
@@ -235,7 +237,7 @@ def test_url_credentials_never_reach_a_log_line(
     url = fake.base_url.replace("http://", "http://me:s3cr3t@") + "?api-key=s3cr3t"
     with caplog.at_level(logging.DEBUG):
         chat = ChatClient(_settings(url, PATIENT))
-        assert "ok" in str(chat.complete(HI).text if call == "invoke" else list(chat.stream(HI)))
+        assert "ok" in str(chat.complete(ASK).text if call == "invoke" else list(chat.stream(ASK)))
     logged = [r.getMessage() for r in caplog.records]
     assert any("HTTP Request" in line for line in logged), "the httpx INFO line was captured"
     assert not [line for line in logged if "s3cr3t" in line]

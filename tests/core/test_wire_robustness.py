@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from zenllama.core import (
     ChatClient,
+    ChatRequest,
     ChatResult,
     ContextOverflowError,
     MalformedResponseError,
@@ -28,11 +29,9 @@ from zenllama.core import (
     resolve_settings,
 )
 from zenllama.core.embeddings import decode_base64, parse_embeddings
-from zenllama.core.responses import StreamParser, parse_chat_response
 from zenllama.core.sse import LineSplitter
 from zenllama.core.usage import parse_usage
-from zenllama.core.wires.messages import MessagesStreamParser, parse_messages_response
-from zenllama.core.wires.responses_api import ResponsesStreamParser, parse_responses_response
+from zenllama.core.wires import anthropic_messages, chat_completions, openai_responses
 from zenllama.langchain.messages import to_ai_message, to_message_chunk
 from zenllama.llama_index.messages import to_chat_response
 
@@ -73,13 +72,13 @@ def _raw(event: dict[str, Any]) -> str:
 def test_unicode_line_separators_inside_events_stay_inside(fake: FakeServer) -> None:
     fake.chat(Reply(events=sse(_raw(chunk({"content": UNICODE_BREAKS})), _raw(chunk({}, "stop")))))
     chat = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
-    assert "".join(delta.text for delta in chat.stream(HI)) == UNICODE_BREAKS
+    assert "".join(delta.text for delta in chat.stream(ChatRequest(HI))) == UNICODE_BREAKS
 
 
 async def test_unicode_line_separators_async(fake: FakeServer) -> None:
     fake.chat(Reply(events=sse(_raw(chunk({"content": UNICODE_BREAKS})), _raw(chunk({}, "stop")))))
     chat = ChatClient(resolve_settings(base_url=fake.base_url, backend="llama-server"))
-    assert "".join([delta.text async for delta in chat.astream(HI)]) == UNICODE_BREAKS
+    assert "".join([delta.text async for delta in chat.astream(ChatRequest(HI))]) == UNICODE_BREAKS
 
 
 @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
@@ -121,7 +120,7 @@ def _streams(draw: st.DrawFn) -> tuple[bytes, list[str], list[int]]:
 
 
 def _read(chunks: list[bytes]) -> tuple[str, str | None]:
-    splitter, parser = LineSplitter(), StreamParser("llama-server")
+    splitter, parser = LineSplitter(), chat_completions.StreamParser("llama-server")
     for piece in chunks:
         for line in splitter.feed(piece):
             parser.feed(line)
@@ -208,7 +207,7 @@ _answer = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_answer | _json, min_size=1, max_size=4))
 def test_wrong_shapes_in_a_stream_are_typed_errors(events: list[Any]) -> None:
-    parser = StreamParser("llama-server")
+    parser = chat_completions.StreamParser("llama-server")
     try:
         for event in events:
             parser.feed("data: " + json.dumps(event))
@@ -221,13 +220,13 @@ def test_wrong_shapes_in_a_stream_are_typed_errors(events: list[Any]) -> None:
 @given(_answer | _json)
 def test_wrong_shapes_in_a_whole_answer_are_typed_errors(data: Any) -> None:
     with contextlib.suppress(ZenLlamaError):
-        parse_chat_response(data, "llama-server")
+        chat_completions.parse(data, "llama-server")
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(max_size=30) | st.text(max_size=30).map("data: {}".format), max_size=5))
 def test_garbled_lines_are_typed_errors_or_ignored_as_sse_says(lines: list[str]) -> None:
-    parser = StreamParser("llama-server")
+    parser = chat_completions.StreamParser("llama-server")
     try:
         for line in lines:
             parser.feed(line)
@@ -249,18 +248,18 @@ def test_wrong_embeddings_answers_are_typed_errors(data: Any, count: int) -> Non
 )
 def test_events_that_are_not_objects(line: str) -> None:
     with pytest.raises(MalformedResponseError):
-        StreamParser("x").feed(line)
+        chat_completions.StreamParser("x").feed(line)
 
 
 def test_an_error_event_is_still_a_stream_error() -> None:
     with pytest.raises(StreamError, match="slot crashed"):
-        StreamParser("x").feed('data: {"error": {"message": "slot crashed"}}')
+        chat_completions.StreamParser("x").feed('data: {"error": {"message": "slot crashed"}}')
 
 
 def test_an_overflow_event_on_the_chat_wire_is_typed_as_on_the_others() -> None:
     event = {"error": {"code": "context_length_exceeded", "message": "Your input exceeds it."}}
     with pytest.raises(ContextOverflowError):
-        StreamParser("x").feed(f"data: {json.dumps(event)}")
+        chat_completions.StreamParser("x").feed(f"data: {json.dumps(event)}")
 
 
 @pytest.mark.parametrize(
@@ -278,7 +277,7 @@ def test_an_overflow_event_on_the_chat_wire_is_typed_as_on_the_others() -> None:
 )
 def test_whole_answers_of_the_wrong_shape_name_what_was_wrong(data: Any, names: str) -> None:
     with pytest.raises(MalformedResponseError, match=re.escape(names)):
-        parse_chat_response(data, "x")
+        chat_completions.parse(data, "x")
 
 
 def test_usage_details_of_the_wrong_shape() -> None:
@@ -293,7 +292,7 @@ def test_bad_base64_embeddings(value: str) -> None:
 
 
 def test_streamed_tool_arguments_that_are_not_text() -> None:
-    parser = StreamParser("x")
+    parser = chat_completions.StreamParser("x")
     with pytest.raises(MalformedResponseError, match="arguments"):
         parser.feed(
             "data: "
@@ -302,7 +301,7 @@ def test_streamed_tool_arguments_that_are_not_text() -> None:
 
 
 def test_a_whole_answer_still_parses() -> None:
-    assert parse_chat_response(answer({"content": "ok"}), "x").text == "ok"
+    assert chat_completions.parse(answer({"content": "ok"}), "x").text == "ok"
 
 
 # The Messages and Responses wires hold the same promise ----------------------------------
@@ -336,11 +335,11 @@ _wire_answer = st.fixed_dictionaries(
 )
 
 
-@pytest.mark.parametrize("parser", [MessagesStreamParser, ResponsesStreamParser])
+@pytest.mark.parametrize("parser", [anthropic_messages.StreamParser, openai_responses.StreamParser])
 @settings(max_examples=200, deadline=None)
 @given(events=st.lists(_wire_event | _json, min_size=1, max_size=4))
 def test_wrong_shapes_on_the_other_wires_are_typed_errors(
-    parser: type[MessagesStreamParser | ResponsesStreamParser], events: list[Any]
+    parser: type[anthropic_messages.StreamParser | openai_responses.StreamParser], events: list[Any]
 ) -> None:
     reading = parser("zen")
     with contextlib.suppress(ZenLlamaError):
@@ -349,7 +348,7 @@ def test_wrong_shapes_on_the_other_wires_are_typed_errors(
         reading.finish()
 
 
-@pytest.mark.parametrize("parse", [parse_messages_response, parse_responses_response])
+@pytest.mark.parametrize("parse", [anthropic_messages.parse, openai_responses.parse])
 @settings(max_examples=200, deadline=None)
 @given(data=_wire_answer | _json)
 def test_wrong_whole_answers_on_the_other_wires_are_typed_errors(
@@ -359,9 +358,9 @@ def test_wrong_whole_answers_on_the_other_wires_are_typed_errors(
         parse(data, "zen")
 
 
-@pytest.mark.parametrize("parser", [MessagesStreamParser, ResponsesStreamParser])
+@pytest.mark.parametrize("parser", [anthropic_messages.StreamParser, openai_responses.StreamParser])
 def test_deep_nesting_on_the_other_wires_is_a_typed_error(
-    parser: type[MessagesStreamParser | ResponsesStreamParser],
+    parser: type[anthropic_messages.StreamParser | openai_responses.StreamParser],
 ) -> None:
     with pytest.raises(ZenLlamaError):
         parser("zen").feed("data: " + "[" * 1000 + "]" * 1000)
@@ -374,8 +373,8 @@ _WHOLE = {
     "responses": (GPT_ANSWER, GPT_DOCUMENTED, GPT_REFUSAL),
 }
 _WIRE = {
-    "messages": (messages_sse, parse_messages_response, MessagesStreamParser),
-    "responses": (responses_sse, parse_responses_response, ResponsesStreamParser),
+    "messages": (messages_sse, anthropic_messages.parse, anthropic_messages.StreamParser),
+    "responses": (responses_sse, openai_responses.parse, openai_responses.StreamParser),
 }
 
 

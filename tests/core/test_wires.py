@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from zenllama.core import (
+    ChatRequest,
     ChatResult,
     ContextOverflowError,
     IncompleteResponseError,
@@ -20,20 +21,10 @@ from zenllama.core import (
     StreamError,
     ToolChoiceDowngradedWarning,
     UnsupportedSettingWarning,
-    wire,
 )
+from zenllama.core import message_shapes as shapes
 from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN, BackendProfile
-from zenllama.core.wires import wire_for
-from zenllama.core.wires.messages import (
-    MessagesStreamParser,
-    build_messages_body,
-    parse_messages_response,
-)
-from zenllama.core.wires.responses_api import (
-    ResponsesStreamParser,
-    build_responses_body,
-    parse_responses_response,
-)
+from zenllama.core.wires import anthropic_messages, openai_responses, wire_for
 
 from ..wire_streams import messages_sse, responses_sse
 
@@ -111,7 +102,7 @@ TOOLS = [
 
 # Whole answers -----------------------------------------------------------------------------
 def test_messages_answer() -> None:
-    result = parse_messages_response(CLAUDE_ANSWER, "zen")
+    result = anthropic_messages.parse(CLAUDE_ANSWER, "zen")
     assert result.text == "Let me check."
     assert result.reasoning == "Paris weather: call the tool."
     [call] = result.tool_calls
@@ -142,20 +133,20 @@ def test_messages_answer() -> None:
 )
 def test_messages_stop_reasons(stop_reason: str, finish: str) -> None:
     answer = {**CLAUDE_ANSWER, "stop_reason": stop_reason}
-    assert parse_messages_response(answer, "zen").finish_reason == finish
-    _, streamed = _run(MessagesStreamParser("zen"), messages_sse(answer))
+    assert anthropic_messages.parse(answer, "zen").finish_reason == finish
+    _, streamed = _run(anthropic_messages.StreamParser("zen"), messages_sse(answer))
     assert streamed.finish_reason == finish
 
 
 def test_messages_invalid_tool_input_is_kept_as_invalid() -> None:
     answer = copy.deepcopy(CLAUDE_ANSWER)
     answer["content"][3]["input"] = "not an object"
-    result = parse_messages_response(answer, "zen")
+    result = anthropic_messages.parse(answer, "zen")
     assert not result.tool_calls and result.invalid_tool_calls[0].name == "get_weather"
 
 
 def test_responses_answer() -> None:
-    result = parse_responses_response(GPT_ANSWER, "zen")
+    result = openai_responses.parse(GPT_ANSWER, "zen")
     assert result.text == "Let me check."
     assert result.reasoning == "**Weather** The user asks about Paris.\n\nI call get_weather."
     [call] = result.tool_calls
@@ -172,7 +163,7 @@ def test_responses_incomplete_and_invalid_arguments() -> None:
     answer["status"] = "incomplete"
     answer["incomplete_details"] = {"reason": "max_output_tokens"}
     answer["output"][2]["arguments"] = '{"city": "Par'
-    result = parse_responses_response(answer, "zen")
+    result = openai_responses.parse(answer, "zen")
     assert result.finish_reason == "length"
     assert not result.tool_calls and "not valid JSON" in result.invalid_tool_calls[0].error
 
@@ -186,7 +177,7 @@ def test_llama_server_reasoning_item_reads_its_content() -> None:
         "content": [{"type": "reasoning_text", "text": "Thinking."}],
     }
     answer = {**GPT_ANSWER, "output": [item]}
-    assert parse_responses_response(answer, "llama-server").reasoning == "Thinking."
+    assert openai_responses.parse(answer, "llama-server").reasoning == "Thinking."
 
 
 @pytest.mark.parametrize(
@@ -201,9 +192,9 @@ def test_llama_server_reasoning_item_reads_its_content() -> None:
     ],
 )
 def test_error_events_mid_stream(payload: dict[str, Any]) -> None:
-    parsers = [ResponsesStreamParser("zen")]
+    parsers = [openai_responses.StreamParser("zen")]
     if payload["type"] == "error":  # Anthropic's (and zen's) error event
-        parsers.append(MessagesStreamParser("zen"))
+        parsers.append(anthropic_messages.StreamParser("zen"))
     for parser in parsers:
         with pytest.raises(StreamError, match="Overloaded"):
             parser.feed(f"data: {json.dumps(payload)}")
@@ -218,19 +209,19 @@ OVERFLOW = "Your input exceeds the context window of this model."
         # Anthropic streaming reference: "overloaded_error, which would normally correspond to
         # an HTTP 529 in a non-streaming context".
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
             ServerOverloadedError,
         ),
         # openai-python types/responses/response_error_event.py: code, message, param.
         (
-            ResponsesStreamParser,
+            openai_responses.StreamParser,
             {"type": "error", "code": "context_length_exceeded", "message": OVERFLOW},
             ContextOverflowError,
         ),
         # types/responses/response_failed_event.py: the response, its `error` with a code.
         (
-            ResponsesStreamParser,
+            openai_responses.StreamParser,
             {
                 "type": "response.failed",
                 "response": {
@@ -256,7 +247,7 @@ def test_a_failed_whole_response_with_overflow_is_typed() -> None:
         "error": {"code": "context_length_exceeded", "message": OVERFLOW},
     }
     with pytest.raises(ContextOverflowError):
-        parse_responses_response(failed, "zen")
+        openai_responses.parse(failed, "zen")
 
 
 # Streams split anywhere --------------------------------------------------------------------
@@ -277,8 +268,8 @@ def _arguments(deltas: list[Any]) -> dict[int, str]:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 1000])
 def test_messages_stream_equals_whole_answer(size: int) -> None:
-    whole = parse_messages_response(CLAUDE_ANSWER, "zen")
-    deltas, result = _run(MessagesStreamParser("zen"), messages_sse(CLAUDE_ANSWER, size))
+    whole = anthropic_messages.parse(CLAUDE_ANSWER, "zen")
+    deltas, result = _run(anthropic_messages.StreamParser("zen"), messages_sse(CLAUDE_ANSWER, size))
     assert result == whole  # signature reassembled from its signature_delta pieces
     assert "".join(d.text for d in deltas) == whole.text
     assert "".join(d.reasoning for d in deltas) == whole.reasoning
@@ -287,8 +278,8 @@ def test_messages_stream_equals_whole_answer(size: int) -> None:
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13, 1000])
 def test_responses_stream_equals_whole_answer(size: int) -> None:
-    whole = parse_responses_response(GPT_ANSWER, "zen")
-    deltas, result = _run(ResponsesStreamParser("zen"), responses_sse(GPT_ANSWER, size))
+    whole = openai_responses.parse(GPT_ANSWER, "zen")
+    deltas, result = _run(openai_responses.StreamParser("zen"), responses_sse(GPT_ANSWER, size))
     assert result == whole
     assert "".join(d.text for d in deltas) == whole.text
     assert "".join(d.reasoning for d in deltas) == whole.reasoning
@@ -299,8 +290,8 @@ def test_cut_streams_are_incomplete() -> None:
     from zenllama.core import IncompleteStreamError
 
     for parser, lines in (
-        (MessagesStreamParser("zen"), messages_sse(CLAUDE_ANSWER)[:-6]),
-        (ResponsesStreamParser("zen"), responses_sse(GPT_ANSWER)[:-3]),
+        (anthropic_messages.StreamParser("zen"), messages_sse(CLAUDE_ANSWER)[:-6]),
+        (openai_responses.StreamParser("zen"), responses_sse(GPT_ANSWER)[:-3]),
     ):
         for line in lines:
             parser.feed(line)
@@ -310,8 +301,8 @@ def test_cut_streams_are_incomplete() -> None:
 
 def test_json_answer_to_a_stream_request_is_read_whole() -> None:
     for parser, answer in (
-        (MessagesStreamParser("zen"), CLAUDE_ANSWER),
-        (ResponsesStreamParser("zen"), GPT_ANSWER),
+        (anthropic_messages.StreamParser("zen"), CLAUDE_ANSWER),
+        (openai_responses.StreamParser("zen"), GPT_ANSWER),
     ):
         assert parser.feed(json.dumps(answer)) is None
         final = parser.finish()
@@ -322,7 +313,7 @@ def test_json_answer_to_a_stream_request_is_read_whole() -> None:
 def _claude_tool_loop() -> list[dict[str, Any]]:
     """A Claude tool loop as the frameworks send it back: the turn's thinking blocks ride
     along with its reasoning text (ChatResult.reasoning_blocks -> `reasoning_blocks`)."""
-    first = parse_messages_response(CLAUDE_ANSWER, "zen")
+    first = anthropic_messages.parse(CLAUDE_ANSWER, "zen")
     return [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
@@ -344,8 +335,8 @@ def _claude_tool_loop() -> list[dict[str, Any]]:
 
 
 def test_claude_tool_loop_sends_thinking_back_with_its_signature_unchanged() -> None:
-    body = build_messages_body(
-        ZEN, "claude-sonnet-4-5", _claude_tool_loop(), stream=False, tools=TOOLS
+    body = anthropic_messages.build(
+        ZEN, "claude-sonnet-4-5", ChatRequest(_claude_tool_loop(), tools=TOOLS), stream=False
     )
     assert body["system"] == "Be brief."
     user, assistant, results = body["messages"]
@@ -375,9 +366,9 @@ def test_the_wires_own_reasoning_goes_back_on_every_backend(profile: Any) -> Non
     """A rule of the Messages and Responses APIs, not of a backend: a generic server (the
     Anthropic API itself, a gateway) gets the signed thinking and the reasoning item back,
     also in an earlier turn."""
-    claude = parse_messages_response(CLAUDE_ANSWER, "x")
-    gpt = parse_responses_response(GPT_ANSWER, "x")
-    for first, build in ((claude, build_messages_body), (gpt, build_responses_body)):
+    claude = anthropic_messages.parse(CLAUDE_ANSWER, "x")
+    gpt = openai_responses.parse(GPT_ANSWER, "x")
+    for first, build in ((claude, anthropic_messages.build), (gpt, openai_responses.build)):
         turn = {
             "role": "assistant",
             "content": first.text,
@@ -388,7 +379,7 @@ def test_the_wires_own_reasoning_goes_back_on_every_backend(profile: Any) -> Non
         result = {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "rainy"}
         ask = {"role": "user", "content": "Weather in Paris?"}
         for history in ([ask, turn, result], [ask, turn, result, {**ask, "content": "And?"}]):
-            body = build(profile, "m", history, stream=False, tools=TOOLS)
+            body = build(profile, "m", ChatRequest(history, tools=TOOLS), stream=False)
             sent = json.dumps(body)
             for block in first.reasoning_blocks:
                 assert json.dumps(block) in sent
@@ -396,7 +387,7 @@ def test_the_wires_own_reasoning_goes_back_on_every_backend(profile: Any) -> Non
 
 def _wire_call(result: ChatResult) -> dict[str, Any]:
     call = result.tool_calls[0]
-    return wire.tool_call(call.id, call.name, call.arguments)
+    return shapes.tool_call(call.id, call.name, call.arguments)
 
 
 def test_unsigned_reasoning_goes_only_where_the_backend_takes_it() -> None:
@@ -407,8 +398,8 @@ def test_unsigned_reasoning_goes_only_where_the_backend_takes_it() -> None:
         {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet."},
         {"role": "user", "content": "again"},
     ]
-    zen = build_messages_body(ZEN, "claude-sonnet-4-5", glm_turn, stream=False)
-    local = build_messages_body(LLAMA_SERVER, None, glm_turn, stream=False)
+    zen = anthropic_messages.build(ZEN, "claude-sonnet-4-5", ChatRequest(glm_turn), stream=False)
+    local = anthropic_messages.build(LLAMA_SERVER, None, ChatRequest(glm_turn), stream=False)
     assert zen["messages"][1]["content"] == [{"type": "text", "text": "Hello!"}]
     assert local["messages"][1]["content"][0] == {
         "type": "thinking",
@@ -428,38 +419,33 @@ def test_unsigned_reasoning_goes_only_where_the_backend_takes_it() -> None:
     ],
 )
 def test_messages_tool_choice(choice: Any, sent: dict[str, Any]) -> None:
-    body = build_messages_body(
+    body = anthropic_messages.build(
         ZEN,
         "claude-x",
-        [{"role": "user", "content": "q"}],
+        ChatRequest([{"role": "user", "content": "q"}], tools=TOOLS, tool_choice=choice),
         stream=True,
-        tools=TOOLS,
-        tool_choice=choice,
     )
     assert body["tool_choice"] == sent and body["stream"] is True
 
 
 def test_messages_thinking_budget_and_switch() -> None:
     ask = [{"role": "user", "content": "q"}]
-    on = build_messages_body(
+    on = anthropic_messages.build(
         ZEN,
         "claude-x",
-        ask,
+        ChatRequest(ask, reasoning=True, options={"thinking_budget": 2048, "max_tokens": 8000}),
         stream=False,
-        reasoning=True,
-        options={"thinking_budget": 2048, "max_tokens": 8000},
     )
-    off = build_messages_body(ZEN, "claude-x", ask, stream=False, reasoning=False)
+    off = anthropic_messages.build(ZEN, "claude-x", ChatRequest(ask, reasoning=False), stream=False)
     assert on["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert on["max_tokens"] == 8000
     assert off["thinking"] == {"type": "disabled"}
     with pytest.raises(InvalidSettingError, match=r"budget of 2048 tokens.*max_tokens=1000"):
-        build_messages_body(
+        anthropic_messages.build(
             ZEN,
             "claude-x",
-            ask,
+            ChatRequest(ask, options={"thinking_budget": 2048, "max_tokens": 1000}),
             stream=False,
-            options={"thinking_budget": 2048, "max_tokens": 1000},
         )
 
 
@@ -469,21 +455,24 @@ def test_messages_reasoning_on_below_the_default_budget_is_a_setting_error(
 ) -> None:
     """reasoning=True means Anthropic's minimum budget, 1024: max_tokens=128 cannot hold it."""
     with pytest.raises(InvalidSettingError, match=r"default thinking budget of 1024.*=128"):
-        build_messages_body(
+        anthropic_messages.build(
             profile,
             "claude-x",
-            [{"role": "user", "content": "q"}],
+            ChatRequest(
+                [{"role": "user", "content": "q"}], reasoning=True, options={"max_tokens": 128}
+            ),
             stream=False,
-            reasoning=True,
-            options={"max_tokens": 128},
         )
 
 
 def test_messages_effort_on_llama_server_goes_to_the_template() -> None:
     """llama-server's /v1/messages drops every chat field but chat_template_kwargs; its chat
     endpoint hands `reasoning_effort` to the template as this kwarg."""
-    body = build_messages_body(
-        LLAMA_SERVER, None, [{"role": "user", "content": "q"}], stream=False, reasoning="high"
+    body = anthropic_messages.build(
+        LLAMA_SERVER,
+        None,
+        ChatRequest([{"role": "user", "content": "q"}], reasoning="high"),
+        stream=False,
     )
     assert body["chat_template_kwargs"] == {"enable_thinking": True, "reasoning_effort": "high"}
     assert "reasoning_effort" not in body
@@ -492,14 +481,16 @@ def test_messages_effort_on_llama_server_goes_to_the_template() -> None:
 def test_thinking_claude_gets_auto_instead_of_a_forced_tool() -> None:
     tools = [*TOOLS, {"type": "function", "function": {"name": "other", "parameters": {}}}]
     with pytest.warns(ToolChoiceDowngradedWarning, match="only tool_choice 'auto' or 'none'"):
-        body = build_messages_body(
+        body = anthropic_messages.build(
             ZEN,
             "claude-x",
-            [{"role": "user", "content": "q"}],
+            ChatRequest(
+                [{"role": "user", "content": "q"}],
+                tools=tools,
+                tool_choice="get_weather",
+                reasoning=True,
+            ),
             stream=False,
-            tools=tools,
-            tool_choice="get_weather",
-            reasoning=True,
         )
     assert body["tool_choice"] == {"type": "auto"}
     assert [t["name"] for t in body["tools"]] == ["get_weather"]
@@ -507,12 +498,11 @@ def test_thinking_claude_gets_auto_instead_of_a_forced_tool() -> None:
 
 def test_messages_names_options_it_has_no_field_for() -> None:
     with pytest.warns(UnsupportedSettingWarning, match="seed"):
-        body = build_messages_body(
+        body = anthropic_messages.build(
             ZEN,
             "claude-x",
-            [{"role": "user", "content": "q"}],
+            ChatRequest([{"role": "user", "content": "q"}], options={"seed": 7, "stop": ["\n"]}),
             stream=False,
-            options={"seed": 7, "stop": ["\n"]},
         )
     assert "seed" not in body and body["stop_sequences"] == ["\n"]
 
@@ -521,11 +511,11 @@ def test_messages_refuses_tool_arguments_that_are_not_an_object() -> None:
     loop = _claude_tool_loop()
     loop[2]["tool_calls"][0]["function"]["arguments"] = '{"city": '
     with pytest.raises(ValueError, match="not a JSON object"):
-        build_messages_body(ZEN, "claude-x", loop, stream=False)
+        anthropic_messages.build(ZEN, "claude-x", ChatRequest(loop), stream=False)
 
 
 def test_responses_tool_loop_sends_reasoning_items_back_unchanged() -> None:
-    first = parse_responses_response(GPT_ANSWER, "zen")
+    first = openai_responses.parse(GPT_ANSWER, "zen")
     history = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
@@ -544,14 +534,16 @@ def test_responses_tool_loop_sends_reasoning_items_back_unchanged() -> None:
         },
         {"role": "tool", "tool_call_id": "call_01", "content": "rainy, 12 C"},
     ]
-    body = build_responses_body(
+    body = openai_responses.build(
         ZEN,
         "gpt-5",
-        history,
+        ChatRequest(
+            history,
+            tools=TOOLS,
+            tool_choice="get_weather",
+            options={"max_tokens": 300, "reasoning_effort": "low"},
+        ),
         stream=True,
-        tools=TOOLS,
-        tool_choice="get_weather",
-        options={"max_tokens": 300, "reasoning_effort": "low"},
     )
     assert body["instructions"] == "Be brief."
     assert body["input"] == [
@@ -580,8 +572,8 @@ def test_responses_tool_loop_sends_reasoning_items_back_unchanged() -> None:
 
 def test_llama_server_gets_its_template_switch_on_every_wire() -> None:
     ask = [{"role": "user", "content": "q"}]
-    for build in (build_messages_body, build_responses_body):
-        body = build(LLAMA_SERVER, None, ask, stream=False, reasoning=False)
+    for build in (anthropic_messages.build, openai_responses.build):
+        body = build(LLAMA_SERVER, None, ChatRequest(ask, reasoning=False), stream=False)
         assert body["chat_template_kwargs"] == {"enable_thinking": False}
 
 
@@ -718,7 +710,7 @@ GPT_REFUSAL: dict[str, Any] = {
 
 @pytest.mark.parametrize("size", [1, 3, 8, 1000])
 def test_documented_messages_events(size: int) -> None:
-    whole = parse_messages_response(CLAUDE_DOCUMENTED, "zen")
+    whole = anthropic_messages.parse(CLAUDE_DOCUMENTED, "zen")
     assert whole.text == "Rainy in Paris, says the web."
     assert [c.name for c in whole.tool_calls] == ["get_weather"]  # the server tool is not ours
     assert whole.reasoning_blocks == CLAUDE_ANSWER["content"][:2]
@@ -733,7 +725,7 @@ def test_documented_messages_events(size: int) -> None:
         "redacted_thinking",
     ):
         assert f'"type": "{kind}"' in sent
-    deltas, result = _run(MessagesStreamParser("zen"), lines)
+    deltas, result = _run(anthropic_messages.StreamParser("zen"), lines)
     assert result == whole
     assert "".join(d.text for d in deltas) == whole.text
     assert list(_arguments(deltas).values()) == ['{"city": "Paris"}']
@@ -741,7 +733,7 @@ def test_documented_messages_events(size: int) -> None:
 
 @pytest.mark.parametrize("size", [1, 3, 8, 1000])
 def test_documented_responses_events(size: int) -> None:
-    whole = parse_responses_response(GPT_DOCUMENTED, "zen")
+    whole = openai_responses.parse(GPT_DOCUMENTED, "zen")
     assert whole.text == "Rainy in Paris, says the web."
     assert whole.reasoning == "Search, then call the tool."
     assert [c.name for c in whole.tool_calls] == ["get_weather"]
@@ -752,7 +744,7 @@ def test_documented_responses_events(size: int) -> None:
         "response.output_text.annotation.added",
         "response.web_search_call.searching",
     } <= _event_types(lines)
-    deltas, result = _run(ResponsesStreamParser("zen"), lines)
+    deltas, result = _run(openai_responses.StreamParser("zen"), lines)
     assert result == whole
     assert "".join(d.reasoning for d in deltas) == whole.reasoning
     assert "".join(d.text for d in deltas) == whole.text
@@ -762,7 +754,7 @@ def _event_types(lines: list[str]) -> set[str]:
     return {json.loads(line[5:])["type"] for line in lines if line.startswith("data:")}
 
 
-def test_messages_usage_is_cumulative_and_null_means_not_counted_yet() -> None:
+def test_parse_messages_usage_is_cumulative_and_null_means_not_counted_yet() -> None:
     """types/message_delta_usage.py: counts are cumulative; input counts may be null."""
     events = [
         {
@@ -788,7 +780,9 @@ def test_messages_usage_is_cumulative_and_null_means_not_counted_yet() -> None:
         },
         {"type": "message_stop"},
     ]
-    _, result = _run(MessagesStreamParser("zen"), [f"data: {json.dumps(e)}" for e in events])
+    _, result = _run(
+        anthropic_messages.StreamParser("zen"), [f"data: {json.dumps(e)}" for e in events]
+    )
     assert result.usage is not None
     assert (result.usage.input_tokens, result.usage.cached_tokens) == (100, 90)
     assert result.usage.output_tokens == 20
@@ -796,10 +790,12 @@ def test_messages_usage_is_cumulative_and_null_means_not_counted_yet() -> None:
 
 # Refusals ------------------------------------------------------------------------------------
 def test_a_refusal_is_the_text_and_the_finish_reason() -> None:
-    whole = parse_responses_response(GPT_REFUSAL, "zen")
+    whole = openai_responses.parse(GPT_REFUSAL, "zen")
     assert (whole.text, whole.finish_reason) == (REFUSAL, "refusal")
     for size in (1, 5, 1000):
-        deltas, result = _run(ResponsesStreamParser("zen"), responses_sse(GPT_REFUSAL, size))
+        deltas, result = _run(
+            openai_responses.StreamParser("zen"), responses_sse(GPT_REFUSAL, size)
+        )
         assert result == whole
         assert "".join(d.text for d in deltas) == REFUSAL
 
@@ -807,7 +803,7 @@ def test_a_refusal_is_the_text_and_the_finish_reason() -> None:
 def test_a_refusal_sent_only_whole_is_shown_once() -> None:
     """A server that sends `response.refusal.done` without deltas."""
     lines = [line for line in responses_sse(GPT_REFUSAL) if "response.refusal.delta" not in line]
-    deltas, result = _run(ResponsesStreamParser("zen"), lines)
+    deltas, result = _run(openai_responses.StreamParser("zen"), lines)
     assert "".join(d.text for d in deltas) == REFUSAL
     assert (result.text, result.finish_reason) == (REFUSAL, "refusal")
 
@@ -834,7 +830,7 @@ def _tool_use(**block: Any) -> dict[str, Any]:
 )
 def test_wrong_types_in_a_messages_answer(answer: dict[str, Any], names: str) -> None:
     with pytest.raises(MalformedResponseError, match=re.escape(names)):
-        parse_messages_response(answer, "x")
+        anthropic_messages.parse(answer, "x")
 
 
 def _call_item(**item: Any) -> dict[str, Any]:
@@ -862,7 +858,7 @@ def _call_item(**item: Any) -> dict[str, Any]:
 )
 def test_wrong_types_in_a_responses_answer(answer: dict[str, Any], names: str) -> None:
     with pytest.raises(MalformedResponseError, match=re.escape(names)):
-        parse_responses_response(answer, "x")
+        openai_responses.parse(answer, "x")
 
 
 def _events(*events: dict[str, Any]) -> list[str]:
@@ -880,7 +876,7 @@ _ITEM_ADDED = {
     ("parser", "lines", "names"),
     [
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             _events(
                 {
                     "type": "content_block_delta",
@@ -891,12 +887,12 @@ _ITEM_ADDED = {
             "`delta.text`",
         ),
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             _events({"type": "message_start", "message": {"id": 5}}),
             "`message.id`",
         ),
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             _events(
                 _MESSAGE_START,
                 {
@@ -908,29 +904,29 @@ _ITEM_ADDED = {
             "`content_block.id`",
         ),
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             _events(
                 {"type": "content_block_start", "index": "0", "content_block": {"type": "text"}}
             ),
             "`index`",
         ),
         (
-            MessagesStreamParser,
+            anthropic_messages.StreamParser,
             _events({"type": "message_delta", "delta": {"stop_reason": 3}}),
             "`delta.stop_reason`",
         ),
         (
-            ResponsesStreamParser,
+            openai_responses.StreamParser,
             _events({"type": "response.output_text.delta", "delta": 5}),
             "`delta`",
         ),
         (
-            ResponsesStreamParser,
+            openai_responses.StreamParser,
             _events({**_ITEM_ADDED, "item": {**_ITEM_ADDED["item"], "call_id": 5}}),
             "`item.call_id`",
         ),
         (
-            ResponsesStreamParser,
+            openai_responses.StreamParser,
             _events({"type": "response.created", "response": {"id": 5}}),
             "`response.id`",
         ),
@@ -953,14 +949,14 @@ def test_messages_arguments_for_a_block_never_started() -> None:
             "delta": {"type": "input_json_delta", "partial_json": '{"city": "Paris"}'},
         },
     )
-    parser = MessagesStreamParser("x")
+    parser = anthropic_messages.StreamParser("x")
     with pytest.raises(MalformedResponseError, match="content block 1, which never started"):
         for line in lines:
             parser.feed(line)
 
 
 def test_responses_arguments_for_an_item_never_added() -> None:
-    parser = ResponsesStreamParser("x")
+    parser = openai_responses.StreamParser("x")
     event = {"type": "response.function_call_arguments.delta", "item_id": "fc_9", "delta": "{}"}
     with pytest.raises(MalformedResponseError, match="never added"):
         parser.feed(f"data: {json.dumps(event)}")
@@ -987,15 +983,15 @@ def test_responses_that_did_not_complete_are_typed_errors(
 ) -> None:
     failure = {"error": {"code": "server_error", "message": "boom"}} if status == "failed" else {}
     with pytest.raises(raised):
-        parse_responses_response({**GPT_ANSWER, "status": status, **failure}, "x")
-    parser = ResponsesStreamParser("x")
+        openai_responses.parse({**GPT_ANSWER, "status": status, **failure}, "x")
+    parser = openai_responses.StreamParser("x")
     for line in _ended_with(status, **failure):
         parser.feed(line)
     with pytest.raises(raised):
         parser.finish()
 
 
-@pytest.mark.parametrize("parse", [parse_messages_response, parse_responses_response])
+@pytest.mark.parametrize("parse", [anthropic_messages.parse, openai_responses.parse])
 def test_an_empty_object_is_not_an_empty_answer(parse: Any) -> None:
     with pytest.raises(MalformedResponseError):
         parse({}, "x")
@@ -1007,8 +1003,8 @@ def test_a_streamed_call_without_a_name_is_invalid() -> None:
     gpt = copy.deepcopy(GPT_ANSWER)
     gpt["output"][2]["name"] = None
     for parser, lines in (
-        (MessagesStreamParser("x"), messages_sse(claude)),
-        (ResponsesStreamParser("x"), responses_sse(gpt)),
+        (anthropic_messages.StreamParser("x"), messages_sse(claude)),
+        (openai_responses.StreamParser("x"), responses_sse(gpt)),
     ):
         _, result = _run(parser, lines)
         assert not result.tool_calls

@@ -13,6 +13,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from zenllama.core import (
     ChatClient,
+    ChatRequest,
     ModelNotSupportedError,
     RateLimitError,
     ServerOverloadedError,
@@ -56,9 +57,9 @@ def test_each_family_goes_to_its_path_with_its_headers(fake: FakeServer) -> None
     fake.reply("/v1/messages", Reply(body=CLAUDE_ANSWER))
     fake.reply("/v1/responses", Reply(body=GPT_ANSWER))
     fake.chat(Reply(body=GLM_ANSWER))
-    assert _zen(fake, "claude-sonnet-4-5").complete(HI).text == "Let me check."
-    assert _zen(fake, "gpt-5.1").complete(HI).text == "Let me check."
-    assert _zen(fake, "glm-4.7").complete(HI).text == "Hello!"
+    assert _zen(fake, "claude-sonnet-4-5").complete(ChatRequest(HI)).text == "Let me check."
+    assert _zen(fake, "gpt-5.1").complete(ChatRequest(HI)).text == "Let me check."
+    assert _zen(fake, "glm-4.7").complete(ChatRequest(HI)).text == "Hello!"
     messages, responses, chat = (
         fake.requests_to(p)[0] for p in ("/v1/messages", "/v1/responses", "/v1/chat/completions")
     )
@@ -81,9 +82,9 @@ async def test_the_messages_key_is_never_in_the_logged_request_options(
     client = ChatClient(
         resolve_settings(base_url=fake.base_url, api_key=secret, model="claude-x", backend="zen")
     )
-    client.complete(HI)
-    await client.acomplete(HI)
-    list(client.stream(HI))
+    client.complete(ChatRequest(HI))
+    await client.acomplete(ChatRequest(HI))
+    list(client.stream(ChatRequest(HI)))
     # openai 1.x/2.x log every request's options; 3.x logs no options, only the method.
     if OPENAI_MAJOR < 3:
         assert any("Request options" in r.getMessage() for r in caplog.records)
@@ -112,10 +113,10 @@ def test_zen_error_envelopes_are_typed_on_every_wire(
         )
     )
     with pytest.raises(RateLimitError) as caught:
-        client.complete(HI)
+        client.complete(ChatRequest(HI))
     assert caught.value.retry_after == 3.0
     with pytest.raises(ModelNotSupportedError, match="not supported"):
-        client.complete(HI)
+        client.complete(ChatRequest(HI))
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_error_event_mid_stream_is_typed(
     lines = _sse_lines(messages_sse(CLAUDE_ANSWER))[:8]
     fake.reply("/v1/messages", Reply(events=[*lines, {"type": "error", "error": error}]))
     with pytest.raises(raised, match=error["message"]):
-        list(_zen(fake, "claude-x").stream(HI))
+        list(_zen(fake, "claude-x").stream(ChatRequest(HI)))
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,7 @@ def test_streams_through_the_transport(
     fake: FakeServer, model: str, path: str, lines: list[str]
 ) -> None:
     fake.reply(path, Reply(events=_sse_lines(lines)))
-    deltas = list(_zen(fake, model).stream(HI))
+    deltas = list(_zen(fake, model).stream(ChatRequest(HI)))
     result = deltas[-1].result
     assert result is not None and result.tool_calls[0].arguments == {"city": "Paris"}
     assert "".join(d.text for d in deltas) == "Let me check."

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from zenllama.core import (
     ChatClient,
+    ChatRequest,
     IncompleteStreamError,
     StreamError,
     ZenLlamaError,
@@ -60,7 +61,7 @@ async def one_stream(
     pieces: list[str] = []
     final = None
     try:
-        async for delta in client.astream(messages, options=options):
+        async for delta in client.astream(ChatRequest(messages, options=options)):
             if delta.text:
                 pieces.append(delta.text)
                 if underway is not None and len(pieces) == 2:

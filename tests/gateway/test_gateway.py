@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from zenllama.core import ChatClient, ChatResult, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, ChatResult, resolve_settings
 from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
@@ -84,9 +84,9 @@ async def _answer(client: ChatClient, stream: bool) -> ChatResult:
     options = {"max_tokens": 24}
     try:
         if not stream:
-            return await client.acomplete(messages, options=options)
+            return await client.acomplete(ChatRequest(messages, options=options))
         result = None
-        async for delta in client.astream(messages, options=options):
+        async for delta in client.astream(ChatRequest(messages, options=options)):
             result = delta.result or result
         assert result is not None
         return result

@@ -14,6 +14,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from zenllama import cli
 from zenllama.core import (
+    ChatRequest,
     FeatureNotSupportedError,
     InvalidSettingError,
     SlotFileNotFoundError,
@@ -236,7 +237,9 @@ def test_router_serves_each_model_with_its_own_template(router: LlamaServer) -> 
     question = [HumanMessage("Say hello in one word.")]
     for model, own in (("gemma", "<start_of_turn>"), ("coder", "<|im_start|>")):
         llm = ChatZenLlama(base_url=router.base_url, model=model, **{**SAMPLING, "max_tokens": 24})
-        assert own in llm.client.llama_cpp.apply_template([{"role": "user", "content": "hi"}])
+        assert own in llm.client.llama_cpp.apply_template(
+            ChatRequest([{"role": "user", "content": "hi"}])
+        )
         answer = str(llm.invoke(question).content)
         assert answer.strip()
         assert not [t for t in TEMPLATE_TOKENS if t in answer], (model, answer)

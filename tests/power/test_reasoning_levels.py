@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage, ThinkingBlock
 
-from zenllama.core import ChatClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
@@ -29,7 +29,7 @@ BASE = {"temperature": 0, "seed": 7, "max_tokens": 60, "grammar": OPEN_THINKING}
 def _prompt(reasoning: object, server: LlamaServer) -> str:
     llm = ChatZenLlama(base_url=server.base_url, reasoning=reasoning)
     return llm.client.llama_cpp.apply_template(
-        [{"role": "user", "content": "hi"}], **llm.request_parts({})
+        llm.chat_request([{"role": "user", "content": "hi"}], {})
     )
 
 
@@ -85,13 +85,13 @@ def test_a_budget_ends_thinking_after_that_many_tokens(
     client = ChatClient(resolve_settings(base_url=thinking_server.base_url))
     counts = {}
     for budget in (4, 16):
-        result = client.complete(ASK, api=api, reasoning=budget, options=GREEDY)
+        result = client.complete(ChatRequest(ASK, api=api, reasoning=budget, options=GREEDY))
         counts[budget] = len(client.llama_cpp.tokenize(result.reasoning))
         assert 0 < counts[budget] <= budget
         assert result.text  # what it wrote after the forced end of thinking
     assert counts[4] < counts[16]
     if api != "messages":  # (Messages always sends a budget)
-        unbounded = client.complete(ASK, api=api, reasoning=True, options=GREEDY)
+        unbounded = client.complete(ChatRequest(ASK, api=api, reasoning=True, options=GREEDY))
         assert not unbounded.text  # no budget: it thinks until max_tokens
 
 
@@ -103,7 +103,8 @@ def test_an_effort_reaches_the_chat_template(thinking_server: LlamaServer, api: 
     options = {**GREEDY, "max_tokens": 8}
 
     def prompt_tokens(**reasoning: Any) -> int:
-        usage = client.complete(ASK, api=api, thinking_budget=4, options=options, **reasoning)
+        request = ChatRequest(ASK, api=api, thinking_budget=4, options=options, **reasoning)
+        usage = client.complete(request)
         assert usage.usage is not None
         return usage.usage.input_tokens
 

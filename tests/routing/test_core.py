@@ -11,6 +11,7 @@ import pytest
 
 from zenllama.core import (
     BackendConnectionError,
+    ChatRequest,
     ChatResult,
     IncompleteStreamError,
     InvalidSettingError,
@@ -43,7 +44,7 @@ def _long(chars: int) -> list[dict[str, str]]:
 
 
 def _stream_text(client: RoutedChatClient, messages: list[dict[str, str]]) -> ChatResult:
-    deltas = list(client.stream(messages))
+    deltas = list(client.stream(ChatRequest(messages)))
     result = deltas[-1].result
     assert result is not None
     return result
@@ -53,8 +54,8 @@ def _stream_text(client: RoutedChatClient, messages: list[dict[str, str]]) -> Ch
 def test_down_local_goes_to_zen_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
     client = routed(dead_url())
     with caplog.at_level(logging.INFO, logger="zenllama.routing"):
-        first = client.complete(ASK)
-        second = client.complete(ASK)
+        first = client.complete(ChatRequest(ASK))
+        second = client.complete(ChatRequest(ASK))
     assert first.backend == "zen" and first.route is not None
     assert first.route.backend == "zen" and first.route.switched
     assert first.route.reason == "local unavailable: connection failed"
@@ -76,7 +77,7 @@ def test_loading_or_busy_local_goes_to_zen_at_once(
     local: FakeServer, status: int, kind: str, why: str
 ) -> None:
     local.chat(Reply(status, error(status, "busy", kind)))
-    result = routed(local.base_url, max_retries=3).complete(ASK)
+    result = routed(local.base_url, max_retries=3).complete(ChatRequest(ASK))
     assert result.route is not None and why in result.route.reason
     assert len(local.chat_bodies) == 1  # at once: none of the local client's 3 retries
 
@@ -84,21 +85,21 @@ def test_loading_or_busy_local_goes_to_zen_at_once(
 def test_local_retries_first_when_so_configured(local: FakeServer) -> None:
     local.chat(*[Reply(429, error(429, "no free slot", "unavailable_error"))] * 2)
     policy = RoutingPolicy(at_once=False)
-    result = routed(local.base_url, policy, max_retries=1).complete(ASK)
+    result = routed(local.base_url, policy, max_retries=1).complete(ChatRequest(ASK))
     assert result.backend == "zen" and len(local.chat_bodies) == 2
 
 
 def test_unavailable_policy_off_raises() -> None:
     client = routed(dead_url(), RoutingPolicy(on_unavailable=False))
     with pytest.raises(BackendConnectionError):
-        client.complete(ASK)
+        client.complete(ChatRequest(ASK))
 
 
 def test_comes_back_to_local_once_it_is_up(local: FakeServer) -> None:
     local.chat(Reply(503, error(503, "Loading model", "unavailable_error")), LOCAL_ANSWER)
     client = routed(local.base_url)
-    assert client.complete(ASK).backend == "zen"
-    back = client.complete(ASK)
+    assert client.complete(ChatRequest(ASK)).backend == "zen"
+    back = client.complete(ChatRequest(ASK))
     assert back.text == "local" and back.route is not None
     assert back.route.backend == "local" and back.route.switched
     assert back.route.reason == "first choice"
@@ -109,21 +110,21 @@ def test_loading_server_probed_as_plain_openai_is_asked_again(local: FakeServer)
     local.props = None  # /props 404 while loading: the first probe sees no llama-server
     local.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
     client = routed(local.base_url)
-    client.complete(ASK)
+    client.complete(ChatRequest(ASK))
     local.props = props
     local.chat(LOCAL_ANSWER)
-    assert client.complete(ASK).backend == "llama-server"
+    assert client.complete(ChatRequest(ASK)).backend == "llama-server"
 
 
 # Size -----------------------------------------------------------------------------------
 def test_a_short_prompt_is_not_counted(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER)
-    assert routed(local.base_url).complete(ASK).text == "local"
+    assert routed(local.base_url).complete(ChatRequest(ASK)).text == "local"
     assert local.requests_to("/tokenize") == []
 
 
 def test_too_long_goes_to_zen_before_any_local_chat_request(local: FakeServer) -> None:
-    result = routed(local.base_url).complete(_long(LOCAL_WINDOW + 100))
+    result = routed(local.base_url).complete(ChatRequest(_long(LOCAL_WINDOW + 100)))
     assert result.backend == "zen" and result.route is not None
     assert result.route.reason == f"local context window {LOCAL_WINDOW} < 1107 needed"
     assert local.chat_bodies == []  # no failed round trip
@@ -133,7 +134,7 @@ def test_too_long_goes_to_zen_before_any_local_chat_request(local: FakeServer) -
 def test_servers_counting_chat_requests_are_asked_once(local: FakeServer) -> None:
     counted = [Reply(body={"input_tokens": LOCAL_WINDOW + 1})]
     local.handle(CHAT + "/input_tokens", lambda seen: counted.pop() if counted else None)
-    result = routed(local.base_url).complete(_long(LOCAL_WINDOW - 100))
+    result = routed(local.base_url).complete(ChatRequest(_long(LOCAL_WINDOW - 100)))
     assert result.route is not None
     assert result.route.reason == f"local context window {LOCAL_WINDOW} < {LOCAL_WINDOW + 1} needed"
     assert local.requests_to("/tokenize") == [] and local.chat_bodies == []
@@ -143,12 +144,13 @@ def test_servers_counting_chat_requests_are_asked_once(local: FakeServer) -> Non
 
 def test_near_the_window_the_exact_count_decides(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER)
-    result = routed(local.base_url).complete(_long(LOCAL_WINDOW - 100))
+    result = routed(local.base_url).complete(ChatRequest(_long(LOCAL_WINDOW - 100)))
     assert result.text == "local" and len(local.requests_to("/tokenize")) == 1
 
 
 def test_max_tokens_counts_towards_the_window(local: FakeServer) -> None:
-    result = routed(local.base_url).complete(_long(LOCAL_WINDOW - 100), options={"max_tokens": 200})
+    long_ask = ChatRequest(_long(LOCAL_WINDOW - 100), options={"max_tokens": 200})
+    result = routed(local.base_url).complete(long_ask)
     assert result.route is not None and result.route.reason.endswith("< 1107 needed")
     assert local.chat_bodies == []
 
@@ -156,10 +158,10 @@ def test_max_tokens_counts_towards_the_window(local: FakeServer) -> None:
 def test_a_server_back_with_another_window_is_asked_again(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER, Reply(429, error(429, "no free slot", "unavailable_error")))
     client = routed(local.base_url)
-    assert client.complete(_long(LOCAL_WINDOW - 100)).text == "local"
+    assert client.complete(ChatRequest(_long(LOCAL_WINDOW - 100))).text == "local"
     local.props = {"default_generation_settings": {"n_ctx": 500}, "total_slots": 1}  # restarted
-    assert client.complete(ASK).backend == "zen"
-    result = client.complete(_long(LOCAL_WINDOW - 100))
+    assert client.complete(ChatRequest(ASK)).backend == "zen"
+    result = client.complete(ChatRequest(_long(LOCAL_WINDOW - 100)))
     assert (
         result.route is not None and result.route.reason == "local context window 500 < 907 needed"
     )
@@ -168,7 +170,7 @@ def test_a_server_back_with_another_window_is_asked_again(local: FakeServer) -> 
 
 def test_size_policy_off_sends_to_local(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER)
-    result = routed(local.base_url, RoutingPolicy(on_size=False)).complete(_long(2000))
+    result = routed(local.base_url, RoutingPolicy(on_size=False)).complete(ChatRequest(_long(2000)))
     assert result.text == "local" and local.requests_to("/tokenize") == []
 
 
@@ -195,27 +197,27 @@ def test_size_policy_off_sends_to_local(local: FakeServer) -> None:
 )
 def test_a_context_overflow_answer_goes_on(local: FakeServer, body: dict[str, object]) -> None:
     local.chat(Reply(400, body))
-    result = routed(local.base_url).complete(ASK)
+    result = routed(local.base_url).complete(ChatRequest(ASK))
     assert result.backend == "zen" and result.route is not None
     assert "exceeds its context window" in result.route.reason
 
 
 # Per-call route ---------------------------------------------------------------------------
 def test_route_forces_a_backend(local: FakeServer) -> None:
-    result = routed(local.base_url).complete(ASK, options={"route": "zen"})
+    result = routed(local.base_url).complete(ChatRequest(ASK, options={"route": "zen"}))
     assert result.backend == "zen" and local.chat_bodies == []
     assert result.route is not None and result.route.reason == "route='zen' asked"
 
 
 def test_forced_local_does_not_fall_back() -> None:
     with pytest.raises(BackendConnectionError):
-        routed(dead_url()).complete(ASK, options={"route": "local"})
+        routed(dead_url()).complete(ChatRequest(ASK, options={"route": "local"}))
 
 
 def test_unknown_route_is_a_clear_error(local: FakeServer) -> None:
     names = r"route='gpu' names no backend.*\['local', 'zen'\]"
     with pytest.raises(InvalidSettingError, match=names):
-        routed(local.base_url).complete(ASK, options={"route": "gpu"})
+        routed(local.base_url).complete(ChatRequest(ASK, options={"route": "gpu"}))
 
 
 def test_backends_need_distinct_names(local: FakeServer) -> None:
@@ -242,7 +244,7 @@ def test_a_cut_stream_raises_and_is_never_continued_elsewhere(local: FakeServer)
         )
         got = []
         with pytest.raises(IncompleteStreamError):
-            for delta in client.stream(ASK):
+            for delta in client.stream(ChatRequest(ASK)):
                 got.append(delta.text)
         assert got == ["Hel", "lo"] and other.seen == []
     finally:
@@ -259,8 +261,8 @@ def test_async_paths_route_too(local: FakeServer) -> None:
 
     async def run() -> tuple[ChatResult, ChatResult]:
         client = routed(local.base_url)
-        whole = await client.acomplete(_long(LOCAL_WINDOW + 100))
-        deltas = [d async for d in client.astream(ASK)]
+        whole = await client.acomplete(ChatRequest(_long(LOCAL_WINDOW + 100)))
+        deltas = [d async for d in client.astream(ChatRequest(ASK))]
         assert deltas[-1].result is not None
         return whole, deltas[-1].result
 
@@ -272,9 +274,9 @@ def test_async_paths_route_too(local: FakeServer) -> None:
 def test_async_down_local_goes_to_zen() -> None:
     async def run() -> list[ChatResult]:
         client = routed(dead_url())
-        deltas = [d async for d in client.astream(ASK)]
+        deltas = [d async for d in client.astream(ChatRequest(ASK))]
         assert deltas[-1].result is not None
-        return [await client.acomplete(ASK), deltas[-1].result]
+        return [await client.acomplete(ChatRequest(ASK)), deltas[-1].result]
 
     assert [r.backend for r in asyncio.run(run())] == ["zen", "zen"]
 
@@ -283,7 +285,7 @@ def test_loading_answer_with_no_fallback_policy_raises(local: FakeServer) -> Non
     local.chat(Reply(503, error(503, "Loading model", "unavailable_error")))
     client = routed(local.base_url, RoutingPolicy(on_unavailable=False), max_retries=0)
     with pytest.raises(ServerLoadingError):
-        client.complete(ASK)
+        client.complete(ChatRequest(ASK))
 
 
 # Continuity ----------------------------------------------------------------------------------
@@ -308,7 +310,7 @@ def test_a_tool_loop_moves_to_zen_and_back_with_each_backends_rules(
     )
     client = routed(local.base_url)
     messages: list[dict[str, object]] = [{"role": "user", "content": "Weather in Paris?"}]
-    first = client.complete(messages, tools=tools, tool_choice="get_weather")
+    first = client.complete(ChatRequest(messages, tools=tools, tool_choice="get_weather"))
     assert first.backend == "llama-server" and first.tool_calls[0].id == "call_local_1"
     messages += [
         {
@@ -320,7 +322,7 @@ def test_a_tool_loop_moves_to_zen_and_back_with_each_backends_rules(
         {"role": "tool", "tool_call_id": "call_local_1", "content": "18 C"},
     ]
     with pytest.warns(ToolChoiceDowngradedWarning):  # GLM takes only "auto"
-        second = client.complete(messages, tools=tools, tool_choice="get_weather")
+        second = client.complete(ChatRequest(messages, tools=tools, tool_choice="get_weather"))
     assert second.backend == "zen" and second.text == "The tool says: 18 C."
     zen_body = zen_chats(sent)[-1]
     # zen's rules: its session header, GLM's tool_choice "auto", the reasoning sent back.
@@ -330,7 +332,7 @@ def test_a_tool_loop_moves_to_zen_and_back_with_each_backends_rules(
     assert sent_call["tool_calls"][0]["id"] == zen_body.body["messages"][2]["tool_call_id"]
     assert sent_call["reasoning_content"] == "look it up"
     messages += [{"role": "assistant", "content": second.text}, {"role": "user", "content": "ok"}]
-    third = client.complete(messages, tools=tools, tool_choice="get_weather")
+    third = client.complete(ChatRequest(messages, tools=tools, tool_choice="get_weather"))
     assert third.backend == "llama-server" and third.route is not None and third.route.switched
     local_body = local.chat_bodies[-1]
     # llama-server's rules: a named tool becomes "required", no session header.
@@ -347,7 +349,7 @@ def test_a_local_server_fixture_is_llama_server() -> None:
     server = local_server()
     try:
         server.chat(LOCAL_ANSWER)
-        assert routed(server.base_url).complete(ASK).backend == "llama-server"
+        assert routed(server.base_url).complete(ChatRequest(ASK)).backend == "llama-server"
     finally:
         server.close()
 
@@ -366,7 +368,7 @@ def test_the_size_check_counts_the_chat_body_whatever_the_wire(
 ) -> None:
     local.handle(CHAT + "/input_tokens", _count_chat_bodies_only)
     messages = [{"role": "system", "content": "be brief"}, *_long(LOCAL_WINDOW - 100)]
-    result = routed(local.base_url).complete(messages, api=api)
+    result = routed(local.base_url).complete(ChatRequest(messages, api=api))
     assert result.route is not None
     assert result.route.reason == f"local context window {LOCAL_WINDOW} < {LOCAL_WINDOW + 1} needed"
     counted = local.requests_to(CHAT + "/input_tokens")[0].body
@@ -376,7 +378,7 @@ def test_the_size_check_counts_the_chat_body_whatever_the_wire(
 def test_a_fallback_gets_its_own_model_and_no_llama_cpp_fields(sent: SentRequests) -> None:
     options = {"model": "local-only", "grammar": 'root ::= "x"', "id_slot": 0, "top_k": 5}
     with pytest.warns(UnsupportedSettingWarning, match="zen is not a llama-server"):
-        result = routed(dead_url()).complete(ASK, options=options, api="messages")
+        result = routed(dead_url()).complete(ChatRequest(ASK, options=options, api="messages"))
     assert result.backend == "zen"
     (body,) = [s.body for s in zen_chats(sent)]  # chat completions: zen's rule for its model
     assert body["model"] == MODEL
@@ -384,7 +386,8 @@ def test_a_fallback_gets_its_own_model_and_no_llama_cpp_fields(sent: SentRequest
 
 
 def test_a_per_call_model_goes_to_the_backend_route_names(sent: SentRequests) -> None:
-    result = routed(dead_url()).complete(ASK, options={"model": "glm-4.6", "route": "zen"})
+    asked = ChatRequest(ASK, options={"model": "glm-4.6", "route": "zen"})
+    result = routed(dead_url()).complete(asked)
     assert result.backend == "zen"
     assert [s.body["model"] for s in zen_chats(sent)] == ["glm-4.6"]
 
@@ -396,7 +399,7 @@ def test_threads_failing_on_a_down_local_rebuild_its_client_once(
     # Its last answer hangs up, so once closed nothing answers on that port (refused).
     server.chat(Reply(body=answer({"content": "local"}), headers={"Connection": "close"}))
     client = routed(server.base_url)
-    assert client.complete(ASK).text == "local"  # its window is learnt
+    assert client.complete(ChatRequest(ASK)).text == "local"  # its window is learnt
     server.close()  # down: every thread fails on it at once
     built: list[ChatClient] = []
 
@@ -410,7 +413,7 @@ def test_threads_failing_on_a_down_local_rebuild_its_client_once(
 
     def call(_: int) -> str | None:
         start.wait()
-        return client.complete(ASK).backend
+        return client.complete(ChatRequest(ASK)).backend
 
     for _ in range(5):
         with ThreadPoolExecutor(16) as pool:

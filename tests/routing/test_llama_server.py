@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from langchain_core.messages import HumanMessage, ToolMessage, convert_to_messag
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool
 
-from zenllama.core import ChatClient, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.core.prompt_size import prompt_tokens, template_tokens
 from zenllama.langchain import ChatZenLlama, Fallback
 from zenllama.llama_index import ZenLlama
@@ -76,9 +77,9 @@ def _local_chats(sent: SentRequests, server: LlamaServer) -> list[Any]:
 def test_the_count_is_the_one_the_server_uses(local: LlamaServer) -> None:
     client = ChatClient(resolve_settings(base_url=local.base_url, **SLOW_OK))
     messages = [{"role": "user", "content": WEATHER_QUESTION}]
-    request: dict[str, Any] = {"tools": [WEATHER_TOOL], "tool_choice": "required"}
-    body = client.build_body(messages, stream=False, **request)
-    answer = client.complete(messages, **request, options={"max_tokens": 8})
+    request = ChatRequest(messages, tools=[WEATHER_TOOL], tool_choice="required")
+    body = client.build_body(request, stream=False)
+    answer = client.complete(replace(request, options={"max_tokens": 8}))
     assert answer.usage is not None and answer.usage.input_tokens > 0
     assert prompt_tokens(client, body) == answer.usage.input_tokens
     assert template_tokens(client, body) == answer.usage.input_tokens  # servers without it

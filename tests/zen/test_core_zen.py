@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from zenllama.core import ChatClient, ToolChoiceDowngradedWarning, resolve_settings
+from zenllama.core import ChatClient, ChatRequest, ToolChoiceDowngradedWarning, resolve_settings
 from zenllama.core.backends import LLAMA_SERVER, ZEN
-from zenllama.core.request import build_chat_body
+from zenllama.core.wires import chat_completions
 
 from ..fakes import FakeServer, Reply
 
@@ -36,7 +36,9 @@ def _tools_sent(body: dict[str, Any]) -> list[str]:
 )
 def test_glm_gets_auto_with_a_warning_for_forced_choices(choice: Any, offered: list[str]) -> None:
     with pytest.warns(ToolChoiceDowngradedWarning, match="accepts only tool_choice='auto'"):
-        body = build_chat_body(ZEN, "glm-4.7", ASK, stream=False, tools=TOOLS, tool_choice=choice)
+        body = chat_completions.build(
+            ZEN, "glm-4.7", ChatRequest(ASK, tools=TOOLS, tool_choice=choice), stream=False
+        )
     assert body["tool_choice"] == "auto" and _tools_sent(body) == offered
 
 
@@ -44,13 +46,19 @@ def test_glm_downgrade_can_be_made_an_error() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", ToolChoiceDowngradedWarning)
         with pytest.raises(ToolChoiceDowngradedWarning):
-            build_chat_body(ZEN, "glm-4.7-free", ASK, stream=False, tools=TOOLS, tool_choice="a")
+            chat_completions.build(
+                ZEN, "glm-4.7-free", ChatRequest(ASK, tools=TOOLS, tool_choice="a"), stream=False
+            )
 
 
 @pytest.mark.filterwarnings("error")
 def test_glm_auto_and_none_need_no_warning() -> None:
-    auto = build_chat_body(ZEN, "glm-4.7", ASK, stream=False, tools=TOOLS, tool_choice="auto")
-    none = build_chat_body(ZEN, "glm-4.7", ASK, stream=False, tools=TOOLS, tool_choice="none")
+    auto = chat_completions.build(
+        ZEN, "glm-4.7", ChatRequest(ASK, tools=TOOLS, tool_choice="auto"), stream=False
+    )
+    none = chat_completions.build(
+        ZEN, "glm-4.7", ChatRequest(ASK, tools=TOOLS, tool_choice="none"), stream=False
+    )
     assert auto["tool_choice"] == "auto" and _tools_sent(auto) == ["a", "b"]
     assert "tools" not in none and "tool_choice" not in none  # no tools offered: no call
 
@@ -58,24 +66,30 @@ def test_glm_auto_and_none_need_no_warning() -> None:
 @pytest.mark.filterwarnings("error")
 def test_other_zen_models_keep_their_tool_choice() -> None:
     for choice in ("required", "none"):
-        body = build_chat_body(ZEN, "kimi-k2", ASK, stream=False, tools=TOOLS, tool_choice=choice)
+        body = chat_completions.build(
+            ZEN, "kimi-k2", ChatRequest(ASK, tools=TOOLS, tool_choice=choice), stream=False
+        )
         assert body["tool_choice"] == choice and _tools_sent(body) == ["a", "b"]
 
 
 def test_preserved_thinking_per_backend() -> None:
-    zen = build_chat_body(ZEN, "glm-4.7", ASK, stream=False, preserve_thinking=True)
-    local = build_chat_body(LLAMA_SERVER, None, ASK, stream=False, preserve_thinking=True)
+    zen = chat_completions.build(
+        ZEN, "glm-4.7", ChatRequest(ASK, preserve_thinking=True), stream=False
+    )
+    local = chat_completions.build(
+        LLAMA_SERVER, None, ChatRequest(ASK, preserve_thinking=True), stream=False
+    )
     assert zen["thinking"] == {"type": "enabled", "clear_thinking": False}
     assert local["chat_template_kwargs"] == {"clear_thinking": False}
     for off in (None, False):
-        assert "thinking" not in build_chat_body(
-            ZEN, "glm-4.7", ASK, stream=False, preserve_thinking=off
+        assert "thinking" not in chat_completions.build(
+            ZEN, "glm-4.7", ChatRequest(ASK, preserve_thinking=off), stream=False
         )
 
 
 def test_thinking_switch_wins_over_preserved_thinking() -> None:
-    body = build_chat_body(
-        ZEN, "glm-4.7", ASK, stream=False, preserve_thinking=True, reasoning=False
+    body = chat_completions.build(
+        ZEN, "glm-4.7", ChatRequest(ASK, preserve_thinking=True, reasoning=False), stream=False
     )
     assert body["thinking"] == {"type": "disabled", "clear_thinking": False}
 

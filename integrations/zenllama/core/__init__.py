@@ -37,6 +37,7 @@ from .errors import (
 )
 from .llama_cpp import InfillDelta, InfillResult, LlamaCpp
 from .models import ModelInfo
+from .request import ChatRequest
 from .results import (
     ChatResult,
     InvalidToolCall,
@@ -57,6 +58,7 @@ __all__ = [
     "BackendTimeoutError",
     "BadRequestError",
     "ChatClient",
+    "ChatRequest",
     "ChatResult",
     "ContextOverflowError",
     "EmbeddingsClient",

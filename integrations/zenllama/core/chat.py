@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from .backends import (
 from .llama_cpp import LlamaCpp
 from .models import ModelInfo, parse_models
 from .reasoning import template_opens_think
-from .request import Message, ToolSpec
+from .request import ChatRequest
 from .results import ChatResult, StreamDelta
 from .settings import Settings
 from .transport import KEY_HEADER, Transport, root_url
@@ -126,35 +126,22 @@ class ChatClient:
         return self._transport
 
     # Chat ---------------------------------------------------------------------------
-    def _model_of(self, request: Mapping[str, Any]) -> str | None:
-        # A model named for this call (options["model"]) decides the backend's rules too.
-        return (request.get("options") or {}).get("model") or self.settings.model
-
-    def _wire_of(self, request: Mapping[str, Any]) -> Wire:
-        """`api` if set, else the backend's rule for the model (zen: claude-* Messages,
-        gpt-* Responses, the rest chat completions)."""
-        return wire_for(self.profile, self._model_of(request), request.get("api"))
-
-    def build_body(
-        self,
-        messages: Sequence[Message],
-        *,
-        stream: bool,
-        reasoning_open: bool | None = None,
-        **request: Any,
-    ) -> dict[str, Any]:
-        """The request body for this backend and model, in its wire's dialect; every chat
-        path builds one before sending anything.
-
-        `reasoning_open` is how the answer is read, not part of the body: taken and left out,
-        so the parts a framework class hands to `complete` also build (and count) its body."""
+    def _prepare(self, request: ChatRequest, *, stream: bool) -> tuple[Wire, dict[str, Any]]:
+        """The call's wire, chosen once (`api` if set, else the backend's rule for the model:
+        zen's claude-* Messages, gpt-* Responses, the rest chat completions), and its body."""
         profile = self.profile
         if profile.requires_api_key and self.settings.api_key is None:
             # Fail here, not with the backend's 401 after a round trip.
             raise errors.MissingAPIKeyError(profile.name, profile.api_key_env)
-        wire = self._wire_of(request)
-        request.pop("api", None)
-        return wire.build(profile, self._model_of(request), messages, stream=stream, **request)
+        # A model named for this call decides the backend's rules too.
+        model = request.model or self.settings.model
+        wire = wire_for(profile, model, request.api)
+        return wire, wire.build(profile, model, request, stream=stream)
+
+    def build_body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        """The request body for this backend and model, in its wire's dialect; every chat
+        path builds one before sending anything."""
+        return self._prepare(request, stream=stream)[1]
 
     def _headers_of(self, wire: Wire) -> Mapping[str, str]:
         # The header's name only: the shared client adds its key when it sends the request.
@@ -162,58 +149,24 @@ class ChatClient:
             return wire.headers
         return {**wire.headers, KEY_HEADER: wire.key_header}
 
-    def _prepare(
-        self, messages: Sequence[Message], *, stream: bool, **request: Any
-    ) -> tuple[Wire, dict[str, Any]]:
-        return self._wire_of(request), self.build_body(messages, stream=stream, **request)
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        reasoning_open: bool | None = None,
-        **request: Any,
-    ) -> ChatResult:
-        wire, body = self._prepare(
-            messages, stream=False, tools=tools, tool_choice=tool_choice, **request
-        )
-        opened = self._reasoning_open(body, reasoning_open)
+    def complete(self, request: ChatRequest) -> ChatResult:
+        wire, body = self._prepare(request, stream=False)
+        opened = self._reasoning_open(body, request.reasoning_open)
         answer = self.transport.post(wire.path, body, self._headers_of(wire))
         return wire.parse(answer, self.profile.name, opened)
 
-    async def acomplete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        reasoning_open: bool | None = None,
-        **request: Any,
-    ) -> ChatResult:
+    async def acomplete(self, request: ChatRequest) -> ChatResult:
         transport = await self.atransport()
-        wire, body = self._prepare(
-            messages, stream=False, tools=tools, tool_choice=tool_choice, **request
-        )
-        opened = self._reasoning_open(body, reasoning_open)
+        wire, body = self._prepare(request, stream=False)
+        opened = self._reasoning_open(body, request.reasoning_open)
         answer = await transport.apost(wire.path, body, self._headers_of(wire))
         return wire.parse(answer, self.profile.name, opened)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        reasoning_open: bool | None = None,
-        **request: Any,
-    ) -> Iterator[StreamDelta]:
+    def stream(self, request: ChatRequest) -> Iterator[StreamDelta]:
         """Yields deltas as they arrive; the last one carries the whole `ChatResult`."""
-        wire, body = self._prepare(
-            messages, stream=True, tools=tools, tool_choice=tool_choice, **request
-        )
-        parser = wire.stream_parser(self.profile.name, self._reasoning_open(body, reasoning_open))
+        wire, body = self._prepare(request, stream=True)
+        opened = self._reasoning_open(body, request.reasoning_open)
+        parser = wire.stream_parser(self.profile.name, opened)
         feed = parser.feed
         with self.transport.stream_lines(wire.path, body, self._headers_of(wire)) as lines:
             for line in lines:
@@ -222,20 +175,11 @@ class ChatClient:
                     yield delta
         yield parser.finish()
 
-    async def astream(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        reasoning_open: bool | None = None,
-        **request: Any,
-    ) -> AsyncGenerator[StreamDelta, None]:
+    async def astream(self, request: ChatRequest) -> AsyncGenerator[StreamDelta, None]:
         transport = await self.atransport()
-        wire, body = self._prepare(
-            messages, stream=True, tools=tools, tool_choice=tool_choice, **request
-        )
-        parser = wire.stream_parser(self.profile.name, self._reasoning_open(body, reasoning_open))
+        wire, body = self._prepare(request, stream=True)
+        opened = self._reasoning_open(body, request.reasoning_open)
+        parser = wire.stream_parser(self.profile.name, opened)
         feed = parser.feed
         async with transport.astream_lines(wire.path, body, self._headers_of(wire)) as lines:
             async for line in lines:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -31,10 +31,9 @@ from .chat import ChatClient
 from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from .errors import ZenLlamaError, redact_url
 from .models import model_from_props
-from .request import LLAMA_CPP_FIELDS
+from .request import LLAMA_CPP_FIELDS, ROUTE_OPTION, ChatRequest, Message
 from .results import Usage
 from .routing import (
-    ROUTE_OPTION,
     AnyChatClient,
     Backend,
     RoutedChatClient,
@@ -467,39 +466,53 @@ class ChatFields(ConnectionFields):
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
 
-    def request_parts(
-        self, kwargs: dict[str, Any], stop: list[str] | None = None
-    ) -> dict[str, Any]:
-        """Splits call-time kwargs into the core's named parts; the rest are request fields."""
+    def chat_request(
+        self,
+        messages: Sequence[Message],
+        kwargs: Mapping[str, Any],
+        stop: list[str] | None = None,
+    ) -> ChatRequest:
+        """The call's one typed request: these settings, overridden by call-time kwargs; kwargs
+        that name no part of the request are request fields (options)."""
         kwargs = dict(kwargs)
-        if kwargs.get(ROUTE_OPTION) is not None and not self._fallbacks():
+        route = kwargs.pop(ROUTE_OPTION, None)
+        if route is not None and not self._fallbacks():
             raise errors.InvalidSettingError(
-                f"route={kwargs[ROUTE_OPTION]!r} needs fallbacks: pass fallbacks=[...] or set "
-                "BACKEND_FALLBACK_URL"
+                f"route={route!r} needs fallbacks: pass fallbacks=[...] or set BACKEND_FALLBACK_URL"
             )
-        if kwargs.get(ROUTE_OPTION) is None:
-            kwargs.pop(ROUTE_OPTION, None)
-        parts: dict[str, Any] = {
-            "tools": kwargs.pop("tools", None) or (),
-            "tool_choice": kwargs.pop("tool_choice", None),
-            "parallel_tool_calls": kwargs.pop("parallel_tool_calls", None),
-            "reasoning": kwargs.pop("reasoning", self.reasoning),
-            "reasoning_effort": kwargs.pop("reasoning_effort", self.reasoning_effort),
-            "thinking_budget": kwargs.pop("thinking_budget", self.thinking_budget),
-            "preserve_thinking": kwargs.pop("preserve_thinking", self.preserve_thinking),
-            "stream_usage": kwargs.pop("stream_usage", self.stream_usage),
-            "reasoning_open": kwargs.pop("reasoning_open", self.reasoning_open),
-            "api": kwargs.pop("api", self.api),
-            "extra_body": {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})},
-        }
+        tools = kwargs.pop("tools", None) or ()
+        tool_choice = kwargs.pop("tool_choice", None)
+        parallel_tool_calls = kwargs.pop("parallel_tool_calls", None)
+        reasoning = kwargs.pop("reasoning", self.reasoning)
+        reasoning_effort = kwargs.pop("reasoning_effort", self.reasoning_effort)
+        thinking_budget = kwargs.pop("thinking_budget", self.thinking_budget)
+        preserve_thinking = kwargs.pop("preserve_thinking", self.preserve_thinking)
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        reasoning_open = kwargs.pop("reasoning_open", self.reasoning_open)
+        api = kwargs.pop("api", self.api)
+        extra_body = {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})}
         options = self.options()
         if stop is not None:
             options["stop"] = stop
         if not options.get("stop", True):  # LangChain passes stop=[] for "none"
             del options["stop"]
         options.update(kwargs)
-        parts["options"] = options
-        return parts
+        return ChatRequest(
+            messages,
+            tools=tools,
+            tool_choice=tool_choice,
+            parallel_tool_calls=parallel_tool_calls,
+            reasoning=reasoning,
+            reasoning_effort=reasoning_effort,
+            thinking_budget=thinking_budget,
+            preserve_thinking=preserve_thinking,
+            stream_usage=stream_usage,
+            reasoning_open=reasoning_open,
+            api=api,
+            options=options,
+            extra_body=extra_body,
+            route=route,
+        )
 
 
 class EmbeddingsFields(ConnectionFields):

@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from . import prompt_size
@@ -24,10 +24,9 @@ from .errors import (
     SlotFileNotFoundError,
     UnknownModelError,
 )
-from .request import Message, ToolSpec
-from .responses import raise_error
+from .request import ChatRequest
 from .transport import root_url
-from .wires.common import sse_event, whole_answer_text
+from .wires.answer import raise_error, sse_event, whole_body
 
 if TYPE_CHECKING:
     from .chat import ChatClient
@@ -129,7 +128,7 @@ class _InfillStream:
             if not self._stray:
                 raise IncompleteStreamError("no event said stop")
             # A server that ignored `stream` and sent the whole answer.
-            return InfillDelta("", _infill_result(whole_answer_text(self._stray)))
+            return InfillDelta("", _infill_result(whole_body(self._stray)))
         whole = {**self._last, "content": "".join(self._pieces)}
         return InfillDelta("", _infill_result(whole))
 
@@ -255,34 +254,30 @@ class LlamaCpp:
         answer = await self._apost("/detokenize", self._routed({"tokens": list(tokens)}))
         return str(answer.get("content", ""))
 
-    def _template_body(
-        self, messages: Sequence[Message], request: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _template_body(self, request: ChatRequest) -> dict[str, Any]:
         # The very body a chat call would send, so the template sees the same tools and kwargs;
         # in the chat wire whatever `api` says: these endpoints take chat bodies only, and
         # llama-server renders the same template for every wire.
-        body = self._client.build_body(messages, stream=False, **{**request, "api": "chat"})
+        body = self._client.build_body(replace(request, api="chat"), stream=False)
         return {k: v for k, v in body.items() if k not in _NOT_IN_PROMPT}
 
-    def apply_template(self, messages: Sequence[Message], **request: Any) -> str:
-        """The prompt text llama-server renders for a chat call with these messages and
-        request parts (tools, reasoning, options, extra_body: as `ChatClient.complete` takes)."""
+    def apply_template(self, request: ChatRequest) -> str:
+        """The prompt text llama-server renders for this chat request (its messages, tools,
+        reasoning, options, extra_body: the request `ChatClient.complete` takes)."""
         self._require("apply-template", TOKENS_HINT)
-        return str(self._post("/apply-template", self._template_body(messages, request))["prompt"])
+        return str(self._post("/apply-template", self._template_body(request))["prompt"])
 
-    async def aapply_template(self, messages: Sequence[Message], **request: Any) -> str:
+    async def aapply_template(self, request: ChatRequest) -> str:
         await self._arequire("apply-template", TOKENS_HINT)
-        answer = await self._apost("/apply-template", self._template_body(messages, request))
+        answer = await self._apost("/apply-template", self._template_body(request))
         return str(answer["prompt"])
 
-    def count_prompt_tokens(
-        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (), **request: Any
-    ) -> int:
+    def count_prompt_tokens(self, request: ChatRequest) -> int:
         """The chat call's prompt tokens, as the server's `usage.prompt_tokens` will count
         them (`prompt_size.prompt_tokens`: one round trip where the server counts it). Cached
         per body digest, so no prompt text is kept."""
         self._require("count_prompt_tokens", TOKENS_HINT)
-        body = self._template_body(messages, {"tools": tools, **request})
+        body = self._template_body(request)
         key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:
@@ -290,11 +285,9 @@ class LlamaCpp:
             self._prompt_counts.put(key, count)
         return count
 
-    async def acount_prompt_tokens(
-        self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (), **request: Any
-    ) -> int:
+    async def acount_prompt_tokens(self, request: ChatRequest) -> int:
         await self._arequire("count_prompt_tokens", TOKENS_HINT)
-        body = self._template_body(messages, {"tools": tools, **request})
+        body = self._template_body(request)
         key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:

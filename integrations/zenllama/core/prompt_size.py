@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .transport import root_url
-from .wires.chat import PATH as CHAT_PATH
+from .wires.chat_completions import PATH as CHAT_PATH
 
 if TYPE_CHECKING:
     from .chat import ChatClient

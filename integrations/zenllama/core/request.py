@@ -1,22 +1,33 @@
-"""Builds the chat-completions body: OpenAI-shaped messages in, the backend's dialect out."""
+"""The typed chat request: one call's parts, normalised once where the call is made.
+
+A framework class makes one `ChatRequest` from its settings and the call's kwargs
+(`ChatFields.chat_request`); it travels unchanged to the wire that builds the body
+(`wires/`), through `ChatClient`, `RoutedChatClient` (which adapts it per backend with
+`dataclasses.replace`) and `LlamaCpp`'s prompt counts. Reasoning settings are checked here,
+once: a contradiction is an InvalidSettingError before anything is sent.
+"""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .backends import BackendProfile
-from .errors import InvalidSettingError, ToolChoiceDowngradedWarning, UnsupportedSettingWarning
-from .wire import REASONING_BLOCKS_FIELD, REASONING_FIELD
+from .backends import Api
+from .errors import InvalidSettingError
 
 Message = dict[str, Any]
 ToolSpec = dict[str, Any]
+# What a caller may pass as tool_choice: "auto", "none", "required"/"any"/True, False, a
+# tool's name, or the OpenAI object naming one function.
+ToolChoiceSetting = str | bool | Mapping[str, Any] | None
 # `reasoning`: on/off (a bool, "on"/"off"), a thinking budget in tokens (an int), or an effort.
 Reasoning = bool | int | str | None
 REASONING_OFF = ("off", "none", "false", "disabled")
 REASONING_ON = ("on", "true", "enabled", "auto")
 EFFORT_LEVELS = ("minimal", "low", "medium", "high")
+# The per-call option naming the backend of a routed model that must serve the call.
+ROUTE_OPTION = "route"
 
 
 class ReasoningMode(NamedTuple):
@@ -76,131 +87,56 @@ def named_tool_choice(
     return named
 
 
-def normalize_tool_choice(
-    profile: BackendProfile,
-    model: str | None,
-    tools: Sequence[ToolSpec],
-    tool_choice: str | bool | Mapping[str, Any] | None,
-) -> tuple[list[ToolSpec], str | dict[str, Any] | None]:
-    """Returns the tools to send and tool_choice in a form this backend honours."""
-    tools = list(tools)
-    if tool_choice is None or tool_choice is False:
-        return tools, None
-    named = named_tool_choice(tools, tool_choice)
-    if tool_choice is True or tool_choice == "any":
-        tool_choice = "required"
-    auto_only = bool(model) and any(
-        str(model).lower().startswith(p) for p in profile.auto_only_tool_choice_models
-    )
-    if auto_only and tool_choice == "none":
-        # Offering no tools says "none" exactly, in the one dialect every model takes.
-        return [], None
-    if auto_only and tool_choice != "auto":
-        # Mapped, not refused: LangChain's function-calling structured output and LlamaIndex's
-        # tool_required force a tool, and would otherwise not work on GLM at all.
-        if named is not None:
-            tools = [t for t in tools if tool_name(t) == named]
-        warnings.warn(
-            ToolChoiceDowngradedWarning(
-                f"{model} on {profile.name} accepts only tool_choice='auto': sent 'auto' "
-                f"instead of {tool_choice!r}"
-                + (f" with only the {named!r} tool offered" if named is not None else "")
-                + ", so the model may answer without calling a tool"
-            ),
-            stacklevel=4,
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One chat call: the messages and every part that shapes its body or how its answer is
+    read. `options` holds the request fields sent as they are (sampling, `model`, llama.cpp's
+    fields); reasoning aliases and `route` found among them are taken out into their fields
+    here, so every wire and the router read one place. `mode` is the resolved reasoning."""
+
+    messages: Sequence[Message]
+    tools: Sequence[ToolSpec] = ()
+    tool_choice: ToolChoiceSetting = None
+    parallel_tool_calls: bool | None = None
+    reasoning: Reasoning = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    preserve_thinking: bool | None = None
+    stream_usage: bool = True
+    # How the answer is read, not part of the body: the prompt ends in an open <think>.
+    reasoning_open: bool | None = None
+    api: Api | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    extra_body: Mapping[str, Any] | None = None
+    # The backend of a routed model that must serve this call (RoutedChatClient).
+    route: str | None = None
+    mode: ReasoningMode = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        options = dict(self.options or {})
+        effort = options.pop("reasoning_effort", None)
+        budget = options.pop("thinking_budget", None)
+        route = options.pop(ROUTE_OPTION, None)
+        put = object.__setattr__  # frozen: normalised once, here
+        put(self, "options", options)
+        put(self, "tools", self.tools or ())
+        if self.reasoning_effort is None and effort is not None:
+            put(self, "reasoning_effort", effort)
+        if self.thinking_budget is None and budget is not None:
+            put(self, "thinking_budget", budget)
+        if self.route is None and route is not None:
+            put(self, "route", route)
+        put(
+            self,
+            "mode",
+            resolve_reasoning(self.reasoning, self.reasoning_effort, self.thinking_budget),
         )
-        return tools, "auto"
-    if named is not None:
-        if profile.tool_choice_strings_only:
-            # llama-server treats the object form as "auto": offer only that tool, and require it.
-            return [t for t in tools if tool_name(t) == named], "required"
-        return tools, {"type": "function", "function": {"name": named}}
-    return tools, str(tool_choice)
 
-
-def apply_reasoning_policy(profile: BackendProfile, messages: Sequence[Message]) -> list[Message]:
-    """Keeps or strips earlier assistant turns' reasoning text as the backend wants.
-
-    The wire's own reasoning items (`reasoning_blocks`: signed thinking blocks, encrypted
-    reasoning items) always stay: going back unchanged is a rule of the Messages and Responses
-    APIs (Anthropic refuses a thinking tool loop without them), not of a backend.
-    """
-    policy = profile.reasoning_pass_back
-    if policy == "always":
-        return list(messages)
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    out = []
-    for i, message in enumerate(messages):
-        keep = policy == "tool_loop" and i > last_user
-        if not keep and REASONING_FIELD in message:
-            message = {k: v for k, v in message.items() if k != REASONING_FIELD}
-        out.append(message)
-    return out
-
-
-def _chat_message(message: Message) -> Message:
-    # Other wires' reasoning items mean nothing to chat completions (a conversation that
-    # switched model family); the reasoning text itself stays.
-    if REASONING_BLOCKS_FIELD in message:
-        return {k: v for k, v in message.items() if k != REASONING_BLOCKS_FIELD}
-    return message
-
-
-def build_chat_body(
-    profile: BackendProfile,
-    model: str | None,
-    messages: Sequence[Message],
-    *,
-    stream: bool,
-    tools: Sequence[ToolSpec] = (),
-    tool_choice: str | bool | Mapping[str, Any] | None = None,
-    parallel_tool_calls: bool | None = None,
-    reasoning: Reasoning = None,
-    reasoning_effort: str | None = None,
-    thinking_budget: int | None = None,
-    preserve_thinking: bool | None = None,
-    stream_usage: bool = True,
-    options: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    if not messages:
-        raise ValueError("messages is empty: send at least one message")
-    options = dict(options or {})
-    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
-    body: dict[str, Any] = {
-        "messages": [_chat_message(m) for m in apply_reasoning_policy(profile, messages)]
-    }
-    if model:
-        body["model"] = model
-    if tools:
-        sent_tools, choice = normalize_tool_choice(profile, model, tools, tool_choice)
-        if sent_tools:
-            body["tools"] = sent_tools
-            if choice is not None:
-                body["tool_choice"] = choice
-            if named_tool_choice(tools, tool_choice) is not None:
-                # Forcing one named tool asks for one call: with parallel calls allowed a model
-                # may repeat it, and templates that take one call per turn (Llama 3.1) then
-                # refuse the next turn.
-                parallel_tool_calls = False
-            if parallel_tool_calls is not None:
-                body["parallel_tool_calls"] = parallel_tool_calls
-    elif tool_choice not in (None, False, "auto", "none"):
-        raise ValueError(f"tool_choice={tool_choice!r} needs tools: pass them along with the call")
-    for key, value in options.items():
-        if value is not None:
-            body[key] = value
-    if preserve_thinking:
-        _switch(body, profile, "preserve_thinking", profile.preserve_thinking_on)
-    if mode.on is not None:  # after preserving, so an explicit switch decides `thinking.type`
-        _apply_reasoning(body, profile, mode)
-    if stream:
-        body["stream"] = True
-        if stream_usage:
-            body["stream_options"] = {"include_usage": True}
-    if extra_body:
-        deep_merge(body, extra_body)
-    return body
+    @property
+    def model(self) -> str | None:
+        """The model named for this call (`options["model"]`), if any."""
+        model = self.options.get("model")
+        return None if model is None else str(model)
 
 
 def reasoning_mode(reasoning: Reasoning) -> tuple[bool, int | None, str | None]:
@@ -276,78 +212,3 @@ def _agree(
             f"reasoning={reasoning!r} and {alias}={value!r} disagree: set only one of them "
             f"({alias} is an alias of reasoning)"
         )
-
-
-def take_reasoning(
-    options: dict[str, Any],
-    reasoning: Reasoning,
-    reasoning_effort: str | None,
-    thinking_budget: int | None,
-) -> ReasoningMode:
-    """The mode of a request's reasoning parts; aliases a core caller put among `options`
-    are taken out of them (and normalised with the rest), never sent raw."""
-    effort = options.pop("reasoning_effort", None)
-    budget = options.pop("thinking_budget", None)
-    return resolve_reasoning(
-        reasoning,
-        reasoning_effort if reasoning_effort is not None else effort,
-        thinking_budget if thinking_budget is not None else budget,
-    )
-
-
-def put_level(
-    body: dict[str, Any], where: str, setting: str, value: Any, field: str | None
-) -> bool:
-    """Puts one reasoning level (budget, effort) in its field; where there is none it warns
-    and is not sent. True when it went."""
-    if value is None:
-        return False
-    if field is None:
-        warnings.warn(
-            f"{setting} has no request field on {where} and was not sent; pass the backend's "
-            "own field in extra_body",
-            UnsupportedSettingWarning,
-            stacklevel=6,
-        )
-        return False
-    body[field] = value
-    return True
-
-
-def _apply_reasoning(body: dict[str, Any], profile: BackendProfile, mode: ReasoningMode) -> None:
-    where = f"the {profile.name} backend"
-    budget_sent = put_level(
-        body, where, "a reasoning budget", mode.budget, profile.reasoning_budget_field
-    )
-    effort_sent = put_level(
-        body, where, "a reasoning effort", mode.effort, profile.reasoning_effort_field
-    )
-    fields = profile.reasoning_on if mode.on else profile.reasoning_off
-    if fields or not (budget_sent or effort_sent):  # a level alone is the switch if no other
-        _switch(body, profile, "reasoning", fields, stacklevel=6)
-
-
-def _switch(
-    body: dict[str, Any],
-    profile: BackendProfile,
-    setting: str,
-    fields: Mapping[str, Any],
-    stacklevel: int = 5,
-) -> None:
-    if not fields:
-        warnings.warn(
-            f"{setting} has no request field on the {profile.name} backend and is not sent; "
-            "pass the backend's own field in extra_body",
-            UnsupportedSettingWarning,
-            stacklevel=stacklevel,
-        )
-    deep_merge(body, fields)
-
-
-def deep_merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            target[key] = {**target[key]}
-            deep_merge(target[key], value)
-        else:
-            target[key] = value

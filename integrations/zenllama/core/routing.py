@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import warnings
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
@@ -25,7 +25,7 @@ from .chat import ChatClient, forget_detected_backends
 from .llama_cpp import LlamaCpp
 from .models import ModelInfo
 from .prompt_size import aprompt_tokens, prompt_tokens, token_bound
-from .request import LLAMA_CPP_FIELDS, Message, ToolSpec
+from .request import LLAMA_CPP_FIELDS, ChatRequest
 from .results import ChatResult, Route, StreamDelta
 from .settings import Settings
 
@@ -41,8 +41,6 @@ UNAVAILABLE: tuple[type[errors.ZenLlamaError], ...] = (
 # What sends a call on to the next backend (ContextOverflowError: when the size policy is on).
 ROUTABLE: tuple[type[errors.ZenLlamaError], ...] = (*UNAVAILABLE, errors.ContextOverflowError)
 
-# The per-call option naming the backend that must serve the call.
-ROUTE_OPTION = "route"
 FIRST_CHOICE = "first choice"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -189,26 +187,24 @@ class RoutedChatClient:
                 f"route={name!r} names no backend of this model; use one of {list(self.names)}"
             ) from None
 
-    def _plan(self, request: dict[str, Any]) -> tuple[list[int], str | None, dict[str, Any]]:
+    def _plan(self, request: ChatRequest) -> tuple[list[int], str | None, ChatRequest]:
         """The backends to try in order, the forced reason if any, the request without `route`."""
-        options: Mapping[str, Any] = request.get("options") or {}
-        forced = options.get(ROUTE_OPTION)
+        forced = request.route
         if forced is None:
             return list(range(len(self._clients))), None, request
-        options = {k: v for k, v in options.items() if k != ROUTE_OPTION}
         return (
             [self._index(str(forced))],
             f"route={forced!r} asked",
-            {**request, "options": options},
+            replace(request, route=None),
         )
 
     def _request_for(
-        self, i: int, client: ChatClient, target: int, request: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, i: int, client: ChatClient, target: int, request: ChatRequest
+    ) -> ChatRequest:
         """Backend i's request. The call's own `model` and `api` are the target's (the first
         backend, or the one route= names): a fallback uses its own model and its profile's
         wire. llama.cpp's own fields go to llama-server backends only."""
-        options: Mapping[str, Any] = request.get("options") or {}
+        options = request.options
         foreign = (
             LLAMA_SERVER_ONLY.intersection(options)
             if client.profile.name != "llama-server"
@@ -217,9 +213,9 @@ class RoutedChatClient:
         if i == target and not foreign:
             return request
         drop = set(foreign)
-        request = dict(request)
+        api = request.api
         if i != target:
-            request.pop("api", None)
+            api = None
             drop.add("model")
         if foreign:
             warnings.warn(
@@ -227,8 +223,9 @@ class RoutedChatClient:
                 errors.UnsupportedSettingWarning,
                 stacklevel=3,
             )
-        request["options"] = {k: v for k, v in options.items() if k not in drop}
-        return request
+        return replace(
+            request, api=api, options={k: v for k, v in options.items() if k not in drop}
+        )
 
     def _window(self, i: int, client: ChatClient) -> int | None:
         """Backend i's context window, asked once per client (a rebuilt client asks again)."""
@@ -252,13 +249,13 @@ class RoutedChatClient:
         return window
 
     def _fits_without_asking(
-        self, window: int | None, messages: Sequence[Message], request: dict[str, Any]
+        self, window: int | None, request: ChatRequest
     ) -> tuple[int, int] | None:
         """(window, reserve) when the prompt must be counted; None when it surely fits."""
         if not window:
             return None
-        reserve = int((request.get("options") or {}).get("max_tokens") or 0)
-        bound = token_bound({"messages": messages, "tools": request.get("tools")})
+        reserve = int(request.options.get("max_tokens") or 0)
+        bound = token_bound({"messages": request.messages, "tools": request.tools})
         return None if bound + reserve <= window else (window, reserve)
 
     def _too_long(self, i: int, needed: int, window: int) -> str | None:
@@ -268,16 +265,14 @@ class RoutedChatClient:
             else None
         )
 
-    def _size_reason(
-        self, i: int, client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
-    ) -> str | None:
+    def _size_reason(self, i: int, client: ChatClient, request: ChatRequest) -> str | None:
         if client.profile.name != "llama-server":
             return None  # no tokenizer to ask: the backend's own answer decides
-        check = self._fits_without_asking(self._window(i, client), messages, request)
+        check = self._fits_without_asking(self._window(i, client), request)
         if check is None:
             return None
         window, reserve = check
-        body = _count_body(client, messages, request)
+        body = _count_body(client, request)
         try:
             needed = prompt_tokens(client, body) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
@@ -285,16 +280,14 @@ class RoutedChatClient:
             return None
         return self._too_long(i, needed, window)
 
-    async def _asize_reason(
-        self, i: int, client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
-    ) -> str | None:
+    async def _asize_reason(self, i: int, client: ChatClient, request: ChatRequest) -> str | None:
         if (await client.aprofile()).name != "llama-server":
             return None
-        check = self._fits_without_asking(await self._awindow(i, client), messages, request)
+        check = self._fits_without_asking(await self._awindow(i, client), request)
         if check is None:
             return None
         window, reserve = check
-        body = _count_body(client, messages, request)
+        body = _count_body(client, request)
         try:
             needed = await aprompt_tokens(client, body) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
@@ -348,13 +341,9 @@ class RoutedChatClient:
     # Calls ------------------------------------------------------------------------------
     def complete(
         self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        **request: Any,
+        request: ChatRequest,
     ) -> ChatResult:
-        order, forced, request = self._plan({"tools": tools, "tool_choice": tool_choice, **request})
+        order, forced, request = self._plan(request)
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
@@ -362,14 +351,12 @@ class RoutedChatClient:
             try:
                 sent = self._request_for(i, client, order[0], request)
                 reason = (
-                    None
-                    if last or not self.policy.on_size
-                    else self._size_reason(i, client, messages, sent)
+                    None if last or not self.policy.on_size else self._size_reason(i, client, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                result = client.complete(messages, **sent)
+                result = client.complete(sent)
             except ROUTABLE as exc:
                 skipped.append(self._skip(i, exc, last, client))
                 continue
@@ -379,13 +366,9 @@ class RoutedChatClient:
 
     async def acomplete(
         self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        **request: Any,
+        request: ChatRequest,
     ) -> ChatResult:
-        order, forced, request = self._plan({"tools": tools, "tool_choice": tool_choice, **request})
+        order, forced, request = self._plan(request)
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
@@ -396,12 +379,12 @@ class RoutedChatClient:
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else await self._asize_reason(i, client, messages, sent)
+                    else await self._asize_reason(i, client, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                result = await client.acomplete(messages, **sent)
+                result = await client.acomplete(sent)
             except ROUTABLE as exc:
                 skipped.append(self._skip(i, exc, last, client))
                 continue
@@ -411,13 +394,9 @@ class RoutedChatClient:
 
     def stream(
         self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        **request: Any,
+        request: ChatRequest,
     ) -> Iterator[StreamDelta]:
-        order, forced, request = self._plan({"tools": tools, "tool_choice": tool_choice, **request})
+        order, forced, request = self._plan(request)
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
@@ -426,14 +405,12 @@ class RoutedChatClient:
             try:
                 sent = self._request_for(i, client, order[0], request)
                 reason = (
-                    None
-                    if last or not self.policy.on_size
-                    else self._size_reason(i, client, messages, sent)
+                    None if last or not self.policy.on_size else self._size_reason(i, client, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                deltas = client.stream(messages, **sent)
+                deltas = client.stream(sent)
                 first = next(deltas)  # the request is sent here; refusals come before any chunk
             except ROUTABLE as exc:
                 _close(deltas)
@@ -456,13 +433,9 @@ class RoutedChatClient:
 
     async def astream(
         self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        tool_choice: str | bool | Mapping[str, Any] | None = None,
-        **request: Any,
+        request: ChatRequest,
     ) -> AsyncGenerator[StreamDelta, None]:
-        order, forced, request = self._plan({"tools": tools, "tool_choice": tool_choice, **request})
+        order, forced, request = self._plan(request)
         skipped: list[str] = []
         for n, i in enumerate(order):
             last = n == len(order) - 1
@@ -474,12 +447,12 @@ class RoutedChatClient:
                 reason = (
                     None
                     if last or not self.policy.on_size
-                    else await self._asize_reason(i, client, messages, sent)
+                    else await self._asize_reason(i, client, sent)
                 )
                 if reason is not None:
                     skipped.append(reason)
                     continue
-                deltas = client.astream(messages, **sent)
+                deltas = client.astream(sent)
                 first = await anext(deltas)
             except ROUTABLE as exc:
                 if deltas is not None:
@@ -501,12 +474,10 @@ class RoutedChatClient:
         raise AssertionError("the last backend either answers or raises")
 
 
-def _count_body(
-    client: ChatClient, messages: Sequence[Message], request: dict[str, Any]
-) -> dict[str, Any]:
+def _count_body(client: ChatClient, request: ChatRequest) -> dict[str, Any]:
     """The body counted: always chat-completions (the counting endpoints are chat-only, and
     llama-server renders the same template for every wire it serves)."""
-    return client.build_body(messages, stream=False, **{**request, "api": "chat"})
+    return client.build_body(replace(request, api="chat"), stream=False)
 
 
 # What a framework class holds: one backend, or several routed.

@@ -74,15 +74,20 @@ def _unwrap(raw: Any) -> tuple[dict[str, Any], str | None, str | None]:
     return function, call_id, name
 
 
-def parse_tool_calls(
-    raw_calls: Any, response_id: str | None
-) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+def call_entries(raw_calls: Any, response_id: str | None) -> list[tuple[str, str | None, Any]]:
+    """(id, name, raw arguments) of a whole answer's `tool_calls`, not judged yet."""
     entries = []
     for index, raw in enumerate(_calls(raw_calls)):
         function, call_id, name = _unwrap(raw)
         call_id = call_id or stable_call_id(response_id, index)
         entries.append((call_id, name, function.get("arguments")))
-    return judge_calls(entries)
+    return entries
+
+
+def parse_tool_calls(
+    raw_calls: Any, response_id: str | None
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    return judge_calls(call_entries(raw_calls, response_id))
 
 
 def _merge_name(current: str | None, piece: str | None, repeats_id: bool) -> str | None:
@@ -161,10 +166,12 @@ class ToolCallAssembler:
                 return index
         return len(self._calls) if call_id or position else max(len(self._calls) - 1, 0)
 
+    def entries(self) -> list[tuple[str, str | None, Any]]:
+        """(id, name, raw arguments) of every call so far, in index order, not judged yet."""
+        return [
+            (call.id or "", call.name, "".join(call.arguments))
+            for _, call in sorted(self._calls.items())
+        ]
+
     def finish(self) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-        return judge_calls(
-            [
-                (call.id or "", call.name, "".join(call.arguments))
-                for _, call in sorted(self._calls.items())
-            ]
-        )
+        return judge_calls(self.entries())

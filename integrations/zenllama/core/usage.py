@@ -1,10 +1,12 @@
-"""Token usage in every shape the backends send it."""
+"""Token usage in every shape the backends send it: chat completions, OpenAI Responses,
+DeepSeek, Anthropic Messages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .errors import MalformedResponseError
+from .json_fields import count_field, object_field
 from .results import Usage
 
 
@@ -50,4 +52,23 @@ def parse_usage(raw: Any) -> Usage | None:
             raw.get("cache_read_input_tokens"),
         ),
         reasoning_tokens=_first_int(completion_details.get("reasoning_tokens")),
+    )
+
+
+def parse_messages_usage(raw: Any) -> Usage | None:
+    """Anthropic Messages usage: cache reads and writes are counted apart from `input_tokens`
+    there; here they are in it, as every other shape counts them."""
+    raw = object_field(raw, "`usage`")
+    if not raw:
+        return None
+    read = count_field(raw, "cache_read_input_tokens")
+    created = count_field(raw, "cache_creation_input_tokens")
+    input_tokens = (count_field(raw, "input_tokens") or 0) + (read or 0) + (created or 0)
+    output_tokens = count_field(raw, "output_tokens") or 0
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+        cached_tokens=read,
+        cache_creation_tokens=created,
     )

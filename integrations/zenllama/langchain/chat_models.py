@@ -35,7 +35,8 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, model_validator
 
-from zenllama.core import ModelInfo, wire
+from zenllama.core import ChatRequest, ModelInfo
+from zenllama.core import message_shapes as shapes
 from zenllama.core.errors import check_finished, redact_url
 from zenllama.core.fields import ChatFields
 from zenllama.core.llama_cpp import LlamaCppMethods
@@ -164,6 +165,11 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         return params
 
     # Requests ------------------------------------------------------------------------
+    def _request(
+        self, messages: list[BaseMessage], kwargs: dict[str, Any], stop: list[str] | None
+    ) -> ChatRequest:
+        return self.chat_request(to_wire_messages(messages), kwargs, stop)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -173,9 +179,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        result = self.client.complete(
-            to_wire_messages(messages), **self.request_parts(kwargs, stop)
-        )
+        result = self.client.complete(self._request(messages, kwargs, stop))
         announce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -188,9 +192,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        result = await self.client.acomplete(
-            to_wire_messages(messages), **self.request_parts(kwargs, stop)
-        )
+        result = await self.client.acomplete(self._request(messages, kwargs, stop))
         await aannounce(run_manager, result.route)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -202,9 +204,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         on_token = run_manager.on_llm_new_token if run_manager else None
-        for delta in self.client.stream(
-            to_wire_messages(messages), **self.request_parts(kwargs, stop)
-        ):
+        for delta in self.client.stream(self._request(messages, kwargs, stop)):
             chunk = ChatGenerationChunk(message=to_message_chunk(delta))
             if delta.result is not None:
                 announce(run_manager, delta.result.route)
@@ -219,9 +219,9 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request = self.request_parts(kwargs, stop)
+        request = self._request(messages, kwargs, stop)
         # aclosing: a consumer that stops early closes the HTTP stream at once (frees the slot).
-        async with aclosing(self.client.astream(to_wire_messages(messages), **request)) as deltas:
+        async with aclosing(self.client.astream(request)) as deltas:
             async for delta in deltas:
                 chunk = ChatGenerationChunk(message=to_message_chunk(delta))
                 if delta.result is not None:
@@ -282,7 +282,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         elif method == "json_schema":
             if schema is None:
                 raise ValueError("method='json_schema' needs a schema")
-            response_format = wire.json_schema_format(convert_to_json_schema(schema), strict)
+            response_format = shapes.json_schema_format(convert_to_json_schema(schema), strict)
             llm = self.bind(response_format=response_format, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
@@ -290,7 +290,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
                 else JsonOutputParser()
             )
         elif method == "json_mode":
-            llm = self.bind(response_format=wire.JSON_OBJECT_FORMAT, **traced)
+            llm = self.bind(response_format=shapes.JSON_OBJECT_FORMAT, **traced)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
                 if is_pydantic
@@ -353,8 +353,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         this model's settings) will report, counted before sending it."""
         if not self.client.llama_cpp.available:
             return count_tokens_approximately(messages, tools=list(tools or ()))  # type: ignore[arg-type]
-        wire, parts = self._count_parts(messages, tools)
-        return self.client.llama_cpp.count_prompt_tokens(wire, **parts)
+        return self.client.llama_cpp.count_prompt_tokens(self._count_request(messages, tools))
 
     async def aget_num_tokens_from_messages(
         self,
@@ -363,17 +362,16 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     ) -> int:
         if not await self.client.llama_cpp.aavailable():
             return count_tokens_approximately(messages, tools=list(tools or ()))  # type: ignore[arg-type]
-        wire, parts = self._count_parts(messages, tools)
-        return await self.client.llama_cpp.acount_prompt_tokens(wire, **parts)
+        request = self._count_request(messages, tools)
+        return await self.client.llama_cpp.acount_prompt_tokens(request)
 
-    def _count_parts(
+    def _count_request(
         self,
         messages: list[BaseMessage],
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        parts = self.request_parts({})
-        parts["tools"] = [convert_to_openai_tool(tool) for tool in tools or ()]
-        return to_wire_messages(messages), parts
+    ) -> ChatRequest:
+        specs = [convert_to_openai_tool(tool) for tool in tools or ()]
+        return self.chat_request(to_wire_messages(messages), {"tools": specs})
 
     # Fill in the middle (llama-server /infill, a code model with FIM tokens) ------------
     def infill(self, prefix: str, suffix: str = "", **kwargs: Any) -> str:

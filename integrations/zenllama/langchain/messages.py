@@ -18,7 +18,8 @@ from langchain_core.messages.tool import (
     tool_call_chunk,
 )
 
-from zenllama.core import ChatResult, StreamDelta, Usage, wire
+from zenllama.core import ChatResult, StreamDelta, Usage
+from zenllama.core import message_shapes as shapes
 
 PROVIDER = "zenllama"
 
@@ -50,9 +51,9 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                     if isinstance(b, dict) and b.get("type") == "text"
                 )
             if reasoning := _reasoning_of(message):
-                converted[wire.REASONING_FIELD] = reasoning
-            if blocks := message.additional_kwargs.get(wire.REASONING_BLOCKS_FIELD):
-                converted[wire.REASONING_BLOCKS_FIELD] = blocks  # signatures unchanged
+                converted[shapes.REASONING_FIELD] = reasoning
+            if blocks := message.additional_kwargs.get(shapes.REASONING_BLOCKS_FIELD):
+                converted[shapes.REASONING_BLOCKS_FIELD] = blocks  # signatures unchanged
         sent.append(converted)
     return sent
 
@@ -96,7 +97,7 @@ def _reasoning_kwargs(result: ChatResult) -> dict[str, Any]:
     (Anthropic thinking blocks with their signature, Responses reasoning items)."""
     kwargs: dict[str, Any] = {"reasoning_content": result.reasoning} if result.reasoning else {}
     if result.reasoning_blocks:
-        kwargs[wire.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
+        kwargs[shapes.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
     return kwargs
 
 
@@ -128,7 +129,7 @@ def to_message_chunk(delta: StreamDelta) -> AIMessageChunk:
     result = delta.result
     if result is not None:
         if result.reasoning_blocks:  # whole items, once, so merging never splits them
-            chunk.additional_kwargs[wire.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
+            chunk.additional_kwargs[shapes.REASONING_BLOCKS_FIELD] = result.reasoning_blocks
         chunk.usage_metadata = usage_metadata(result.usage)
         chunk.response_metadata = response_metadata(result)
         chunk.chunk_position = "last"

@@ -27,7 +27,13 @@ from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.prompts import BasePromptTemplate
 from pydantic import BaseModel
 
-from zenllama.core import ChatResult, InvalidToolCallError, ModelInfo, ZenLlamaError
+from zenllama.core import (
+    ChatRequest,
+    ChatResult,
+    InvalidToolCallError,
+    ModelInfo,
+    ZenLlamaError,
+)
 from zenllama.core.errors import check_finished
 from zenllama.core.fields import ChatFields
 from zenllama.core.llama_cpp import LlamaCppMethods, Tokenizer
@@ -149,10 +155,13 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
         return known[1]
 
     # Requests ------------------------------------------------------------------------
+    def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatRequest:
+        return self.chat_request(to_wire_messages(messages), kwargs)
+
     # Undecorated, so a completion built on a chat is one LLM event, counted once.
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         structured = kwargs.pop(_STRUCTURED, False)
-        result = self.client.complete(to_wire_messages(messages), **self.request_parts(kwargs))
+        result = self.client.complete(self._request(messages, kwargs))
         if structured:
             _check_finished(result)
         announce(result.route)
@@ -160,9 +169,7 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
 
     async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         structured = kwargs.pop(_STRUCTURED, False)
-        result = await self.client.acomplete(
-            to_wire_messages(messages), **self.request_parts(kwargs)
-        )
+        result = await self.client.acomplete(self._request(messages, kwargs))
         if structured:
             _check_finished(result)
         announce(result.route)
@@ -173,7 +180,7 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     ) -> ChatResponseGen:
         structured = kwargs.pop(_STRUCTURED, False)
         response = ChatStream().response
-        for delta in self.client.stream(to_wire_messages(messages), **self.request_parts(kwargs)):
+        for delta in self.client.stream(self._request(messages, kwargs)):
             if delta.result is not None:
                 if structured:
                     _check_finished(delta.result)
@@ -185,7 +192,7 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
     ) -> ChatResponseAsyncGen:
         structured = kwargs.pop(_STRUCTURED, False)
         response = ChatStream().response
-        deltas = self.client.astream(to_wire_messages(messages), **self.request_parts(kwargs))
+        deltas = self.client.astream(self._request(messages, kwargs))
         async with aclosing(deltas):  # stopping early closes the HTTP stream at once
             async for delta in deltas:
                 if delta.result is not None:
@@ -416,11 +423,7 @@ class ZenLlama(ChatFields, LlamaCppMethods, FunctionCallingLLM):
 
     def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
         """The `prompt_tokens` a chat with these messages (and kwargs, e.g. tools) will use."""
-        return self.client.llama_cpp.count_prompt_tokens(
-            to_wire_messages(messages), **self.request_parts(kwargs)
-        )
+        return self.client.llama_cpp.count_prompt_tokens(self._request(messages, kwargs))
 
     async def acount_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
-        return await self.client.llama_cpp.acount_prompt_tokens(
-            to_wire_messages(messages), **self.request_parts(kwargs)
-        )
+        return await self.client.llama_cpp.acount_prompt_tokens(self._request(messages, kwargs))

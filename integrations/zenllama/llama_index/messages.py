@@ -18,7 +18,8 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 
-from zenllama.core import ChatResult, StreamDelta, ToolCallFragment, wire
+from zenllama.core import ChatResult, StreamDelta, ToolCallFragment
+from zenllama.core import message_shapes as shapes
 from zenllama.core.llama_cpp import InfillDelta, InfillResult
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
@@ -34,7 +35,7 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
     else:
         data = block.resolve_image(as_base64=True).read().decode()
         url = f"data:{block.image_mimetype};base64,{data}"
-    return wire.image_part(url, block.detail)
+    return shapes.image_part(url, block.detail)
 
 
 def _content(blocks: Sequence[ContentBlock]) -> str | list[dict[str, Any]]:
@@ -58,7 +59,7 @@ def _check_blocks(message: ChatMessage) -> None:
 
 
 def _wire_call(block: ToolCallBlock) -> dict[str, Any]:
-    return wire.tool_call(block.tool_call_id, block.tool_name, block.tool_kwargs)
+    return shapes.tool_call(block.tool_call_id, block.tool_name, block.tool_kwargs)
 
 
 def to_wire_message(message: ChatMessage) -> dict[str, Any]:
@@ -75,14 +76,14 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
         thinking = [b for b in message.blocks if isinstance(b, ThinkingBlock)]
         reasoning = "".join(b.content or "" for b in thinking)
         if reasoning:
-            sent[wire.REASONING_FIELD] = reasoning
+            sent[shapes.REASONING_FIELD] = reasoning
         items = [
             item
             for b in thinking
-            for item in b.additional_information.get(wire.REASONING_BLOCKS_FIELD) or ()
+            for item in b.additional_information.get(shapes.REASONING_BLOCKS_FIELD) or ()
         ]
         if items:
-            sent[wire.REASONING_BLOCKS_FIELD] = items  # signatures unchanged
+            sent[shapes.REASONING_BLOCKS_FIELD] = items  # signatures unchanged
     return sent
 
 
@@ -130,7 +131,7 @@ def raw_response(result: ChatResult) -> dict[str, Any]:
     }
     usage = result.usage
     if usage is not None:
-        raw["usage"] = wire.usage_json(usage)
+        raw["usage"] = shapes.usage_json(usage)
     if result.timings is not None:
         raw["timings"] = result.timings
     return raw
@@ -145,7 +146,7 @@ def _assistant(
     blocks: list[ContentBlock] = []
     if reasoning or reasoning_blocks:
         # The wire's own reasoning items ride along, to go back unchanged.
-        info = {wire.REASONING_BLOCKS_FIELD: reasoning_blocks} if reasoning_blocks else {}
+        info = {shapes.REASONING_BLOCKS_FIELD: reasoning_blocks} if reasoning_blocks else {}
         blocks.append(ThinkingBlock(content=reasoning, additional_information=info))
     blocks.append(TextBlock(text=text))
     blocks.extend(calls)

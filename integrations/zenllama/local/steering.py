@@ -18,10 +18,6 @@ REASONING_MODEL = "gemma"
 
 SAMPLING: dict[str, Any] = {"temperature": 0, "seed": 7, "max_tokens": 64}
 
-# Gemma has no chat template of its own, so the templates' end-of-turn markers are plain text
-# to its vocabulary: stop on them. (Qwen's are special tokens; the stops do no harm there.)
-TEMPLATE_STOPS = ["<|eot_id|>", "<|im_end|>", "<|user|>"]
-
 THINK_GRAMMAR = r'root ::= "<think>" [a-zA-Z .]{5,60} "</think>" [a-zA-Z !.]{3,40}'
 # For showing (the demo): room for a real thought, and an answer that ends its sentence.
 # At most ~310 characters, so max_tokens 128 always holds it.

@@ -1,7 +1,14 @@
-"""The wire dialects: one request builder, answer parser and stream parser per API.
+"""The wires: one module per API dialect, each with the same verbs.
 
-`wire_for` picks the dialect: the `api` setting if given, else the backend profile's rule for
-the model (zen: claude-* on Messages, gpt-* on Responses, the rest on chat completions).
+- `PATH`: where the dialect is posted, under the base URL;
+- `build(profile, model, request, *, stream) -> dict`: the body of a `ChatRequest`;
+- `parse(answer, backend, reasoning_open) -> ChatResult`: a whole answer;
+- `StreamParser(backend, reasoning_open)`: `feed(line)` per SSE line, `finish()` at the end.
+
+chat_completions (every backend), anthropic_messages (zen's claude-*, llama-server's
+/v1/messages), openai_responses (zen's gpt-*, llama-server's /v1/responses); body.py and
+answer.py hold what their builders and parsers share. `wire_for` picks the dialect: the `api`
+setting if given, else the backend profile's rule for the model.
 """
 
 from __future__ import annotations
@@ -12,9 +19,15 @@ from typing import Any, Protocol
 
 from .. import errors
 from ..backends import APIS, BackendProfile
-from ..responses import StreamParser, parse_chat_response
+from ..request import ChatRequest
 from ..results import ChatResult, StreamDelta
-from . import chat, messages, responses_api
+from . import anthropic_messages, chat_completions, openai_responses
+
+
+class BuildBody(Protocol):
+    def __call__(
+        self, profile: BackendProfile, model: str | None, request: ChatRequest, *, stream: bool
+    ) -> dict[str, Any]: ...
 
 
 class StreamParsing(Protocol):
@@ -26,7 +39,7 @@ class StreamParsing(Protocol):
 class Wire:
     api: str
     path: str
-    build: Callable[..., dict[str, Any]]
+    build: BuildBody
     # (answer, backend, reasoning_open): reasoning_open matters where reasoning comes inline.
     parse: Callable[[Any, str, bool], ChatResult]
     stream_parser: Callable[[str, bool], StreamParsing]
@@ -37,22 +50,28 @@ class Wire:
 
 
 WIRES: dict[str, Wire] = {
-    "chat": Wire("chat", chat.PATH, chat.build_body, parse_chat_response, StreamParser),
+    "chat": Wire(
+        "chat",
+        chat_completions.PATH,
+        chat_completions.build,
+        chat_completions.parse,
+        chat_completions.StreamParser,
+    ),
     "messages": Wire(
         "messages",
-        messages.PATH,
-        messages.build_messages_body,
-        messages.parse_messages_response,
-        messages.MessagesStreamParser,
-        messages.HEADERS,
+        anthropic_messages.PATH,
+        anthropic_messages.build,
+        anthropic_messages.parse,
+        anthropic_messages.StreamParser,
+        anthropic_messages.HEADERS,
         "x-api-key",
     ),
     "responses": Wire(
         "responses",
-        responses_api.PATH,
-        responses_api.build_responses_body,
-        responses_api.parse_responses_response,
-        responses_api.ResponsesStreamParser,
+        openai_responses.PATH,
+        openai_responses.build,
+        openai_responses.parse,
+        openai_responses.StreamParser,
     ),
 }
 assert set(WIRES) == set(APIS)
@@ -66,8 +85,8 @@ def wire_for(profile: BackendProfile, model: str | None, api: str | None = None)
             raise ValueError(f"api={api!r} is not a wire zenllama speaks; use one of {list(APIS)}")
         return WIRES[api]
     served_on = profile.api_for(model)
-    wire = WIRES.get(served_on)
-    if wire is None:
+    found = WIRES.get(served_on)
+    if found is None:
         name = _FORMAT_NAMES.get(served_on, served_on)
         raise errors.ModelNotSupportedError(
             400,
@@ -75,7 +94,7 @@ def wire_for(profile: BackendProfile, model: str | None, api: str | None = None)
             "the request was not sent",
             hint="pick a model of another family (claude-*, gpt-*, glm-*, kimi-*, …)",
         )
-    return wire
+    return found
 
 
-__all__ = ["WIRES", "StreamParsing", "Wire", "wire_for"]
+__all__ = ["WIRES", "BuildBody", "StreamParsing", "Wire", "wire_for"]

@@ -14,36 +14,33 @@ from typing import Any
 
 from .. import errors
 from ..backends import BackendProfile
-from ..request import (
-    Message,
-    Reasoning,
-    ToolSpec,
-    apply_reasoning_policy,
-    deep_merge,
-    put_level,
-    take_reasoning,
-)
-from ..responses import malformed, optional_str, raise_error
+from ..json_fields import list_field, object_field, optional_str, raise_malformed, text_field
+from ..request import ChatRequest, Message
 from ..results import ChatResult, StreamDelta, ToolCallFragment
-from ..tool_calls import judge_calls, stable_call_id
+from ..tool_calls import stable_call_id
 from ..usage import parse_usage
-from .common import (
+from .answer import (
+    AnswerParts,
     GuardedStreamParser,
     StreamedCall,
+    ended_early,
+    parse_whole,
+    raise_error,
+    sse_event,
+)
+from .body import (
+    apply_reasoning_policy,
+    check_messages,
     choice_name,
     content_text,
+    deep_merge,
     finish_body,
-    list_field,
-    object_field,
     own_reasoning,
-    parse_whole,
-    sse_event,
+    put_level,
     system_prompt,
-    text_field,
     tool_parts,
     unsigned_reasoning,
     unsupported,
-    whole_answer_text,
 )
 
 PATH = "/responses"
@@ -141,39 +138,24 @@ def _text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
     return {"format": dict(response_format)}
 
 
-def build_responses_body(
-    profile: BackendProfile,
-    model: str | None,
-    messages: Sequence[Message],
-    *,
-    stream: bool,
-    tools: Sequence[ToolSpec] = (),
-    tool_choice: str | bool | Mapping[str, Any] | None = None,
-    parallel_tool_calls: bool | None = None,
-    reasoning: Reasoning = None,
-    reasoning_effort: str | None = None,
-    thinking_budget: int | None = None,
-    preserve_thinking: bool | None = None,
-    stream_usage: bool = True,  # response.completed always carries usage
-    options: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
+def build(
+    profile: BackendProfile, model: str | None, request: ChatRequest, *, stream: bool
 ) -> dict[str, Any]:
-    if not messages:
-        raise ValueError("messages is empty: send at least one message")
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
-    instructions, turns = system_prompt(apply_reasoning_policy(profile, messages))
+    check_messages(request)  # response.completed always carries usage: no stream_usage
+    options = {k: v for k, v in request.options.items() if v is not None}
+    mode = request.mode
+    instructions, turns = system_prompt(apply_reasoning_policy(profile, request.messages))
     body: dict[str, Any] = {"model": model, "input": _input(profile, turns)}
     if instructions:
         body["instructions"] = instructions
-    functions, choice = tool_parts(profile, model, tools, tool_choice)
+    functions, choice = tool_parts(profile, model, request)
     if functions:
         body["tools"] = [{"type": "function", **f} for f in functions]
         if choice is not None:
             name = choice_name(choice)
             body["tool_choice"] = {"type": "function", "name": name} if name else choice
-        if parallel_tool_calls is not None:
-            body["parallel_tool_calls"] = parallel_tool_calls
+        if request.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = request.parallel_tool_calls
     body.update(profile.responses_fields)
     if mode.on is False:
         body["reasoning"] = {"effort": EFFORT_OFF}
@@ -183,11 +165,11 @@ def build_responses_body(
         body["reasoning"] = {"summary": "auto", **effort}
     own = profile.reasoning_fields_on_every_api
     if own:
-        if preserve_thinking:
+        if request.preserve_thinking:
             deep_merge(body, profile.preserve_thinking_on)
         if mode.on is not None:
             deep_merge(body, profile.reasoning_on if mode.on else profile.reasoning_off)
-    elif preserve_thinking:
+    elif request.preserve_thinking:
         unsupported("OpenAI Responses", ["preserve_thinking"])
     # Responses has no budget: the backend's own field where it reads chat fields here too.
     where = f"the {profile.name} backend's OpenAI Responses API"
@@ -201,9 +183,7 @@ def build_responses_body(
     # The rest go as they are: llama-server reads its chat fields (grammar, seed, …) on
     # /v1/responses too, and a hosted API names a field it refuses.
     body.update(options)
-    if stream:
-        body["stream"] = True
-    return finish_body(body, extra_body)
+    return finish_body(body, request.extra_body, stream=stream)
 
 
 # Answers -----------------------------------------------------------------------------------
@@ -223,7 +203,7 @@ def _reasoning_text(item: Mapping[str, Any]) -> str:
 
 def _part_text(part: Any, what: str, field: str = "text") -> str:
     if type(part) is not dict:
-        malformed(what, part, "an object")
+        raise_malformed(what, part, "an object")
     return text_field(part.get(field), f"{what}'s `{field}`")
 
 
@@ -247,30 +227,28 @@ def _finish_reason(response: dict[str, Any], has_calls: bool, refused: bool, bac
         raise errors.IncompleteResponseError("the response was cancelled before it finished")
     if status in _UNFINISHED:
         raise errors.IncompleteResponseError(f"the response {_UNFINISHED[status]}")
-    malformed("the response's `status`", status, "completed, incomplete or failed")
+    raise_malformed("the response's `status`", status, "completed, incomplete or failed")
 
 
-def parse_responses_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+def parse(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
     """Any answer, however wrong its shape, gives a result or a typed error."""
-    result: ChatResult = parse_whole("Responses", _parse_answer, data, backend)
-    return result
+    return parse_whole("Responses", _parse_answer, data, backend)
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
     if type(data) is not dict:
-        malformed("the answer", data, "an object")
+        raise_malformed("the answer", data, "an object")
     if data.get("type") == "error" or data.get("error") or data.get("status") == "failed":
         raise_error(data, backend)
-    answer_id = optional_str(data.get("id"), "`id`")
-    text: list[str] = []
+    parts = AnswerParts(backend)
+    parts.id = answer_id = optional_str(data.get("id"), "`id`")
+    text, calls, kept = parts.text, parts.calls, parts.reasoning_blocks
     reasoning: list[str] = []
-    kept: list[dict[str, Any]] = []
-    calls: list[tuple[str, str | None, Any]] = []
     refused = False
     for i, item in enumerate(list_field(data.get("output"), "`output`")):
         what = f"`output[{i}]`"
         if type(item) is not dict:
-            malformed(what, item, "an object")
+            raise_malformed(what, item, "an object")
         kind = item.get("type")
         if kind == "reasoning":
             reasoning.append(_reasoning_text(item))
@@ -291,20 +269,12 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
             )
         # Built-in tool items (web_search_call, …) are the server's own work; what it found
         # is in the message that follows.
-    tool_calls, invalid = judge_calls(calls)
-    return ChatResult(
-        text="".join(text),
-        reasoning=SUMMARY_GAP.join(r for r in reasoning if r),
-        tool_calls=tool_calls,
-        invalid_tool_calls=invalid,
-        usage=parse_usage(data.get("usage")),
-        finish_reason=_finish_reason(data, bool(calls), refused, backend),
-        model=optional_str(data.get("model"), "`model`"),
-        id=answer_id,
-        backend=backend,
-        timings=_timings(data),
-        reasoning_blocks=kept,
-    )
+    parts.reasoning = [SUMMARY_GAP.join(r for r in reasoning if r)]
+    parts.usage = parse_usage(data.get("usage"))
+    parts.finish_reason = _finish_reason(data, bool(calls), refused, backend)
+    parts.model = optional_str(data.get("model"), "`model`")
+    parts.timings = _timings(data)
+    return parts.result()
 
 
 def _timings(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -320,36 +290,26 @@ _ARGUMENTS = "response.function_call_arguments.delta"
 _END = ("response.completed", "response.incomplete")
 
 
-class ResponsesStreamParser(GuardedStreamParser):
+class StreamParser(GuardedStreamParser):
     """Reads one Responses SSE stream line by line; `finish()` gives the whole result."""
 
     API = "Responses"
     __slots__ = (
-        "_backend",
         "_calls",
-        "_id",
         "_kept",
-        "_model",
-        "_reasoning",
+        "_parts",
         "_reasoning_at",
         "_refused",
         "_response",
         "_stray",
-        "_text",
-        "_timings",
     )
 
     def __init__(self, backend: str, reasoning_open: bool = False) -> None:
-        self._backend = backend
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
+        self._parts = AnswerParts(backend)
         self._reasoning_at: tuple[Any, Any] | None = None  # (item, summary part) being read
         self._kept: list[dict[str, Any]] = []
         self._calls: dict[str, StreamedCall] = {}  # item id -> tool call
         self._response: dict[str, Any] | None = None  # the final response object
-        self._id: str | None = None
-        self._model: str | None = None
-        self._timings: dict[str, Any] | None = None
         self._refused = False
         self._stray: list[str] = []
 
@@ -360,16 +320,16 @@ class ResponsesStreamParser(GuardedStreamParser):
         kind = data.get("type")
         if kind == _TEXT:
             text = text_field(data.get("delta"), "`delta`")
-            self._text.append(text)
+            self._parts.text.append(text)
             return StreamDelta(text) if text else None
         if kind in _REASONING:
             piece = text_field(data.get("delta"), "`delta`")
             at = (data.get("item_id"), data.get("summary_index") or data.get("content_index"))
             if at != self._reasoning_at:
-                if self._reasoning_at is not None and self._reasoning:
+                if self._reasoning_at is not None and self._parts.reasoning:
                     piece = SUMMARY_GAP + piece
                 self._reasoning_at = at
-            self._reasoning.append(piece)
+            self._parts.reasoning.append(piece)
             return StreamDelta("", piece) if piece else None
         if kind == _ARGUMENTS:
             return self._arguments(data)
@@ -381,14 +341,15 @@ class ResponsesStreamParser(GuardedStreamParser):
             return self._done_item(object_field(data.get("item"), "`item`"))
         if kind in ("response.created", "response.in_progress"):
             response = object_field(data.get("response"), "`response`")
-            self._id = optional_str(response.get("id"), "`response.id`") or self._id
-            self._model = optional_str(response.get("model"), "`response.model`") or self._model
+            parts = self._parts
+            parts.id = optional_str(response.get("id"), "`response.id`") or parts.id
+            parts.model = optional_str(response.get("model"), "`response.model`") or parts.model
         elif kind in _END:
             self._response = object_field(data.get("response"), "`response`")
-            self._timings = _timings(data)
+            self._parts.timings = _timings(data)
         elif kind in ("error", "response.failed") or data.get("error"):
             failed = data.get("response") if kind == "response.failed" else None
-            raise_error(object_field(failed, "`response`") or data, self._backend)
+            raise_error(object_field(failed, "`response`") or data, self._parts.backend)
         return None
 
     def _arguments(self, data: dict[str, Any]) -> StreamDelta | None:
@@ -415,14 +376,14 @@ class ResponsesStreamParser(GuardedStreamParser):
         else:
             text = text_field(data.get("refusal"), "`refusal`")
         self._refused = True
-        self._text.append(text)
+        self._parts.text.append(text)
         return StreamDelta(text) if text else None
 
     def _added(self, item: dict[str, Any]) -> StreamDelta | None:
         if item.get("type") != "function_call":
             return None
         call_id = optional_str(item.get("call_id"), "`item.call_id`")
-        call_id = call_id or stable_call_id(self._id, len(self._calls))
+        call_id = call_id or stable_call_id(self._parts.id, len(self._calls))
         name = optional_str(item.get("name"), "`item.name`")
         call = StreamedCall(len(self._calls), call_id, name)
         self._calls[str(item.get("id") or call_id)] = call
@@ -446,32 +407,19 @@ class ResponsesStreamParser(GuardedStreamParser):
         return None
 
     def _finish(self) -> StreamDelta:
+        parts = self._parts
         response = self._response
         if response is None:
-            if self._stray and not (self._text or self._reasoning or self._calls):
-                result = parse_responses_response(whole_answer_text(self._stray), self._backend)
-                fragments = [
-                    ToolCallFragment(i, c.id, c.name, json.dumps(c.arguments))
-                    for i, c in enumerate(result.tool_calls)
-                ]
-                return StreamDelta(result.text, result.reasoning, fragments, result)
-            raise errors.IncompleteStreamError()
+            streamed = bool(parts.text or parts.reasoning or self._calls)
+            return ended_early(self._stray, streamed, parse, parts.backend, False)
         output = list_field(response.get("output"), "`response.output`")
         final_items = [i for i in output if type(i) is dict and i.get("type") == "reasoning"]
-        tool_calls, invalid = judge_calls(
-            [(c.id, c.name, "".join(c.arguments)) for c in self._calls.values()]
+        parts.calls = [c.entry() for c in self._calls.values()]
+        parts.usage = parse_usage(response.get("usage"))
+        parts.finish_reason = _finish_reason(
+            response, bool(self._calls), self._refused, parts.backend
         )
-        result = ChatResult(
-            text="".join(self._text),
-            reasoning="".join(self._reasoning),
-            tool_calls=tool_calls,
-            invalid_tool_calls=invalid,
-            usage=parse_usage(response.get("usage")),
-            finish_reason=_finish_reason(response, bool(self._calls), self._refused, self._backend),
-            model=optional_str(response.get("model"), "`response.model`") or self._model,
-            id=optional_str(response.get("id"), "`response.id`") or self._id,
-            backend=self._backend,
-            timings=self._timings,
-            reasoning_blocks=final_items or self._kept,
-        )
-        return StreamDelta("", "", [], result)
+        parts.model = optional_str(response.get("model"), "`response.model`") or parts.model
+        parts.id = optional_str(response.get("id"), "`response.id`") or parts.id
+        parts.reasoning_blocks = final_items or self._kept
+        return parts.last_delta()

@@ -1,6 +1,9 @@
-"""Outgoing OpenAI chat-completions shapes the framework layers need to build their messages.
+"""The neutral message shapes: OpenAI chat-completions messages, the one form the core takes.
 
-The layers translate their own types into these; only this module knows the JSON.
+The framework layers build their messages with these (tool calls, image parts, the reasoning
+fields of an assistant turn, response formats, usage as OpenAI reports it); every wire under
+`wires/` reads this same shape and translates it into its own dialect. Not a wire itself, so it
+stands beside `wires/`, below it: the layers need it without any wire, and the wires import it.
 """
 
 from __future__ import annotations

@@ -8,42 +8,39 @@ same `ChatResult` / `StreamDelta` chat completions give. Thinking blocks keep th
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import errors
 from ..backends import BackendProfile
-from ..errors import ToolChoiceDowngradedWarning
-from ..request import (
-    Message,
-    Reasoning,
-    ToolSpec,
-    apply_reasoning_policy,
-    deep_merge,
-    put_level,
-    take_reasoning,
-)
-from ..responses import malformed, optional_str, raise_error
-from ..results import ChatResult, StreamDelta, ToolCallFragment, Usage
-from ..tool_calls import judge_calls, stable_call_id
-from .common import (
+from ..json_fields import index_field, object_field, optional_str, raise_malformed, text_field
+from ..request import ChatRequest, Message
+from ..results import ChatResult, StreamDelta, ToolCallFragment
+from ..tool_calls import stable_call_id
+from ..usage import parse_messages_usage
+from .answer import (
+    AnswerParts,
     GuardedStreamParser,
     StreamedCall,
+    ended_early,
+    parse_whole,
+    raise_error,
+    sse_event,
+)
+from .body import (
+    apply_reasoning_policy,
+    check_messages,
     choice_name,
     content_text,
+    deep_merge,
     finish_body,
-    index_field,
-    object_field,
     own_reasoning,
-    parse_whole,
-    sse_event,
+    put_level,
     system_prompt,
-    text_field,
     tool_parts,
     unsigned_reasoning,
     unsupported,
-    whole_answer_text,
+    warn,
 )
 
 PATH = "/messages"
@@ -174,32 +171,17 @@ def _tool_choice(choice: Any, parallel: bool | None) -> dict[str, Any] | None:
     return sent
 
 
-def build_messages_body(
-    profile: BackendProfile,
-    model: str | None,
-    messages: Sequence[Message],
-    *,
-    stream: bool,
-    tools: Sequence[ToolSpec] = (),
-    tool_choice: str | bool | Mapping[str, Any] | None = None,
-    parallel_tool_calls: bool | None = None,
-    reasoning: Reasoning = None,
-    reasoning_effort: str | None = None,
-    thinking_budget: int | None = None,
-    preserve_thinking: bool | None = None,
-    stream_usage: bool = True,  # Messages streams always carry usage
-    options: Mapping[str, Any] | None = None,
-    extra_body: Mapping[str, Any] | None = None,
+def build(
+    profile: BackendProfile, model: str | None, request: ChatRequest, *, stream: bool
 ) -> dict[str, Any]:
-    if not messages:
-        raise ValueError("messages is empty: send at least one message")
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    mode = take_reasoning(options, reasoning, reasoning_effort, thinking_budget)
-    system, turns = system_prompt(apply_reasoning_policy(profile, messages))
+    check_messages(request)  # Messages streams always carry usage: no stream_usage
+    options = {k: v for k, v in request.options.items() if v is not None}
+    mode = request.mode
+    system, turns = system_prompt(apply_reasoning_policy(profile, request.messages))
     body: dict[str, Any] = {"model": model, "messages": _turns(profile, turns)}
     if system:
         body["system"] = system
-    functions, choice = tool_parts(profile, model, tools, tool_choice)
+    functions, choice = tool_parts(profile, model, request)
     if functions:
         body["tools"] = [
             {
@@ -209,7 +191,7 @@ def build_messages_body(
             }
             for f in functions
         ]
-        if (sent := _tool_choice(choice, parallel_tool_calls)) is not None:
+        if (sent := _tool_choice(choice, request.parallel_tool_calls)) is not None:
             body["tool_choice"] = sent
     body.update((k, options[k]) for k in _SAME_NAME if k in options)
     if "stop" in options:
@@ -236,11 +218,11 @@ def build_messages_body(
             body["thinking"] = {"type": "disabled"}
         body["max_tokens"] = max_tokens or DEFAULT_MAX_TOKENS
     if profile.reasoning_fields_on_every_api:
-        if preserve_thinking:
+        if request.preserve_thinking:
             deep_merge(body, profile.preserve_thinking_on)
         if mode.on is not None:
             deep_merge(body, profile.reasoning_on if mode.on else profile.reasoning_off)
-    elif preserve_thinking:
+    elif request.preserve_thinking:
         unsupported("Anthropic Messages", ["preserve_thinking"])
     if mode.effort is not None:
         # Messages has no effort: the chat template's kwarg where the backend has one.
@@ -254,9 +236,7 @@ def build_messages_body(
         "Anthropic Messages",
         [k for k in options if k not in (*_SAME_NAME, *_HANDLED)],
     )
-    if stream:
-        body["stream"] = True
-    return finish_body(body, extra_body)
+    return finish_body(body, request.extra_body, stream=stream)
 
 
 def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
@@ -270,76 +250,47 @@ def _thinking_tool_choice(body: dict[str, Any], model: str | None) -> None:
         body["tools"] = [t for t in body["tools"] if t["name"] == name]
     body["tool_choice"] = {**choice, "type": "auto"}
     body["tool_choice"].pop("name", None)
-    warnings.warn(
-        ToolChoiceDowngradedWarning(
+    warn(
+        errors.ToolChoiceDowngradedWarning(
             f"{model} thinks on this call, and Anthropic Messages takes only tool_choice "
             f"'auto' or 'none' while thinking: sent 'auto'"
             + (f" with only the {name!r} tool offered" if name else "")
             + ", so the model may answer without calling a tool (or pass reasoning=False)"
-        ),
-        stacklevel=5,
+        )
     )
 
 
 # Answers -----------------------------------------------------------------------------------
-def _count(raw: Mapping[str, Any], name: str) -> int | None:
-    value = raw.get(name)
-    if value is not None and type(value) is not int:
-        malformed(f"`usage.{name}`", value, "an integer")
-    return value
-
-
-def messages_usage(raw: Any) -> Usage | None:
-    """Anthropic counts cache reads and writes apart from `input_tokens`; here they are in."""
-    raw = object_field(raw, "`usage`")
-    if not raw:
-        return None
-    read = _count(raw, "cache_read_input_tokens")
-    created = _count(raw, "cache_creation_input_tokens")
-    input_tokens = (_count(raw, "input_tokens") or 0) + (read or 0) + (created or 0)
-    output_tokens = _count(raw, "output_tokens") or 0
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=input_tokens + output_tokens,
-        cached_tokens=read,
-        cache_creation_tokens=created,
-    )
-
-
 def finish_reason(stop_reason: Any) -> str | None:
     reason = optional_str(stop_reason, "`stop_reason`")
     return STOP_REASONS.get(reason, reason) if reason else None
 
 
-def parse_messages_response(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
+def parse(data: Any, backend: str, reasoning_open: bool = False) -> ChatResult:
     """Any answer, however wrong its shape, gives a result or a typed error."""
-    result: ChatResult = parse_whole("Messages", _parse_answer, data, backend)
-    return result
+    return parse_whole("Messages", _parse_answer, data, backend)
 
 
 def _parse_answer(data: Any, backend: str) -> ChatResult:
     if type(data) is not dict:
-        malformed("the answer", data, "an object")
+        raise_malformed("the answer", data, "an object")
     if data.get("type") == "error" or "error" in data:
         raise_error(data, backend)
     if type(data.get("content")) is not list:
-        malformed("the answer's `content`", data.get("content"), "a list of content blocks")
-    answer_id = optional_str(data.get("id"), "`id`")
-    text: list[str] = []
-    reasoning: list[str] = []
-    kept: list[dict[str, Any]] = []
-    calls: list[tuple[str, str | None, Any]] = []
+        raise_malformed("the answer's `content`", data.get("content"), "a list of content blocks")
+    parts = AnswerParts(backend)
+    parts.id = answer_id = optional_str(data.get("id"), "`id`")
+    calls = parts.calls
     for i, block in enumerate(data["content"]):
         what = f"`content[{i}]`"
         if type(block) is not dict:
-            malformed(what, block, "an object")
+            raise_malformed(what, block, "an object")
         kind = block.get("type")
         if kind == "text":
-            text.append(text_field(block.get("text"), f"{what}.text"))
+            parts.text.append(text_field(block.get("text"), f"{what}.text"))
         elif kind in THINKING_KINDS:
-            reasoning.append(text_field(block.get("thinking"), f"{what}.thinking"))
-            kept.append(block)
+            parts.reasoning.append(text_field(block.get("thinking"), f"{what}.thinking"))
+            parts.reasoning_blocks.append(block)
         elif kind == "tool_use":
             call_id = optional_str(block.get("id"), f"{what}.id")
             call_id = call_id or stable_call_id(answer_id, len(calls))
@@ -348,50 +299,35 @@ def _parse_answer(data: Any, backend: str) -> ChatResult:
             )
         # Server-tool blocks (server_tool_use, web_search_tool_result, …) are the server's own
         # tool work; what it found is in the text blocks that follow.
-    tool_calls, invalid = judge_calls(calls)
-    return ChatResult(
-        text="".join(text),
-        reasoning="".join(reasoning),
-        tool_calls=tool_calls,
-        invalid_tool_calls=invalid,
-        usage=messages_usage(data.get("usage")),
-        finish_reason=finish_reason(data.get("stop_reason")),
-        model=optional_str(data.get("model"), "`model`"),
-        id=answer_id,
-        backend=backend,
-        reasoning_blocks=kept,
-    )
+    parts.usage = parse_messages_usage(data.get("usage"))
+    parts.finish_reason = finish_reason(data.get("stop_reason"))
+    parts.model = optional_str(data.get("model"), "`model`")
+    return parts.result()
 
 
-class MessagesStreamParser(GuardedStreamParser):
+class StreamParser(GuardedStreamParser):
     """Reads one Messages SSE stream line by line; `finish()` gives the whole result."""
 
     API = "Messages"
     __slots__ = (
-        "_backend",
         "_blocks",
         "_calls",
         "_done",
-        "_id",
-        "_model",
+        "_parts",
         "_started",
         "_stop_reason",
         "_stray",
-        "_text",
         "_usage",
     )
 
     def __init__(self, backend: str, reasoning_open: bool = False) -> None:
-        self._backend = backend
-        self._text: list[str] = []
+        self._parts = AnswerParts(backend)
         # content index -> a thinking block being streamed (its pieces) or a redacted one
         self._blocks: dict[int, dict[str, Any]] = {}
         self._calls: dict[int, StreamedCall] = {}  # content index -> tool call
         self._started: set[int] = set()  # every content index started, server tools' too
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
-        self._id: str | None = None
-        self._model: str | None = None
         self._done = False
         self._stray: list[str] = []
 
@@ -410,8 +346,8 @@ class MessagesStreamParser(GuardedStreamParser):
             )
         if kind == "message_start":
             message = object_field(data.get("message"), "`message`")
-            self._id = optional_str(message.get("id"), "`message.id`")
-            self._model = optional_str(message.get("model"), "`message.model`")
+            self._parts.id = optional_str(message.get("id"), "`message.id`")
+            self._parts.model = optional_str(message.get("model"), "`message.model`")
             self._count(message.get("usage"))
         elif kind == "message_delta":
             delta = object_field(data.get("delta"), "`delta`")
@@ -421,7 +357,7 @@ class MessagesStreamParser(GuardedStreamParser):
         elif kind == "message_stop":
             self._done = True
         elif kind == "error" or "error" in data:
-            raise_error(data, self._backend)
+            raise_error(data, self._parts.backend)
         return None
 
     def _count(self, usage: Any) -> None:
@@ -433,13 +369,11 @@ class MessagesStreamParser(GuardedStreamParser):
         delta = object_field(data.get("delta"), "`delta`")
         dkind = delta.get("type")
         if dkind == "text_delta":
-            text = text_field(delta.get("text"), "`delta.text`")
-            self._text.append(text)
-            return StreamDelta(text) if text else None
+            return self._text(text_field(delta.get("text"), "`delta.text`"))
         if dkind == "thinking_delta":
             piece = text_field(delta.get("thinking"), "`delta.thinking`")
             self._block(data)["thinking"].append(piece)
-            return StreamDelta("", piece) if piece else None
+            return self._parts.add("", piece)
         if dkind == "signature_delta":
             signature = text_field(delta.get("signature"), "`delta.signature`")
             self._block(data)["signature"].append(signature)
@@ -458,6 +392,10 @@ class MessagesStreamParser(GuardedStreamParser):
         # citations_delta: the cited text is in the text deltas already.
         return None
 
+    def _text(self, text: str) -> StreamDelta | None:
+        self._parts.text.append(text)  # empty too: a text block began
+        return StreamDelta(text) if text else None
+
     def _block(self, data: dict[str, Any]) -> dict[str, Any]:
         index = index_field(data.get("index", 0), "`index`")
         block = self._blocks.get(index)
@@ -469,9 +407,7 @@ class MessagesStreamParser(GuardedStreamParser):
         self._started.add(index)
         kind = block.get("type")
         if kind == "text":
-            text = text_field(block.get("text"), "`content_block.text`")
-            self._text.append(text)
-            return StreamDelta(text) if text else None
+            return self._text(text_field(block.get("text"), "`content_block.text`"))
         if kind == "thinking":
             piece = text_field(block.get("thinking"), "`content_block.thinking`")
             signature = text_field(block.get("signature"), "`content_block.signature`")
@@ -480,12 +416,12 @@ class MessagesStreamParser(GuardedStreamParser):
                 "thinking": [piece],
                 "signature": [signature],
             }
-            return StreamDelta("", piece) if piece else None
+            return self._parts.add("", piece)
         if kind == "redacted_thinking":
             self._blocks[index] = dict(block)
         elif kind == "tool_use":
             call_id = optional_str(block.get("id"), "`content_block.id`")
-            call_id = call_id or stable_call_id(self._id, len(self._calls))
+            call_id = call_id or stable_call_id(self._parts.id, len(self._calls))
             name = optional_str(block.get("name"), "`content_block.name`")
             call = self._calls[index] = StreamedCall(len(self._calls), call_id, name)
             given = block.get("input")
@@ -496,15 +432,10 @@ class MessagesStreamParser(GuardedStreamParser):
         return None
 
     def _finish(self) -> StreamDelta:
+        parts = self._parts
         if self._stop_reason is None and not self._done:
-            if self._stray and not (self._text or self._blocks or self._calls):
-                result = parse_messages_response(whole_answer_text(self._stray), self._backend)
-                fragments = [
-                    ToolCallFragment(i, c.id, c.name, json.dumps(c.arguments))
-                    for i, c in enumerate(result.tool_calls)
-                ]
-                return StreamDelta(result.text, result.reasoning, fragments, result)
-            raise errors.IncompleteStreamError()
+            streamed = bool(parts.text or self._blocks or self._calls)
+            return ended_early(self._stray, streamed, parse, parts.backend, False)
         kept = []
         for _, block in sorted(self._blocks.items()):
             if block.get("type") == "thinking":
@@ -514,19 +445,10 @@ class MessagesStreamParser(GuardedStreamParser):
                     "signature": "".join(block["signature"]),
                 }
             kept.append(block)
-        tool_calls, invalid = judge_calls(
-            [(c.id, c.name, "".join(c.arguments)) for _, c in sorted(self._calls.items())]
-        )
-        result = ChatResult(
-            text="".join(self._text),
-            reasoning="".join(str(b.get("thinking", "")) for b in kept),
-            tool_calls=tool_calls,
-            invalid_tool_calls=invalid,
-            usage=messages_usage(self._usage),
-            finish_reason=finish_reason(self._stop_reason),
-            model=self._model,
-            id=self._id,
-            backend=self._backend,
-            reasoning_blocks=kept,
-        )
-        return StreamDelta("", "", [], result)
+        parts.calls = [c.entry() for _, c in sorted(self._calls.items())]
+        # The thinking blocks in their order, whatever order their pieces came in.
+        parts.reasoning = [str(b.get("thinking", "")) for b in kept]
+        parts.reasoning_blocks = kept
+        parts.usage = parse_messages_usage(self._usage)
+        parts.finish_reason = finish_reason(self._stop_reason)
+        return parts.last_delta()
