@@ -58,9 +58,9 @@ class ChatClient:
         self._transport = Transport(settings)
         self._profile: BackendProfile | None = None
         if settings.backend != "auto":
-            self._use(profile_named(settings.backend))
+            self._adopt_profile(profile_named(settings.backend))
 
-    def _use(self, profile: BackendProfile) -> None:
+    def _adopt_profile(self, profile: BackendProfile) -> None:
         self._transport.backend = profile.name
         if profile.session_header:
             self._transport.request_headers[profile.session_header] = self.settings.session_id
@@ -89,7 +89,7 @@ class ChatClient:
         profile, props = found
         if props is not None and self._props is None:
             self._props = props
-        self._use(profile)
+        self._adopt_profile(profile)
         return profile
 
     @staticmethod

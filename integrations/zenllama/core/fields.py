@@ -556,6 +556,6 @@ class EmbeddingsFields(ConnectionFields):
         Neither framework has a place for embeddings usage, so it is kept here."""
         return self._last_usage
 
-    def _keep(self, result: EmbeddingsResult) -> list[list[float]]:
+    def _vectors_keeping_usage(self, result: EmbeddingsResult) -> list[list[float]]:
         self._last_usage = result.usage
         return result.vectors

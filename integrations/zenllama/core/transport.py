@@ -532,7 +532,7 @@ class Transport:
         self._async = (weakref.ref(loop), client)
         return client
 
-    def _with(self, headers: Mapping[str, str] | None) -> Any:
+    def _request_options(self, headers: Mapping[str, str] | None) -> Any:
         """The request options, plus a wire's own headers (Messages: anthropic-version) and
         the request's deadline, from now."""
         if self.settings.deadline is not None:
@@ -566,7 +566,7 @@ class Transport:
         return exc
 
     # A router's "model not found" lists what it has (one more request, on that error only).
-    def _named(self, exc: Exception) -> Exception:
+    def _with_served_models(self, exc: Exception) -> Exception:
         if not isinstance(exc, errors.UnknownModelError):
             return exc
         try:
@@ -588,10 +588,10 @@ class Transport:
     ) -> Any:
         try:
             response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._with(headers)
+                path, body=body, cast_to=httpx.Response, options=self._request_options(headers)
             )
         except FAULTS as exc:
-            raise self._named(self._translate(exc)) from _chained(exc)
+            raise self._with_served_models(self._translate(exc)) from _chained(exc)
         return _json(response)
 
     async def apost(
@@ -600,7 +600,7 @@ class Transport:
         client = await self.async_client()
         try:
             response = await client.post(
-                path, body=body, cast_to=httpx.Response, options=self._with(headers)
+                path, body=body, cast_to=httpx.Response, options=self._request_options(headers)
             )
         except FAULTS as exc:
             raise await self._anamed(self._translate(exc)) from _chained(exc)
@@ -609,7 +609,7 @@ class Transport:
     def get(self, url_or_path: str) -> Any:
         try:
             response = self.sync_client.get(
-                url_or_path, cast_to=httpx.Response, options=self._with(None)
+                url_or_path, cast_to=httpx.Response, options=self._request_options(None)
             )
         except FAULTS as exc:
             raise self._translate(exc) from _chained(exc)
@@ -619,7 +619,7 @@ class Transport:
         client = await self.async_client()
         try:
             response = await client.get(
-                url_or_path, cast_to=httpx.Response, options=self._with(None)
+                url_or_path, cast_to=httpx.Response, options=self._request_options(None)
             )
         except FAULTS as exc:
             raise self._translate(exc) from _chained(exc)
@@ -639,13 +639,13 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._with(headers),
+                    options=self._request_options(headers),
                     stream=True,
                     stream_cls=openai.Stream,
                 ),
             )
         except FAULTS as exc:
-            raise self._named(self._translate(exc)) from _chained(exc)
+            raise self._with_served_models(self._translate(exc)) from _chained(exc)
         try:
             yield self._lines(response.iter_bytes())
         finally:
@@ -673,7 +673,7 @@ class Transport:
                     path,
                     body=body,
                     cast_to=httpx.Response,
-                    options=self._with(headers),
+                    options=self._request_options(headers),
                     stream=True,
                     stream_cls=openai.AsyncStream,
                 ),

@@ -41,13 +41,13 @@ class ZenLlamaEmbeddings(EmbeddingsFields, Embeddings):
         return self.batch_size
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._keep(self.client.embed(texts))
+        return self._vectors_keeping_usage(self.client.embed(texts))
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._keep(await self.client.aembed(texts))
+        return self._vectors_keeping_usage(await self.client.aembed(texts))
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]

@@ -57,19 +57,19 @@ class ZenLlamaEmbedding(EmbeddingsFields, BaseEmbedding):
         return "ZenLlamaEmbedding"
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self._keep(self.client.embed([query]))[0]
+        return self._vectors_keeping_usage(self.client.embed([query]))[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return self._keep(await self.client.aembed([query]))[0]
+        return self._vectors_keeping_usage(await self.client.aembed([query]))[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
-        return self._keep(self.client.embed([text]))[0]
+        return self._vectors_keeping_usage(self.client.embed([text]))[0]
 
     async def _aget_text_embedding(self, text: str) -> Embedding:
-        return self._keep(await self.client.aembed([text]))[0]
+        return self._vectors_keeping_usage(await self.client.aembed([text]))[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._keep(self.client.embed(texts))
+        return self._vectors_keeping_usage(self.client.embed(texts))
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self._keep(await self.client.aembed(texts))
+        return self._vectors_keeping_usage(await self.client.aembed(texts))
