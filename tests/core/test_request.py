@@ -13,17 +13,15 @@ USER = [{"role": "user", "content": "hi"}]
 
 @pytest.mark.parametrize("choice", ["any", True, "required"])
 def test_llama_server_gets_required_for_any(choice: object) -> None:
-    body = chat_completions.build(
-        LLAMA_SERVER, None, ChatRequest(USER, tools=TOOLS, tool_choice=choice), stream=False
-    )  # type: ignore[arg-type]
+    request = ChatRequest(USER, tools=TOOLS, tool_choice=choice)  # type: ignore[arg-type]
+    body = chat_completions.build(LLAMA_SERVER, None, request, stream=False)
     assert body["tool_choice"] == "required" and len(body["tools"]) == 2
 
 
 @pytest.mark.parametrize("choice", ["b", {"type": "function", "function": {"name": "b"}}])
 def test_llama_server_named_tool_becomes_required_with_only_that_tool(choice: object) -> None:
-    body = chat_completions.build(
-        LLAMA_SERVER, None, ChatRequest(USER, tools=TOOLS, tool_choice=choice), stream=False
-    )  # type: ignore[arg-type]
+    request = ChatRequest(USER, tools=TOOLS, tool_choice=choice)  # type: ignore[arg-type]
+    body = chat_completions.build(LLAMA_SERVER, None, request, stream=False)
     assert body["tool_choice"] == "required"
     assert [t["function"]["name"] for t in body["tools"]] == ["b"]
 
