@@ -81,7 +81,8 @@ def test_the_count_is_the_one_the_server_uses(local: LlamaServer) -> None:
     answer = client.complete(messages, **request, options={"max_tokens": 8})
     assert answer.usage is not None and answer.usage.input_tokens > 0
     assert prompt_tokens(client.connection, body) == answer.usage.input_tokens
-    assert template_tokens(client.connection, body) == answer.usage.input_tokens  # servers without it
+    # Servers without input_tokens: /apply-template, then /tokenize.
+    assert template_tokens(client.connection, body) == answer.usage.input_tokens
 
 
 def test_stopped_mid_conversation_goes_to_zen_then_back(

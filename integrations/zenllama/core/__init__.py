@@ -5,6 +5,7 @@ Nothing here imports LangChain or LlamaIndex.
 
 from .backends import BackendProfile, profile_named
 from .chat import ChatClient
+from .connection import Connection
 from .embeddings import EmbeddingsClient, EmbeddingsResult
 from .errors import (
     AuthenticationError,
@@ -58,6 +59,7 @@ __all__ = [
     "BadRequestError",
     "ChatClient",
     "ChatResult",
+    "Connection",
     "ContextOverflowError",
     "EmbeddingsClient",
     "EmbeddingsNotEnabledError",
