@@ -148,6 +148,15 @@ def test_near_the_window_the_exact_count_decides(local: FakeServer) -> None:
     assert result.text == "local" and len(local.requests_to("/tokenize")) == 1
 
 
+def test_a_prompt_is_counted_once_per_client(local: FakeServer) -> None:
+    # Routing counts through the client's llama_cpp: its bounded cache, one path.
+    local.chat(LOCAL_ANSWER, LOCAL_ANSWER)
+    client = routed(local.base_url)
+    for _ in range(2):
+        assert client.complete(_long(LOCAL_WINDOW - 100)).text == "local"
+    assert len(local.requests_to("/tokenize")) == 1 and len(local.chat_bodies) == 2
+
+
 def test_max_tokens_counts_towards_the_window(local: FakeServer) -> None:
     long_ask = ChatRequest(_long(LOCAL_WINDOW - 100), options={"max_tokens": 200})
     result = routed(local.base_url).complete(long_ask)

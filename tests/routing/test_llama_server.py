@@ -81,8 +81,9 @@ def test_the_count_is_the_one_the_server_uses(local: LlamaServer) -> None:
     body = client.build_body(request, stream=False)
     answer = client.complete(replace(request, options={"max_tokens": 8}))
     assert answer.usage is not None and answer.usage.input_tokens > 0
-    assert prompt_tokens(client, body) == answer.usage.input_tokens
-    assert template_tokens(client, body) == answer.usage.input_tokens  # servers without it
+    assert prompt_tokens(client.connection, body) == answer.usage.input_tokens
+    # Servers without input_tokens: /apply-template, then /tokenize.
+    assert template_tokens(client.connection, body) == answer.usage.input_tokens
 
 
 def test_stopped_mid_conversation_goes_to_zen_then_back(

@@ -5,6 +5,7 @@ Nothing here imports LangChain or LlamaIndex.
 
 from .backends import BackendProfile, profile_named
 from .chat import ChatClient
+from .connection import Connection
 from .embeddings import EmbeddingsClient, EmbeddingsResult
 from .errors import (
     AuthenticationError,
@@ -60,6 +61,7 @@ __all__ = [
     "ChatClient",
     "ChatRequest",
     "ChatResult",
+    "Connection",
     "ContextOverflowError",
     "EmbeddingsClient",
     "EmbeddingsNotEnabledError",

@@ -51,6 +51,21 @@ class BackendProfile:
     context_windows: dict[str, int] = field(default_factory=dict)
     # llama.cpp's own endpoints (/tokenize, /apply-template, /infill, /slots, router models).
     llama_cpp_endpoints: bool = False
+    # llama.cpp's own request fields (grammar, id_slot, …: request.LLAMA_CPP_FIELDS) are
+    # understood; a routed call leaves them out for backends without them.
+    llama_cpp_fields: bool = False
+    # The server's own template and tokenizer count a chat prompt exactly (prompt_size):
+    # routing sizes a prompt against the window before sending.
+    counts_prompts: bool = False
+    # /props describes the served model (`model_path`) and its chat template (whether it opens
+    # <think>); other backends have no /props, or none that says so.
+    props_describe_model: bool = False
+    # The server option that sets its context window, named in a context-overflow hint; None:
+    # nothing to raise where the backend runs (the hint says to lower max_tokens).
+    context_size_option: str | None = None
+    # The name a routed backend of this kind goes by unless given one; None: its URL's host
+    # ("local" on loopback).
+    route_name: str | None = None
     # The API each model family is served on, by model-name prefix; "chat" for the rest.
     # A value outside APIS names a format zenllama does not speak (a clear error, not sent).
     model_apis: tuple[tuple[str, str], ...] = ()
@@ -90,6 +105,10 @@ LLAMA_SERVER = BackendProfile(
     # GLM chat templates (GLM-4.7-Flash.jinja) read the same switch zen takes in the body.
     preserve_thinking_on={"chat_template_kwargs": {"clear_thinking": False}},
     llama_cpp_endpoints=True,
+    llama_cpp_fields=True,
+    counts_prompts=True,
+    props_describe_model=True,
+    context_size_option="--ctx-size",
     reasoning_fields_on_every_api=True,
     accepts_unsigned_reasoning=True,
     responses_reasoning_default=True,
@@ -115,6 +134,7 @@ ZEN = BackendProfile(
     model_apis=(("claude", "messages"), ("gpt", "responses"), ("gemini", "google")),
     responses_fields={"store": False, "include": ["reasoning.encrypted_content"]},
     responses_reasoning_default=True,
+    route_name="zen",
 )
 
 DEEPSEEK = BackendProfile(
@@ -123,6 +143,7 @@ DEEPSEEK = BackendProfile(
     # Older reasoner models reject reasoning in input; thinking with tools wants it in the loop.
     reasoning_pass_back="tool_loop",
     reasoning_effort_field="reasoning_effort",
+    route_name="deepseek",
 )
 
 OPENAI_COMPATIBLE = BackendProfile(
@@ -160,3 +181,9 @@ def looks_like_llama_server(props: Any) -> bool:
     return isinstance(props, dict) and (
         "default_generation_settings" in props or "total_slots" in props
     )
+
+
+def profile_from_props(props: Any) -> BackendProfile:
+    """The backend a `/props` answer (None: there was none) shows: llama-server or a generic
+    OpenAI-compatible server."""
+    return LLAMA_SERVER if looks_like_llama_server(props) else OPENAI_COMPATIBLE

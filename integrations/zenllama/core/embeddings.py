@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import sys
 import weakref
 from array import array
@@ -24,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors
-from .chat import ChatClient
+from .connection import Connection
+from .llama_server_errors import Refusal, over_ubatch, refusal
 from .results import Usage
 from .settings import Settings
-from .transport import Transport, root_url
+from .transport import Transport
 from .usage import parse_usage
 
 EMBEDDINGS_PATH = "/embeddings"
@@ -47,10 +47,6 @@ _UBATCH_HINT = (
     "--batch-size (with mean pooling an input must fit one physical batch)"
 )
 _CTX_HINT = "shorten or split that input, or start llama-server with a larger --ctx-size"
-
-# llama-server's words for an input over its physical batch (a 500 "server_error"); an input
-# over the slot context comes as `exceed_context_size_error`, a ContextOverflowError.
-_OVER_UBATCH = re.compile(r"input \((\d+) tokens\) is too large to process.*batch size: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -143,21 +139,19 @@ def _sum_usage(usages: list[Usage | None]) -> Usage | None:
 
 
 def _overflow(exc: errors.BackendHTTPError) -> _Overflow | None:
-    found = _OVER_UBATCH.search(exc.message)
+    # An input over llama-server's physical batch (a 500), or over its slot context (a
+    # ContextOverflowError already).
+    found = over_ubatch(exc.message)
     if found:
-        return _Overflow(int(found[1]), int(found[2]), _UBATCH_HINT)
+        return _Overflow(*found, _UBATCH_HINT)
     if isinstance(exc, errors.ContextOverflowError):
         return _Overflow(exc.n_prompt_tokens, exc.n_ctx, _CTX_HINT)
     return None
 
 
 def _not_enabled(exc: errors.BackendHTTPError) -> errors.EmbeddingsNotEnabledError | None:
-    text = exc.message.lower()
-    if (
-        "does not support embeddings" in text  # llama-server without --embeddings (501)
-        or "pooling type 'none'" in text  # llama-server with --pooling none (400)
-        or (exc.status == 404 and "model" not in text)  # no such endpoint
-    ):
+    # llama-server without --embeddings or with --pooling none; or no such endpoint at all.
+    if refusal(exc.status, exc.message) in (Refusal.EMBEDDINGS_OFF, Refusal.NO_SUCH_ENDPOINT):
         return errors.EmbeddingsNotEnabledError(exc.status, exc.message, hint=START_HINT)
     return None
 
@@ -190,16 +184,6 @@ def _may_refuse_base64(exc: errors.BackendHTTPError, use_base64: bool) -> bool:
     return use_base64 and type(exc) is errors.BadRequestError and exc.status in (400, 422)
 
 
-def _tokenize_body(text: str) -> dict[str, Any]:
-    # add_special: count BOS/EOS as the embeddings endpoint does.
-    return {"content": text, "add_special": True}
-
-
-def _count(answer: Any) -> int:
-    tokens = answer.get("tokens") if isinstance(answer, dict) else None
-    return len(tokens) if isinstance(tokens, list) else 0
-
-
 class EmbeddingsClient:
     """Embeds lists of texts on one backend; framework classes hold one and return its vectors."""
 
@@ -217,8 +201,8 @@ class EmbeddingsClient:
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.dimensions = dimensions
-        # Backend detection, /props and the transport are the chat client's; shared, not redone.
-        self._backend = ChatClient(settings)
+        # Backend detection, /props, /tokenize and the transport: shared, not redone.
+        self._connection = Connection(settings)
         self._base64 = True  # until the server shows it does not do base64
         # One semaphore per event loop bounds every call on this client, not each call alone.
         self._semaphores: weakref.WeakKeyDictionary[
@@ -239,9 +223,6 @@ class EmbeddingsClient:
         size = self.batch_size
         return [(start, texts[start : start + size]) for start in range(0, len(texts), size)]
 
-    def _tokenize_url(self) -> str:
-        return root_url(self.settings.base_url) + "/tokenize"
-
     def _accept(self, answer: Any, count: int, use_base64: bool) -> _Part:
         vectors, usage, floats = parse_embeddings(answer, count)
         if use_base64 and floats:
@@ -253,7 +234,7 @@ class EmbeddingsClient:
         texts = _checked(texts)
         if not texts:
             return EmbeddingsResult([], None)
-        transport = self._backend.transport
+        transport = self._connection.transport
         parts = [
             self._send(transport, batch, start, self._base64)
             for start, batch in self._batches(texts)
@@ -266,7 +247,7 @@ class EmbeddingsClient:
         except errors.BackendHTTPError as exc:
             overflow = _overflow(exc)
             if overflow is not None:
-                index = self._locate(transport, batch, start, overflow.limit)
+                index = self._locate(batch, start, overflow.limit)
                 raise _too_long(exc, overflow, index, start, batch) from exc
             not_enabled = _not_enabled(exc)
             if not_enabled is not None:
@@ -278,19 +259,18 @@ class EmbeddingsClient:
             return part
         return self._accept(answer, len(batch), use_base64)
 
-    def _locate(
-        self, transport: Transport, batch: list[str], start: int, limit: int | None
-    ) -> int | None:
+    def _locate(self, batch: list[str], start: int, limit: int | None) -> int | None:
         if len(batch) == 1:
             return start
         if limit is None:
             return None
         for offset, text in enumerate(batch):
             try:
-                answer = transport.post(self._tokenize_url(), _tokenize_body(text))
-            except errors.BackendHTTPError:
+                # add_special: count BOS/EOS as the embeddings endpoint does.
+                tokens = self._connection.tokenize(text, add_special=True)
+            except (errors.BackendHTTPError, errors.MalformedResponseError):
                 return None  # no /tokenize here: the error names the batch instead
-            if _count(answer) > limit:
+            if len(tokens) > limit:
                 return start + offset
         return None
 
@@ -306,7 +286,7 @@ class EmbeddingsClient:
         texts = _checked(texts)
         if not texts:
             return EmbeddingsResult([], None)
-        transport = await self._backend.atransport()
+        transport = await self._connection.atransport()
         semaphore = self._semaphore()
 
         async def one(start: int, batch: list[str]) -> _Part:
@@ -324,7 +304,7 @@ class EmbeddingsClient:
         except errors.BackendHTTPError as exc:
             overflow = _overflow(exc)
             if overflow is not None:
-                index = await self._alocate(transport, batch, start, overflow.limit)
+                index = await self._alocate(batch, start, overflow.limit)
                 raise _too_long(exc, overflow, index, start, batch) from exc
             not_enabled = _not_enabled(exc)
             if not_enabled is not None:
@@ -336,21 +316,19 @@ class EmbeddingsClient:
             return part
         return self._accept(answer, len(batch), use_base64)
 
-    async def _alocate(
-        self, transport: Transport, batch: list[str], start: int, limit: int | None
-    ) -> int | None:
+    async def _alocate(self, batch: list[str], start: int, limit: int | None) -> int | None:
         if len(batch) == 1:
             return start
         if limit is None:
             return None
         for offset, text in enumerate(batch):
             try:
-                answer = await transport.apost(self._tokenize_url(), _tokenize_body(text))
-            except errors.BackendHTTPError:
+                tokens = await self._connection.atokenize(text, add_special=True)
+            except (errors.BackendHTTPError, errors.MalformedResponseError):
                 return None
-            if _count(answer) > limit:
+            if len(tokens) > limit:
                 return start + offset
         return None
 
     def close(self) -> None:
-        self._backend.close()
+        self._connection.close()

@@ -377,7 +377,7 @@ class ChatFields(ConnectionFields):
         if slot.client is client and slot.served is not None:
             return slot.served[0]
         try:
-            if client.profile.name == "llama-server":
+            if client.profile.props_describe_model:
                 model = model_from_props(client.server_props())
             else:
                 model = next((m.id for m in client.list_models()), None)

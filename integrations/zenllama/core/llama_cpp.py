@@ -1,8 +1,9 @@
 """llama-server's own endpoints beside chat: exact token counts, infill, slot KV caches, router.
 
-One `LlamaCpp` per `ChatClient` (`client.llama_cpp`). Every call first checks that the backend is
-llama-server and raises `FeatureNotSupportedError` otherwise: a hosted backend has no /tokenize,
-and guessing a tokenizer (or downloading one) would give counts nobody can trust.
+One `LlamaCpp` per `ChatClient` (`client.llama_cpp`), over its `Connection`. Every call first
+checks that the backend is llama-server and raises `FeatureNotSupportedError` otherwise: a hosted
+backend has no /tokenize, and guessing a tokenizer (or downloading one) would give counts nobody
+can trust.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import prompt_size
+from .connection import Connection
 from .errors import (
     BackendHTTPError,
     FeatureNotSupportedError,
@@ -24,12 +26,10 @@ from .errors import (
     SlotFileNotFoundError,
     UnknownModelError,
 )
+from .llama_server_errors import Refusal, refusal
 from .request import ChatRequest
-from .transport import root_url
+from .wires import chat_completions
 from .wires.answer import raise_error, sse_event, whole_body
-
-if TYPE_CHECKING:
-    from .chat import ChatClient
 
 V = TypeVar("V")
 
@@ -138,24 +138,17 @@ _SLOTS_HINT = "start llama-server with --slot-save-path DIR (`zenllama serve --s
 
 
 def _typed(exc: BackendHTTPError, feature: str, filename: str = "") -> Exception:
-    """llama-server's error texts for its own endpoints, as the errors they mean
-    (tools/server/server-context.cpp: `post_infill`, `post_slots`, the slot tasks)."""
-    text = exc.message.lower()
-    if "infill is not supported" in text:  # 501: "... prefix token is missing"
+    """llama-server's refusals of its own endpoints (llama_server_errors), as typed errors."""
+    meaning = refusal(exc.status, exc.message)
+    if meaning is Refusal.NO_FIM:
         reason = f"infill: the served model has no FIM tokens ({exc.message})"
         return FeatureNotSupportedError(feature, "llama-server", _FIM_HINT, reason=reason)
-    if "does not support slots action" in text:  # 501: started without --slot-save-path
+    if meaning is Refusal.NO_SLOT_FOLDER:
         reason = f"{feature}: this llama-server was started without a slot folder"
         return FeatureNotSupportedError(feature, "llama-server", _SLOTS_HINT, reason=reason)
-    if "unable to restore slot" in text and "invalid slot save file" in text:
-        # The server says "No available space in KV cache or invalid slot save file" for a
-        # file that is not there (or not one this model saved).
+    if meaning is Refusal.SLOT_FILE_MISSING:
         return SlotFileNotFoundError(exc.status, exc.message, filename)
     return exc
-
-
-def _tokens(data: Any) -> list[int]:
-    return [t["id"] if isinstance(t, dict) else int(t) for t in (data or {}).get("tokens", [])]
 
 
 # Chat body fields that do not change the rendered prompt (kept out of the cache key and
@@ -168,10 +161,10 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 class LlamaCpp:
-    """The llama-server endpoints of one `ChatClient` (same URL, headers, retries, errors)."""
+    """The llama-server endpoints of one connection (same URL, headers, retries, errors)."""
 
-    def __init__(self, client: ChatClient) -> None:
-        self._client = client
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
         self._text_tokens: BoundedCache[tuple[int, ...]] = BoundedCache()
         self._prompt_counts: BoundedCache[int] = BoundedCache()
 
@@ -179,39 +172,34 @@ class LlamaCpp:
     @property
     def available(self) -> bool:
         """Whether the backend has these endpoints (probes the backend once if `auto`)."""
-        return self._client.profile.llama_cpp_endpoints
+        return self._connection.profile.llama_cpp_endpoints
 
     async def aavailable(self) -> bool:
-        return (await self._client.aprofile()).llama_cpp_endpoints
+        return (await self._connection.aprofile()).llama_cpp_endpoints
 
     def _require(self, feature: str, hint: str = "") -> None:
         if not self.available:
-            raise FeatureNotSupportedError(feature, self._client.profile.name, hint)
+            raise FeatureNotSupportedError(feature, self._connection.profile.name, hint)
 
     async def _arequire(self, feature: str, hint: str = "") -> None:
         if not await self.aavailable():
-            raise FeatureNotSupportedError(feature, self._client.profile.name, hint)
+            raise FeatureNotSupportedError(feature, self._connection.profile.name, hint)
 
     def _url(self, path: str) -> str:
-        return root_url(self._client.settings.base_url) + path
+        return self._connection.url(path)
 
     def _routed(self, body: dict[str, Any], model: str | None = None) -> dict[str, Any]:
         # A router (--models-dir) forwards by the body's model; a single server ignores it.
-        model = model or self._client.settings.model
+        model = model or self._connection.settings.model
         return {**body, "model": model} if model and "model" not in body else body
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._client.transport.post(self._url(path), body)
+        return self._connection.transport.post(self._url(path), body)
 
     async def _apost(self, path: str, body: dict[str, Any]) -> Any:
-        return await (await self._client.atransport()).apost(self._url(path), body)
+        return await (await self._connection.atransport()).apost(self._url(path), body)
 
     # Tokens --------------------------------------------------------------------------
-    def _tokenize_body(self, text: str, add_special: bool, parse_special: bool) -> dict[str, Any]:
-        return self._routed(
-            {"content": text, "add_special": add_special, "parse_special": parse_special}
-        )
-
     def tokenize(
         self, text: str, *, add_special: bool = False, parse_special: bool = False
     ) -> list[int]:
@@ -224,8 +212,11 @@ class LlamaCpp:
         if cached is None:
             self._require("tokenize", TOKENS_HINT)
             cached = tuple(
-                _tokens(
-                    self._post("/tokenize", self._tokenize_body(text, add_special, parse_special))
+                self._connection.tokenize(
+                    text,
+                    add_special=add_special,
+                    parse_special=parse_special,
+                    model=self._connection.settings.model,  # a router forwards by it
                 )
             )
             self._text_tokens.put(key, cached)
@@ -238,8 +229,13 @@ class LlamaCpp:
         cached = self._text_tokens.get(key)
         if cached is None:
             await self._arequire("tokenize", TOKENS_HINT)
-            body = self._tokenize_body(text, add_special, parse_special)
-            cached = tuple(_tokens(await self._apost("/tokenize", body)))
+            tokens = await self._connection.atokenize(
+                text,
+                add_special=add_special,
+                parse_special=parse_special,
+                model=self._connection.settings.model,
+            )
+            cached = tuple(tokens)
             self._text_tokens.put(key, cached)
         return list(cached)
 
@@ -258,7 +254,8 @@ class LlamaCpp:
         # The very body a chat call would send, so the template sees the same tools and kwargs;
         # in the chat wire whatever `api` says: these endpoints take chat bodies only, and
         # llama-server renders the same template for every wire.
-        body = self._client.build_body(replace(request, api="chat"), stream=False)
+        model = request.model or self._connection.settings.model
+        body = chat_completions.build(self._connection.profile, model, request, stream=False)
         return {k: v for k, v in body.items() if k not in _NOT_IN_PROMPT}
 
     def apply_template(self, request: ChatRequest) -> str:
@@ -281,7 +278,7 @@ class LlamaCpp:
         key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:
-            count = prompt_size.prompt_tokens(self._client, body)
+            count = prompt_size.prompt_tokens(self._connection, body)
             self._prompt_counts.put(key, count)
         return count
 
@@ -291,7 +288,7 @@ class LlamaCpp:
         key = _digest(body)
         count = self._prompt_counts.get(key)
         if count is None:
-            count = await prompt_size.aprompt_tokens(self._client, body)
+            count = await prompt_size.aprompt_tokens(self._connection, body)
             self._prompt_counts.put(key, count)
         return count
 
@@ -367,7 +364,7 @@ class LlamaCpp:
         body = {**self._infill_body(prefix, suffix, prompt, extra, options), "stream": True}
         stream = _InfillStream()
         try:
-            with self._client.transport.stream_lines(self._url("/infill"), body) as lines:
+            with self._connection.transport.stream_lines(self._url("/infill"), body) as lines:
                 for line in lines:
                     delta = stream.feed(line)
                     if delta is not None:
@@ -387,7 +384,7 @@ class LlamaCpp:
     ) -> AsyncGenerator[InfillDelta, None]:
         await self._arequire("infill", _FIM_HINT)
         body = {**self._infill_body(prefix, suffix, prompt, extra, options), "stream": True}
-        transport = await self._client.atransport()
+        transport = await self._connection.atransport()
         stream = _InfillStream()
         try:
             async with transport.astream_lines(self._url("/infill"), body) as lines:
@@ -403,7 +400,7 @@ class LlamaCpp:
     def slots(self) -> list[dict[str, Any]]:
         """Each slot's state (`n_ctx`, `is_processing`, its current task's settings)."""
         self._require("slots")
-        return list(self._client.transport.get(self._url("/slots")))
+        return list(self._connection.transport.get(self._url("/slots")))
 
     def _slot(self, action: str, slot: int, filename: str = "") -> dict[str, Any]:
         feature = f"{action}_slot"
@@ -466,7 +463,7 @@ class LlamaCpp:
         try:
             return dict(self._post(f"/models/{action}", {"model": model}))
         except BackendHTTPError as exc:
-            models = [m.id for m in self._client.list_models()]
+            models = [m.id for m in self._connection.list_models()]
             raise self._unknown(exc, model, models) from exc
 
     async def aload_model(self, model: str) -> dict[str, Any]:
@@ -480,7 +477,7 @@ class LlamaCpp:
         try:
             return dict(await self._apost(f"/models/{action}", {"model": model}))
         except BackendHTTPError as exc:
-            models = [m.id for m in await self._client.alist_models()]
+            models = [m.id for m in await self._connection.alist_models()]
             raise self._unknown(exc, model, models) from exc
 
 

@@ -4,14 +4,12 @@ tokenizer, and a free upper bound that spares asking when the prompt clearly fit
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import errors
-from .transport import root_url
+from .connection import Connection
+from .llama_server_errors import not_served
 from .wires.chat_completions import PATH as CHAT_PATH
-
-if TYPE_CHECKING:
-    from .chat import ChatClient
 
 # llama-server's count of a chat request's prompt (newer builds; older ones 404).
 INPUT_TOKENS_PATH = CHAT_PATH + "/input_tokens"
@@ -40,18 +38,6 @@ def _template_body(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
 
 
-# The flags llama-server tokenizes a chat prompt with, so the count is the one it will use.
-def _tokenize_body(prompt: str) -> dict[str, Any]:
-    return {"content": prompt, "add_special": True, "parse_special": True}
-
-
-def _count(answer: Any) -> int:
-    tokens = answer.get("tokens") if isinstance(answer, dict) else None
-    if not isinstance(tokens, list):
-        raise ValueError(f"llama-server /tokenize answered without tokens: {answer!r}")
-    return len(tokens)
-
-
 def _prompt(answer: Any) -> str:
     prompt = answer.get("prompt") if isinstance(answer, dict) else None
     if not isinstance(prompt, str):
@@ -66,40 +52,34 @@ def _input_tokens(answer: Any) -> int:
     return count
 
 
-def _not_served(exc: errors.BackendHTTPError) -> bool:
-    return exc.status in (404, 405, 501)
-
-
-def prompt_tokens(client: ChatClient, body: dict[str, Any]) -> int:
+def prompt_tokens(connection: Connection, body: dict[str, Any]) -> int:
     """The prompt's exact size on a llama-server: POST /chat/completions/input_tokens (one round
     trip, the server's own template and tokenizer), or on servers without it /apply-template
     then /tokenize."""
-    transport = client.transport
+    transport = connection.transport
     body = _template_body(body)
     try:
         return _input_tokens(transport.post(INPUT_TOKENS_PATH, body))
     except errors.BackendHTTPError as exc:
-        if not _not_served(exc):
+        if not not_served(exc.status):
             raise
-    return template_tokens(client, body)
+    return template_tokens(connection, body)
 
 
-def template_tokens(client: ChatClient, body: dict[str, Any]) -> int:
+def template_tokens(connection: Connection, body: dict[str, Any]) -> int:
     """The same count on servers without input_tokens: /apply-template, then /tokenize."""
-    transport = client.transport
-    root = root_url(client.settings.base_url)
-    prompt = _prompt(transport.post(root + "/apply-template", _template_body(body)))
-    return _count(transport.post(root + "/tokenize", _tokenize_body(prompt)))
+    answer = connection.transport.post(connection.url("/apply-template"), _template_body(body))
+    # The flags llama-server tokenizes a chat prompt with, so the count is the one it will use.
+    return len(connection.tokenize(_prompt(answer), add_special=True, parse_special=True))
 
 
-async def aprompt_tokens(client: ChatClient, body: dict[str, Any]) -> int:
-    transport = await client.atransport()
+async def aprompt_tokens(connection: Connection, body: dict[str, Any]) -> int:
+    transport = await connection.atransport()
     body = _template_body(body)
     try:
         return _input_tokens(await transport.apost(INPUT_TOKENS_PATH, body))
     except errors.BackendHTTPError as exc:
-        if not _not_served(exc):
+        if not not_served(exc.status):
             raise
-    root = root_url(client.settings.base_url)
-    prompt = _prompt(await transport.apost(root + "/apply-template", body))
-    return _count(await transport.apost(root + "/tokenize", _tokenize_body(prompt)))
+    prompt = _prompt(await transport.apost(connection.url("/apply-template"), body))
+    return len(await connection.atokenize(prompt, add_special=True, parse_special=True))

@@ -20,11 +20,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import errors
-from .backends import BackendProfile
-from .chat import ChatClient, forget_detected_backends
+from .backends import BackendProfile, profile_named
+from .chat import ChatClient
+from .connection import forget_detected_backends
 from .llama_cpp import LlamaCpp
 from .models import ModelInfo
-from .prompt_size import aprompt_tokens, prompt_tokens, token_bound
+from .prompt_size import token_bound
 from .request import LLAMA_CPP_FIELDS, ChatRequest
 from .results import ChatResult, Route, StreamDelta
 from .settings import Settings
@@ -70,8 +71,9 @@ class Backend:
 
 def default_name(settings: Settings) -> str:
     """zen, deepseek by their profile; "local" for a loopback server; else the host."""
-    if settings.backend not in ("auto", "llama-server", "openai-compatible"):
-        return settings.backend
+    named = None if settings.backend == "auto" else profile_named(settings.backend).route_name
+    if named:
+        return named
     host = urlparse(settings.base_url).hostname or settings.base_url
     return "local" if host in LOOPBACK else host
 
@@ -206,9 +208,7 @@ class RoutedChatClient:
         wire. llama.cpp's own fields go to llama-server backends only."""
         options = request.options
         foreign = (
-            LLAMA_SERVER_ONLY.intersection(options)
-            if client.profile.name != "llama-server"
-            else set()
+            set() if client.profile.llama_cpp_fields else LLAMA_SERVER_ONLY.intersection(options)
         )
         if i == target and not foreign:
             return request
@@ -266,30 +266,29 @@ class RoutedChatClient:
         )
 
     def _size_reason(self, i: int, client: ChatClient, request: ChatRequest) -> str | None:
-        if client.profile.name != "llama-server":
+        if not client.profile.counts_prompts:
             return None  # no tokenizer to ask: the backend's own answer decides
         check = self._fits_without_asking(self._window(i, client), request)
         if check is None:
             return None
         window, reserve = check
-        body = _count_body(client, request)
         try:
-            needed = prompt_tokens(client, body) + reserve
+            # LlamaCpp's count: the chat-completions body, cached per body digest.
+            needed = client.llama_cpp.count_prompt_tokens(request) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
             log.debug("could not count the prompt on %s: %s", self.names[i], exc)
             return None
         return self._too_long(i, needed, window)
 
     async def _asize_reason(self, i: int, client: ChatClient, request: ChatRequest) -> str | None:
-        if (await client.aprofile()).name != "llama-server":
+        if not (await client.aprofile()).counts_prompts:
             return None
         check = self._fits_without_asking(await self._awindow(i, client), request)
         if check is None:
             return None
         window, reserve = check
-        body = _count_body(client, request)
         try:
-            needed = await aprompt_tokens(client, body) + reserve
+            needed = await client.llama_cpp.acount_prompt_tokens(request) + reserve
         except (errors.BackendHTTPError, ValueError) as exc:
             log.debug("could not count the prompt on %s: %s", self.names[i], exc)
             return None
@@ -472,12 +471,6 @@ class RoutedChatClient:
                 await deltas.aclose()
             return
         raise AssertionError("the last backend either answers or raises")
-
-
-def _count_body(client: ChatClient, request: ChatRequest) -> dict[str, Any]:
-    """The body counted: always chat-completions (the counting endpoints are chat-only, and
-    llama-server renders the same template for every wire it serves)."""
-    return client.build_body(replace(request, api="chat"), stream=False)
 
 
 # What a framework class holds: one backend, or several routed.

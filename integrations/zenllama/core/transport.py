@@ -35,6 +35,7 @@ from . import deadline, errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
 from .httpx_compat import HTTPX_MODULE, httpx
+from .llama_server_errors import Refusal, refusal, unknown_model
 from .models import parse_models
 from .settings import Settings
 from .sse import LineSplitter
@@ -365,14 +366,9 @@ def _auth_hint(request: httpx.Request | None, status: int, backend: str) -> str:
     return f"the key may not use this model: check {names} and the model id"
 
 
-# llama-server's router (--models-dir) answers a model it does not have, or none named, so.
-_ROUTER_UNKNOWN_MODEL = re.compile(
-    r"^model '(?P<model>.+)' not found$|^model name is missing from the request$"
-)
-
-
-# Context overflow as each API words it (numbers where the text has them): llama-server's error
-# type; Anthropic's 400 texts; OpenAI's `code` (its older text names both sizes).
+# Context overflow as each API words it (numbers where the text has them): llama-server's
+# (llama_server_errors, sizes in the body); Anthropic's 400 texts; OpenAI's `code` (its older
+# text names both sizes).
 _ANTHROPIC_TOO_LONG = re.compile(r"prompt is too long: (\d+) tokens > (\d+) maximum")
 _ANTHROPIC_OVER_LIMIT = re.compile(
     r"input length and `?max_tokens`? exceed context limit: (\d+) \+ (\d+) > (\d+)"
@@ -393,7 +389,7 @@ def _number(pattern: re.Pattern[str], text: str) -> int | None:
 def _context_overflow(
     status: int, body: dict[str, Any], message: str, backend: str
 ) -> errors.ContextOverflowError | None:
-    if body.get("type") == "exceed_context_size_error" or "context size" in message.lower():
+    if refusal(status, message, str(body.get("type") or "")) is Refusal.CONTEXT_OVERFLOW:
         n_ctx, n_prompt = body.get("n_ctx"), body.get("n_prompt_tokens")
     elif found := _ANTHROPIC_TOO_LONG.search(message):
         n_prompt, n_ctx = int(found.group(1)), int(found.group(2))
@@ -406,9 +402,9 @@ def _context_overflow(
     n_ctx = n_ctx if isinstance(n_ctx, int) else None
     n_prompt = n_prompt if isinstance(n_prompt, int) else None
     sizes = f"prompt has {n_prompt} tokens, context is {n_ctx}: " if n_ctx and n_prompt else ""
-    # Only llama-server has a --ctx-size to raise.
-    local = backend == "llama-server"
-    fix = "start llama-server with a larger --ctx-size" if local else "lower max_tokens"
+    # Only a server the user runs has a context size to raise (llama-server: --ctx-size).
+    option = PROFILES.get(backend, OPENAI_COMPATIBLE).context_size_option
+    fix = f"start {backend} with a larger {option}" if option else "lower max_tokens"
     hint = f"{sizes}shorten the input or {fix}"
     return errors.ContextOverflowError(
         status, message, n_ctx=n_ctx, n_prompt_tokens=n_prompt, hint=hint
@@ -476,9 +472,9 @@ def translate_error_body(
         )
     if status >= 500:
         return errors.ServerError(status, message)
-    unknown = _ROUTER_UNKNOWN_MODEL.search(message)
-    if unknown:
-        return errors.UnknownModelError(status, message, unknown["model"] or "", None)
+    unknown = unknown_model(message)  # a llama-server router's
+    if unknown is not None:
+        return errors.UnknownModelError(status, message, unknown, None)
     if "not supported" in message.lower() and "model" in message.lower():
         return errors.ModelNotSupportedError(status, message)
     return errors.BadRequestError(status, message)
