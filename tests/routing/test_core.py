@@ -153,7 +153,7 @@ def test_a_prompt_is_counted_once_per_client(local: FakeServer) -> None:
     local.chat(LOCAL_ANSWER, LOCAL_ANSWER)
     client = routed(local.base_url)
     for _ in range(2):
-        assert client.complete(_long(LOCAL_WINDOW - 100)).text == "local"
+        assert client.complete(ChatRequest(_long(LOCAL_WINDOW - 100))).text == "local"
     assert len(local.requests_to("/tokenize")) == 1 and len(local.chat_bodies) == 2
 
 
