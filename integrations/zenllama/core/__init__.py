@@ -47,6 +47,7 @@ from .results import (
     Usage,
 )
 from .routing import RoutedChatClient, RoutingPolicy
+from .secret import Secret, SecretLike
 from .settings import Settings, resolve_settings
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "Route",
     "RoutedChatClient",
     "RoutingPolicy",
+    "Secret",
+    "SecretLike",
     "ServerError",
     "ServerLoadingError",
     "ServerOverloadedError",
