@@ -213,7 +213,7 @@ def main(base_url: str, repeats: int) -> None:
     single = zenllama_chat(base_url, model)
     if single is None:
         return
-    from zenllama.core.fields import Fallback
+    from zenllama.frameworks import Fallback
 
     routed = zenllama_chat(base_url, model, fallbacks=[Fallback(base_url=base_url, name="cloud")])
     assert routed is not None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from langchain_core.load import dumps, loads
 from llama_index.core.base.llms.types import ChatMessage
+from pydantic import SecretStr
 
 from zenllama.core import InvalidSettingError, MissingAPIKeyError
 from zenllama.core.errors import redact_url
@@ -154,6 +155,7 @@ def test_pickles_hold_no_client_and_no_key(
     call(restored)  # builds its own client
     assert _calls(first, path) == 2
     assert restored.api_key.get_secret_value() == "sk-from-env"  # read again, as a new one
+    assert isinstance(restored.api_key, SecretStr)  # the field's type, wherever the key came from
     assert first.requests_to(path)[-1].headers["authorization"] == "Bearer sk-from-env"
 
 

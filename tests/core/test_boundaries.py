@@ -6,7 +6,7 @@ import sys
 
 def test_core_imports_no_framework() -> None:
     probe = (
-        "import sys, zenllama.core, zenllama.core.fields, zenllama.local; "
+        "import sys, zenllama.core, zenllama.frameworks, zenllama.local; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'llama_index'}))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -1,7 +1,6 @@
 import pytest
-from pydantic import SecretStr
 
-from zenllama.core import resolve_settings
+from zenllama.core import Secret, resolve_settings
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +21,15 @@ def test_environment_fills_what_arguments_leave_out(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("BACKEND_MODEL", "glm-4.7")
     settings = resolve_settings()
     assert settings.base_url == "https://opencode.ai/zen/v1" and settings.backend == "zen"
-    assert settings.api_key == SecretStr("sk-zen-secret") and settings.model == "glm-4.7"
+    assert settings.api_key == Secret("sk-zen-secret") and settings.model == "glm-4.7"
     assert resolve_settings(model="other", api_key="sk-arg").model == "other"
 
 
 def test_the_key_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = resolve_settings(api_key="sk-very-secret-123")
     assert "sk-very-secret-123" not in repr(settings) + str(settings)
+    assert settings.api_key is not None
+    assert "sk-very-secret-123" not in repr(settings.api_key) + str(settings.api_key)
 
 
 def test_unknown_backend_is_refused_with_the_choices() -> None:

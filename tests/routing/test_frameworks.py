@@ -17,7 +17,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.tools import FunctionTool
 
 from zenllama.core import BackendConnectionError, MissingAPIKeyError, RoutedChatClient
-from zenllama.core.fields import Fallback
+from zenllama.frameworks import Fallback
 from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.langchain.routing import ROUTE_EVENT
 from zenllama.llama_index import ZenLlama

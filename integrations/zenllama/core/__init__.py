@@ -49,6 +49,7 @@ from .results import (
     Usage,
 )
 from .routing import RoutedChatClient, RoutingPolicy
+from .secret import Secret, SecretLike
 from .settings import Settings, resolve_settings
 
 __all__ = [
@@ -84,6 +85,8 @@ __all__ = [
     "Route",
     "RoutedChatClient",
     "RoutingPolicy",
+    "Secret",
+    "SecretLike",
     "ServerError",
     "ServerLoadingError",
     "ServerOverloadedError",

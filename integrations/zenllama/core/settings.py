@@ -6,10 +6,9 @@ import os
 import uuid
 from dataclasses import dataclass, field
 
-from pydantic import SecretStr
-
 from .backends import LLAMA_SERVER, BackendProfile, profile_from_url, profile_named
 from .errors import InvalidSettingError, is_masked_url, redact_url, register_secrets, url_secrets
+from .secret import Secret, SecretLike
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -18,7 +17,7 @@ DEFAULT_MAX_RETRIES = 2
 @dataclass(frozen=True)
 class Settings:
     base_url: str
-    api_key: SecretStr | None = field(default=None, repr=False)
+    api_key: SecretLike | None = field(default=None, repr=False)
     model: str | None = None
     # "auto" until resolved by `ChatClient.profile` (URL, then a probe of the server).
     backend: str = "auto"
@@ -57,7 +56,7 @@ def env_value(name: str) -> str | None:
 def resolve_settings(
     *,
     base_url: str | None = None,
-    api_key: SecretStr | str | None = None,
+    api_key: SecretLike | str | None = None,
     model: str | None = None,
     backend: str = "auto",
     timeout: float | None = DEFAULT_TIMEOUT,
@@ -80,10 +79,10 @@ def resolve_settings(
     profile = named or profile_from_url(url)
     key_names = profile.api_key_env if profile else ("BACKEND_API_KEY",)
     if isinstance(api_key, str):
-        api_key = SecretStr(api_key)
+        api_key = Secret(api_key)
     if api_key is None or not api_key.get_secret_value():
         found = next((v for v in map(env_value, key_names) if v), None)
-        api_key = SecretStr(found) if found else None
+        api_key = Secret(found) if found else None
     if max_retries < 0:
         raise ValueError("max_retries must be 0 or more")
     if deadline is not None and deadline <= 0:

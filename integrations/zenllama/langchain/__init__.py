@@ -1,6 +1,6 @@
 """LangChain classes on the shared zenllama core."""
 
-from zenllama.core.fields import Fallback
+from zenllama.frameworks import Fallback
 
 from .chat_models import ChatZenLlama
 from .embeddings import ZenLlamaEmbeddings

@@ -38,9 +38,9 @@ from pydantic import ConfigDict, Field, model_validator
 from zenllama.core import ChatRequest, ModelInfo
 from zenllama.core import message_shapes as shapes
 from zenllama.core.errors import check_finished, redact_url
-from zenllama.core.fields import ChatFields
-from zenllama.core.llama_cpp import LlamaCppMethods
 from zenllama.core.request import named_tool_choice, tool_name
+from zenllama.frameworks.fields import ChatFields
+from zenllama.frameworks.llama_cpp_methods import LlamaCppMethods
 
 from .messages import PROVIDER, to_ai_message, to_message_chunk, to_wire_messages
 from .routing import aannounce, announce

@@ -6,7 +6,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, model_validator
 
 from zenllama.core.embeddings import DEFAULT_BATCH_SIZE
-from zenllama.core.fields import EmbeddingsFields
+from zenllama.frameworks.fields import EmbeddingsFields
 
 
 class ZenLlamaEmbeddings(EmbeddingsFields, Embeddings):

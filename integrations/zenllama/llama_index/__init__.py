@@ -1,6 +1,6 @@
 """LlamaIndex classes on the shared zenllama core."""
 
-from zenllama.core.fields import Fallback
+from zenllama.frameworks import Fallback
 
 from .embedding import ZenLlamaEmbedding
 from .llm import ZenLlama

@@ -10,7 +10,7 @@ from llama_index.core.bridge.pydantic import (
 )
 
 from zenllama.core.embeddings import DEFAULT_BATCH_SIZE
-from zenllama.core.fields import EmbeddingsFields
+from zenllama.frameworks.fields import EmbeddingsFields
 
 _UNSET_NAME = BaseEmbedding.model_fields["model_name"].default
 

@@ -35,9 +35,9 @@ from zenllama.core import (
     ZenLlamaError,
 )
 from zenllama.core.errors import check_finished
-from zenllama.core.fields import ChatFields
-from zenllama.core.llama_cpp import LlamaCppMethods, Tokenizer
 from zenllama.core.request import named_tool_choice
+from zenllama.frameworks.fields import ChatFields
+from zenllama.frameworks.llama_cpp_methods import LlamaCppMethods, Tokenizer
 
 from .messages import (
     INVALID_TOOL_CALLS_KEY,

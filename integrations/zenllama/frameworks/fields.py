@@ -1,22 +1,19 @@
 """The settings every zenllama class takes, declared once (pydantic only, no framework).
 
 Each framework class inherits these next to its framework base: `ConnectionFields` for where
-the backend is; `ChatFields` adds the chat request fields and the split of call-time kwargs;
+the backend is (its core client's lifecycle: client_slot.py); `ChatFields` adds the chat request
+fields, the fallbacks (fallbacks.py) and the split of call-time kwargs (call_kwargs.py);
 `EmbeddingsFields` the embeddings settings, client and last usage.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
-from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
     Field,
     PrivateAttr,
     SecretStr,
@@ -25,15 +22,14 @@ from pydantic import (
 )
 from typing_extensions import Self
 
-from . import errors
-from .backends import Api, profile_named
-from .chat import ChatClient
-from .embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
-from .errors import ZenLlamaError, redact_url
-from .models import model_from_props
-from .request import LLAMA_CPP_FIELDS, ROUTE_OPTION, ChatRequest, Message
-from .results import Usage
-from .routing import (
+from zenllama.core import errors
+from zenllama.core.backends import Api
+from zenllama.core.chat import ChatClient
+from zenllama.core.embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
+from zenllama.core.errors import ZenLlamaError
+from zenllama.core.models import model_from_props
+from zenllama.core.results import Usage
+from zenllama.core.routing import (
     AnyChatClient,
     Backend,
     RoutedChatClient,
@@ -41,23 +37,12 @@ from .routing import (
     check_names,
     default_name,
 )
-from .settings import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    Settings,
-    env_value,
-    resolve_settings,
-)
+from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
 
-# Sampling options of a chat request, sent only when set.
-OPTION_FIELDS = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "stop",
-    "seed",
-    *LLAMA_CPP_FIELDS,
-)
+from .call_kwargs import CallKwargs
+from .client_slot import ClientLifecycle
+from .fallbacks import Fallback, FallbackRouting
+from .redaction import as_secret_str, redacted_url, repr_args_redacted
 
 # Fields every core client is built from; a change to one builds a new client.
 _CONNECTION = (
@@ -70,56 +55,8 @@ _CONNECTION = (
     "default_headers",
 )
 
-ClientT = TypeVar("ClientT", ChatClient, EmbeddingsClient)
-_BUILDING = threading.Lock()  # process-wide: clients are built once per object, rarely
 
-
-def _redacted_url(url: str | None) -> str | None:
-    return redact_url(url) if url else url
-
-
-def _repr_args_redacted(args: Iterable[tuple[str | None, Any]]) -> Iterator[tuple[str | None, Any]]:
-    """Framework reprs without a URL's credentials (some gateways take a key in the URL)."""
-    for name, value in args:
-        yield name, (_redacted_url(value) if name == "base_url" else value)
-
-
-def _without_secrets(state: dict[Any, Any]) -> dict[Any, Any]:
-    """A pydantic pickle state without the key, with the base URL's credentials masked."""
-    fields = state["__dict__"]
-    state["__dict__"] = {**fields, "api_key": None, "base_url": _redacted_url(fields["base_url"])}
-    return state
-
-
-class _ClientSlot(Generic[ClientT]):
-    """The core client an object built, with the settings it was built from and its owner.
-
-    Copies and pickles of the object start empty (a live client is neither copied nor pickled);
-    a shallow `model_copy` shares the slot, so the owner's id tells whose client it is.
-    """
-
-    __slots__ = ("client", "key", "owner", "served")
-
-    def __init__(
-        self, client: ClientT | None = None, key: tuple[Any, ...] = (), owner: int = 0
-    ) -> None:
-        self.client: ClientT | None = client
-        self.key = key
-        self.owner = owner
-        # The model the client's server reported (chat), in a tuple since None is an answer.
-        self.served: tuple[str | None] | None = None
-
-    def __copy__(self) -> _ClientSlot[ClientT]:
-        return _ClientSlot()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot[ClientT]:
-        return _ClientSlot()
-
-    def __reduce__(self) -> tuple[type, tuple[()]]:
-        return _ClientSlot, ()
-
-
-class ConnectionFields(BaseModel):
+class ConnectionFields(ClientLifecycle):
     base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("base_url", "api_base")
     )
@@ -141,14 +78,13 @@ class ConnectionFields(BaseModel):
     @field_serializer("base_url")
     def _serialize_base_url(self, url: str | None) -> str | None:
         # Dumps (model_dump, to_json) mask a URL's credentials: give base_url again on load.
-        return _redacted_url(url)
+        return redacted_url(url)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        return _repr_args_redacted(super().__repr_args__())
+        return repr_args_redacted(super().__repr_args__())
 
     # Fields (past the connection's) the core client is built from.
     _client_fields: ClassVar[tuple[str, ...]] = ()
-    _slot: _ClientSlot[Any] = PrivateAttr(default_factory=_ClientSlot)
 
     def _model_id(self) -> str | None:
         raise NotImplementedError
@@ -169,117 +105,15 @@ class ConnectionFields(BaseModel):
             session_id=self._session(),
             default_headers=self.default_headers,
         )
-        self.base_url, self.api_key = settings.base_url, settings.api_key
+        self.base_url, self.api_key = settings.base_url, as_secret_str(settings.api_key)
         return settings
 
     def _settings_key(self) -> tuple[Any, ...]:
         names = (*_CONNECTION, *self._client_fields)
         return (self._model_id(), self._session(), *(getattr(self, n) for n in names))
 
-    def _build_client(self, settings: Settings) -> Any:
-        raise NotImplementedError
 
-    def _core_client(self) -> Any:
-        """This object's core client, built on first use from its current settings.
-
-        Built again when a setting changed (`llm.base_url = …`); a copy (`model_copy`) builds
-        its own from its own settings. Construction never connects.
-        """
-        slot = self._slot
-        if slot.owner == id(self) and slot.key == self._settings_key():
-            return slot.client
-        with _BUILDING:
-            slot = self._slot
-            if slot.owner != id(self) or slot.key != self._settings_key():
-                client = self._build_client(self._resolve())
-                # A new slot, never the old one: a shallow copy may share that.
-                slot = self._slot = _ClientSlot(client, self._settings_key(), id(self))
-        return slot.client
-
-    def _release(self) -> Any:
-        """Hands back the client this object built (None if none) and forgets it."""
-        with _BUILDING:
-            slot = self._slot
-            if slot.owner != id(self) or slot.client is None:
-                return None
-            self._slot = _ClientSlot()
-            return slot.client
-
-    def close(self) -> None:
-        """Lets go of this object's client. The HTTP clients under it are shared per settings
-        and live for the process (never closed here); a later call builds a new client."""
-        client = self._release()
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        client = self._release()
-        if client is None:
-            return
-        aclose = getattr(client, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        else:
-            client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """Pickles carry neither a live client (the slot pickles empty) nor the key, nor the
-        credentials in base_url (masked): a restored object reads the key from the environment
-        again, as a new one would, and the URL's credentials from BACKEND_URL when that is
-        the same URL (resolve_settings). Fallbacks pickle the same way (Fallback)."""
-        return _without_secrets(super().__getstate__())
-
-
-class Fallback(BaseModel):
-    """One more backend a chat model routes calls to when those before it cannot take them."""
-
-    base_url: str
-    model: str | None = None
-    """Never BACKEND_MODEL (the first backend's): None sends no model."""
-    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
-    """If not given: BACKEND_FALLBACK_API_KEY, else the backend's own variable (OPENCODE_API_KEY
-    for zen); never BACKEND_API_KEY (the first backend's). Never serialized."""
-    backend: str = "auto"
-    name: str | None = None
-    """The name `route=` and `route["backend"]` use; by default the backend ("zen"),
-    "local" for a loopback server, else the host."""
-
-    @field_serializer("base_url")
-    def _serialize_base_url(self, url: str) -> str:
-        return redact_url(url)
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        return _repr_args_redacted(super().__repr_args__())
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """Without the key and the URL's credentials; a restored fallback reads them from
-        BACKEND_FALLBACK_API_KEY (or its backend's variable) and BACKEND_FALLBACK_URL."""
-        return _without_secrets(super().__getstate__())
-
-
-class ChatFields(ConnectionFields):
+class ChatFields(ConnectionFields, FallbackRouting, CallKwargs):
     # A change to the routing settings builds a new (routed or plain) client.
     _client_fields: ClassVar[tuple[str, ...]] = (
         "fallbacks",
@@ -411,18 +245,6 @@ class ChatFields(ConnectionFields):
             check_names([default_name(first), *names])
         return self
 
-    def _fallbacks(self) -> list[Fallback]:
-        """The explicit fallbacks, else one from BACKEND_FALLBACK_*. Never written back to the
-        field: its key would travel in pickles and dumps."""
-        if self.fallbacks is not None:
-            return self.fallbacks
-        url = env_value("BACKEND_FALLBACK_URL")
-        if not url:
-            return []
-        key = env_value("BACKEND_FALLBACK_API_KEY")
-        secret = SecretStr(key) if key else None
-        return [Fallback(base_url=url, model=env_value("BACKEND_FALLBACK_MODEL"), api_key=secret)]
-
     def _chat_client(self, settings: Settings) -> AnyChatClient:
         """The core client: plain, or routed when fallbacks are configured."""
         fallbacks = self._fallbacks()
@@ -437,82 +259,6 @@ class ChatFields(ConnectionFields):
             on_size=self.fallback_on_size,
         )
         return RoutedChatClient(backends, policy)
-
-    def _fallback_backend(self, fallback: Fallback, session_id: str | None) -> Backend:
-        settings = resolve_settings(
-            base_url=fallback.base_url,
-            url_env="BACKEND_FALLBACK_URL",
-            backend=fallback.backend,
-            timeout=self.timeout,
-            deadline=self.deadline,
-            max_retries=self.max_retries,
-            session_id=session_id,
-        )
-        # The first backend's key and model (BACKEND_API_KEY, BACKEND_MODEL) never go to
-        # another host: only the fallback's own, BACKEND_FALLBACK_API_KEY, or its backend's
-        # own variable (OPENCODE_API_KEY).
-        profile = None if settings.backend == "auto" else profile_named(settings.backend)
-        names = ["BACKEND_FALLBACK_API_KEY"]
-        names += [n for n in (profile.api_key_env if profile else ()) if n != "BACKEND_API_KEY"]
-        key = fallback.api_key
-        if key is None:
-            found = next((v for v in map(env_value, names) if v), None)
-            key = SecretStr(found) if found else None
-        if key is None and profile is not None and profile.requires_api_key:
-            raise errors.MissingAPIKeyError(f"the {profile.name} fallback", tuple(names))
-        settings = replace(settings, api_key=key, model=fallback.model)
-        return Backend(fallback.name or default_name(settings), settings)
-
-    def options(self) -> dict[str, Any]:
-        return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
-
-    def chat_request(
-        self,
-        messages: Sequence[Message],
-        kwargs: Mapping[str, Any],
-        stop: list[str] | None = None,
-    ) -> ChatRequest:
-        """The call's one typed request: these settings, overridden by call-time kwargs; kwargs
-        that name no part of the request are request fields (options)."""
-        kwargs = dict(kwargs)
-        route = kwargs.pop(ROUTE_OPTION, None)
-        if route is not None and not self._fallbacks():
-            raise errors.InvalidSettingError(
-                f"route={route!r} needs fallbacks: pass fallbacks=[...] or set BACKEND_FALLBACK_URL"
-            )
-        tools = kwargs.pop("tools", None) or ()
-        tool_choice = kwargs.pop("tool_choice", None)
-        parallel_tool_calls = kwargs.pop("parallel_tool_calls", None)
-        reasoning = kwargs.pop("reasoning", self.reasoning)
-        reasoning_effort = kwargs.pop("reasoning_effort", self.reasoning_effort)
-        thinking_budget = kwargs.pop("thinking_budget", self.thinking_budget)
-        preserve_thinking = kwargs.pop("preserve_thinking", self.preserve_thinking)
-        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        reasoning_open = kwargs.pop("reasoning_open", self.reasoning_open)
-        api = kwargs.pop("api", self.api)
-        extra_body = {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})}
-        options = self.options()
-        if stop is not None:
-            options["stop"] = stop
-        if not options.get("stop", True):  # LangChain passes stop=[] for "none"
-            del options["stop"]
-        options.update(kwargs)
-        return ChatRequest(
-            messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            parallel_tool_calls=parallel_tool_calls,
-            reasoning=reasoning,
-            reasoning_effort=reasoning_effort,
-            thinking_budget=thinking_budget,
-            preserve_thinking=preserve_thinking,
-            stream_usage=stream_usage,
-            reasoning_open=reasoning_open,
-            api=api,
-            options=options,
-            extra_body=extra_body,
-            route=route,
-        )
 
 
 class EmbeddingsFields(ConnectionFields):
