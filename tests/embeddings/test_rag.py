@@ -48,13 +48,14 @@ def _user_text(body: dict[str, Any]) -> str:
 def _spy_bodies(client: Any) -> list[dict[str, Any]]:
     """The chat bodies the client builds, i.e. what goes on the wire."""
     bodies: list[dict[str, Any]] = []
-    build_body = client.build_body
+    prepare = client._prepare  # builds every body a call sends (one wire choice per call)
 
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        bodies.append(build_body(*args, **kwargs))
-        return bodies[-1]
+    def spy(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        wire, body = prepare(*args, **kwargs)
+        bodies.append(body)
+        return wire, body
 
-    client.build_body = spy
+    client._prepare = spy
     return bodies
 
 

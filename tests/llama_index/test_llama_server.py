@@ -44,13 +44,14 @@ def _url(request: pytest.FixtureRequest, server: str) -> str:
 async def _agent_tool_loop(base_url: str) -> None:
     llm = ZenLlama(base_url=base_url, **SAMPLING)
     bodies: list[dict[str, Any]] = []
-    build_body = llm.client.build_body
+    prepare = llm.client._prepare  # builds every body a call sends (one wire choice per call)
 
-    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        bodies.append(build_body(*args, **kwargs))
-        return bodies[-1]
+    def spy(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        wire, body = prepare(*args, **kwargs)
+        bodies.append(body)
+        return wire, body
 
-    llm.client.build_body = spy  # type: ignore[method-assign]
+    llm.client._prepare = spy  # type: ignore[method-assign]
     calls: list[dict[str, Any]] = []
 
     def get_weather(city: str) -> str:
