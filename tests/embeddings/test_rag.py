@@ -25,6 +25,7 @@ from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 from zenllama.local import LlamaServer
 
+from ..spy import spy_requests
 from ..testbed import SAMPLING
 from .conftest import Run
 
@@ -45,27 +46,16 @@ def _user_text(body: dict[str, Any]) -> str:
     return "\n".join(str(m.get("content") or "") for m in body["messages"])
 
 
-def _spy_bodies(client: Any) -> list[dict[str, Any]]:
-    """The chat bodies the client builds, i.e. what goes on the wire."""
-    bodies: list[dict[str, Any]] = []
-    prepare = client._prepare  # builds every body a call sends (one wire choice per call)
-
-    def spy(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        wire, body = prepare(*args, **kwargs)
-        bodies.append(body)
-        return wire, body
-
-    client._prepare = spy
-    return bodies
-
-
 # LlamaIndex: VectorStoreIndex + ZenLlamaEmbedding, answered by ZenLlama -------------------
 async def test_llama_index_query_engine(
-    embeddings_server: LlamaServer, tools_server: LlamaServer, run: Run[Any]
+    embeddings_server: LlamaServer,
+    tools_server: LlamaServer,
+    run: Run[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     embed_model = ZenLlamaEmbedding(base_url=embeddings_server.base_url)
     llm = ZenLlama(base_url=tools_server.base_url, **SAMPLING)
-    bodies = _spy_bodies(llm.client)
+    sent = spy_requests(monkeypatch)  # what goes on the wire
     index = VectorStoreIndex.from_documents(
         [LlamaDocument(text=t) for t in DOCUMENTS], embed_model=embed_model
     )
@@ -77,7 +67,7 @@ async def test_llama_index_query_engine(
     assert source.node.get_content() == ANSWER_SOURCE
     assert embed_model.last_usage is not None  # the query was embedded by our class
     # The chat request that went out carried the retrieved text and the question.
-    [body] = bodies
+    [body] = [s.body for s in sent.chats()]
     assert ANSWER_SOURCE in _user_text(body) and QUESTION in _user_text(body)
     assert DOCUMENTS[1] not in _user_text(body)  # only what was retrieved
     assert str(response).strip()
@@ -99,12 +89,15 @@ class _Seen(BaseCallbackHandler):
 
 
 async def test_langchain_retriever_chain(
-    embeddings_server: LlamaServer, tools_server: LlamaServer, run: Run[Any]
+    embeddings_server: LlamaServer,
+    tools_server: LlamaServer,
+    run: Run[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     embeddings = ZenLlamaEmbeddings(base_url=embeddings_server.base_url)
     store = InMemoryVectorStore.from_texts(DOCUMENTS, embeddings)
     llm = ChatZenLlama(base_url=tools_server.base_url, **SAMPLING)
-    bodies = _spy_bodies(llm.client)
+    sent = spy_requests(monkeypatch)  # what goes on the wire
     prompt = ChatPromptTemplate.from_messages(
         [
             ("system", "Answer from this context only:\n{context}"),
@@ -131,7 +124,7 @@ async def test_langchain_retriever_chain(
     assert [d.page_content for d in seen.retrieved] == [ANSWER_SOURCE]
     [messages] = seen.chat_messages
     assert ANSWER_SOURCE in str(messages[0].content) and messages[1].content == QUESTION
-    [body] = bodies
+    [body] = [s.body for s in sent.chats()]
     assert body["messages"][0]["content"].endswith(ANSWER_SOURCE)
     assert body["messages"][1] == {"role": "user", "content": QUESTION}
     assert isinstance(answer, str) and answer.strip()

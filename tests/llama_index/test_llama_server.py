@@ -26,6 +26,7 @@ from tests.testbed import (
 )
 from zenllama.llama_index import ZenLlama
 
+from ..spy import spy_requests
 from .calls import stream_chat, user
 
 VCR = make_vcr("llama-server/llama_index")
@@ -41,17 +42,9 @@ def _url(request: pytest.FixtureRequest, server: str) -> str:
 
 
 # A FunctionAgent calls a tool and hands its output back to the model ---------------------
-async def _agent_tool_loop(base_url: str) -> None:
+async def _agent_tool_loop(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     llm = ZenLlama(base_url=base_url, **SAMPLING)
-    bodies: list[dict[str, Any]] = []
-    prepare = llm.client._prepare  # builds every body a call sends (one wire choice per call)
-
-    def spy(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        wire, body = prepare(*args, **kwargs)
-        bodies.append(body)
-        return wire, body
-
-    llm.client._prepare = spy  # type: ignore[method-assign]
+    sent = spy_requests(monkeypatch)  # the chat bodies that went on the wire
     calls: list[dict[str, Any]] = []
 
     def get_weather(city: str) -> str:
@@ -77,7 +70,7 @@ async def _agent_tool_loop(base_url: str) -> None:
     call, result = calls[0], results[0]
     assert isinstance(call["city"], str) and call["city"]
     assert result.tool_kwargs == call
-    first, second = bodies[:2]
+    first, second = [s.body for s in sent.chats()][:2]
     assert (first["tool_choice"], first["parallel_tool_calls"]) == ("required", False)
     assert first["messages"][-1] == {"role": "user", "content": WEATHER_QUESTION}
     assistant, tool = second["messages"][-2:]
@@ -92,15 +85,19 @@ async def _agent_tool_loop(base_url: str) -> None:
 
 
 @pytest.mark.llama_server
-async def test_agent_calls_a_tool_and_uses_its_output(tools_server: Any) -> None:
-    await _agent_tool_loop(tools_server.base_url)
+async def test_agent_calls_a_tool_and_uses_its_output(
+    tools_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _agent_tool_loop(tools_server.base_url, monkeypatch)
 
 
 @pytest.mark.cassette
-async def test_agent_tool_loop_cassette(request: pytest.FixtureRequest) -> None:
+async def test_agent_tool_loop_cassette(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = _url(request, "tools_server")  # the server starts outside the cassette
     with VCR.use_cassette("agent_tool_loop"):
-        await _agent_tool_loop(url)
+        await _agent_tool_loop(url, monkeypatch)
 
 
 # A streamed chat carries real reasoning -----------------------------------------------------
