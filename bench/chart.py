@@ -7,12 +7,15 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .tables import fmt
+
 if TYPE_CHECKING:
     from .report import Run
 
 COLUMNS = 3
 COLOURS = {"zenllama": "#2a9d8f", "peer": "#8d99ae", "reference": "#d9dde3"}
 FLOOR = "#e76f51"
+STYLES = ("--", ":", "-.")
 
 
 def draw(run: Run, path: Path) -> None:
@@ -40,20 +43,16 @@ def draw(run: Run, path: Path) -> None:
         )
         ax.set_yticks(y, [r.name for r in bars], fontsize=8)
         ax.invert_yaxis()
-        for r in table.rows:
-            if r.role == "floor":
-                ax.axvline(r.median(m) * scale, color=FLOOR, linestyle="--", linewidth=1)
-                ax.text(
-                    r.median(m) * scale,
-                    len(bars) - 0.5,
-                    f" {r.name}",
-                    color=FLOOR,
-                    fontsize=7,
-                    va="bottom",
-                    rotation=90,
-                )
+        floors = [r for r in table.rows if r.role == "floor"]
+        for r, style in zip(floors, STYLES, strict=False):
+            value = r.median(m) * scale
+            ax.axvline(
+                value, color=FLOOR, linestyle=style, linewidth=1.2, label=f"{r.name} {fmt(value)}"
+            )
+        if floors:
+            ax.legend(fontsize=7, loc="lower right", framealpha=0.8)
         for yi, value in zip(y, medians, strict=True):
-            ax.text(value, yi, f" {value:.3g}", va="center", fontsize=7)
+            ax.text(0, yi, f" {fmt(value)}", va="center", fontsize=7)
         ratios = ", ".join(f"{s}/{p} {x:.2f}" for s, p, x in table.ratios())
         title = f"{table.part}: {table.title}"
         ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=9)
@@ -75,6 +74,6 @@ def draw(run: Run, path: Path) -> None:
         "dashed: floors",
         fontsize=10,
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.9 / (2.6 * rows + 1.2)))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / (2.6 * rows + 1.2)))
     fig.savefig(path, dpi=80)
     plt.close(fig)
