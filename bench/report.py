@@ -30,12 +30,13 @@ def _md_table(cells: list[list[str]]) -> list[str]:
 
 
 def _summary(run: Run) -> list[list[str]]:
-    """One line per zenllama row and peer: the ratio, and the verdicts of its table."""
+    """One line per zenllama row and peer: the ratio, and the verdicts on that row."""
     cells = [["part", "case", "zenllama", "peer", "ratio", "verdicts"]]
     for table in run.tables:
         verdicts = table.verdicts()
-        marks = ", ".join("PASS" if v.passed else "FAIL" for v in verdicts)
         for subject, peer, ratio in table.ratios():
+            mine = [v for v in verdicts if v.subject == subject]
+            marks = ", ".join("PASS" if v.passed else "FAIL" for v in mine)
             cells.append([table.part, table.title, subject, peer, f"{ratio:.2f}", marks])
     return cells
 
@@ -83,8 +84,10 @@ def markdown(run: Run) -> str:
         for row in table.rows:
             out += [f"- WARNING {row.name}: {w}" for w in row.warnings]
         out += [f"- {note}" for note in table.notes]
-        details = "; ".join(f"{r.name}: {r.detail}" for r in table.rows if r.detail)
-        out += [f"- {details}", ""]
+        details = "; ".join(
+            f"{r.name}: {r.detail}" for r in table.rows if r.detail and r.detail != r.name
+        )
+        out += [f"- {details}", ""] if details else [""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -32,6 +32,7 @@ class Target:
 
 @dataclass
 class Verdict:
+    subject: str
     text: str
     passed: bool
 
@@ -90,7 +91,7 @@ class Table:
                 f"{target.subject} / {target.baselines[0]} = {ratio:.2f} "
                 f"(target {sign} {target.limit:g})"
             )
-            return Verdict(text, ok)
+            return Verdict(target.subject, text, ok)
         budget = sum(values) + target.extra
         parts = " + ".join(
             [f"{n} {v * self.scale:.1f}" for n, v in zip(target.baselines, values, strict=True)]
@@ -100,7 +101,7 @@ class Table:
             f"{target.subject} {subject * self.scale:.1f} <= {parts} = "
             f"{budget * self.scale:.1f} {self.unit}"
         )
-        return Verdict(text, subject <= budget)
+        return Verdict(target.subject, text, subject <= budget)
 
 
 def fmt(value: float) -> str:
