@@ -144,6 +144,7 @@ class Drafts:
 
 
 PLAIN = "plain"
+ANSWER_SECONDS = 1800.0
 
 
 def _quiet(message: str) -> None:
@@ -155,8 +156,13 @@ def _serve(options: dict[str, Any]) -> LlamaServer:
 
 
 def _ask(server: LlamaServer, prompt: Prompt) -> Callable[[], tuple[str, dict[str, Any]]]:
+    # A 1.5B model on one thread of a loaded machine can take minutes for 700 tokens.
     llm = ChatZenLlama(
-        base_url=server.base_url, temperature=0, seed=7, max_tokens=prompt.max_tokens
+        base_url=server.base_url,
+        temperature=0,
+        seed=7,
+        max_tokens=prompt.max_tokens,
+        timeout=ANSWER_SECONDS,
     )
 
     def run() -> tuple[str, dict[str, Any]]:
