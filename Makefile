@@ -46,5 +46,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install -q -e '.[bench]'
 	touch $@
 
+# Every part in one process group; writes bench/REPORT.md, report.json and report.png.
+# `make bench BENCH_ARGS="-n 9"` for more rounds, `BENCH_ARGS="calls wires"` for some parts.
 bench: $(BENCH_VENV)/.installed
-	$(BENCH_VENV)/bin/python -m bench
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)

@@ -17,8 +17,13 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.embeddings.openai_like import OpenAILikeEmbedding
 from pydantic import SecretStr
 
+from zenllama.core.embeddings import DEFAULT_BATCH_SIZE
+from zenllama.langchain import ZenLlamaEmbeddings
+from zenllama.llama_index import ZenLlamaEmbedding
+
 from .loopback import EMBED_DIMS, EMBED_MODEL, server_vectors
-from .timing import Case, measure, print_table, verdict
+from .tables import Table, Target
+from .timing import Case, Row, measure
 
 EMBED_TEXTS = 256
 TEXTS = [
@@ -47,7 +52,7 @@ def openai_embeddings(base_url: str) -> Embed:
     embedder = OpenAIEmbeddings(
         model=EMBED_MODEL,
         base_url=base_url,
-        api_key="dummy",  # type: ignore[arg-type]
+        api_key="dummy",  # type: ignore[arg-type,unused-ignore]
         check_embedding_ctx_length=False,
     )
     return lambda: embedder.embed_documents(TEXTS)
@@ -60,29 +65,19 @@ def openai_like(base_url: str, batch: int) -> Embed:
     return lambda: embedder.get_text_embedding_batch(TEXTS)
 
 
-def zenllama_langchain(base_url: str, batch: int | None) -> Embed | None:
+def zenllama_langchain(base_url: str, batch: int | None) -> Embed:
     """`batch` None: zenllama's default batch size."""
-    try:
-        from zenllama.langchain import ZenLlamaEmbeddings
-    except ImportError as exc:
-        print(f"  skipping ZenLlamaEmbeddings: it does not import yet ({exc})")
-        return None
     sizes: dict[str, Any] = {} if batch is None else {"batch_size": batch}
     embedder = ZenLlamaEmbeddings(
-        api_base=base_url, model=EMBED_MODEL, api_key=SecretStr("dummy"), **sizes
+        base_url=base_url, model=EMBED_MODEL, api_key=SecretStr("dummy"), **sizes
     )
     return lambda: embedder.embed_documents(TEXTS)
 
 
-def zenllama_llama_index(base_url: str, batch: int | None) -> Embed | None:
-    try:
-        from zenllama.llama_index import ZenLlamaEmbedding
-    except ImportError as exc:
-        print(f"  skipping ZenLlamaEmbedding: it does not import yet ({exc})")
-        return None
+def zenllama_llama_index(base_url: str, batch: int | None) -> Embed:
     sizes: dict[str, Any] = {} if batch is None else {"embed_batch_size": batch}
     embedder = ZenLlamaEmbedding(
-        api_base=base_url, model=EMBED_MODEL, api_key=SecretStr("dummy"), **sizes
+        base_url=base_url, model=EMBED_MODEL, api_key=SecretStr("dummy"), **sizes
     )
     return lambda: embedder.get_text_embedding_batch(TEXTS)
 
@@ -120,79 +115,114 @@ def check_vectors(values: bool = True) -> Callable[[Any], str | None]:
     return check
 
 
-def main(base_url: str, repeats: int) -> None:
-    print(f"\n== Embeddings: {EMBED_TEXTS} texts x {EMBED_DIMS} dims, ms per call ==")
-    print("  OpenAIEmbeddings runs with check_embedding_ctx_length=False: by default it")
-    print("  tokenizes with tiktoken, which downloads cl100k_base at run time (fails offline).")
-    print(f"  Rows without -default send all {EMBED_TEXTS} texts in one request.")
+def main(base_url: str, repeats: int) -> list[Table]:
     one, batched = check_vectors(), check_vectors(values=False)
     floor = FloorEmbedding(embed_batch_size=EMBED_TEXTS)
-    # ~20x slower than the rest: timed on its own so the others get more rounds.
+    # ~20x slower than the rest: timed on its own, its minimum of rounds only.
     float_case = Case(
-        "sdk-float",
+        "openai SDK float",
         'openai SDK, encoding_format="float"',
         sdk(base_url, encoding_format="float"),
-        1,
-        one,
+        "reference",
+        check=one,
     )
     cases = [
         Case(
-            "sdk-base64",
+            "openai SDK base64",
             "openai SDK default: asks for base64, decodes with numpy",
             sdk(base_url),
-            1,
-            one,
+            "reference",
+            check=one,
         ),
         Case(
             "OpenAIEmbeddings",
             "langchain-openai, default chunk_size=1000",
             openai_embeddings(base_url),
-            1,
-            one,
+            "peer",
+            check=one,
         ),
         Case(
-            "li-floor",
-            "LlamaIndex BaseEmbedding returning vectors, no HTTP",
+            "floor: LlamaIndex",
+            "BaseEmbedding returning vectors, no HTTP",
             lambda: floor.get_text_embedding_batch(TEXTS),
-            1,
-            one,
+            "floor",
+            check=one,
         ),
         Case(
             "OpenAILikeEmbedding",
             f"embed_batch_size={EMBED_TEXTS}",
             openai_like(base_url, EMBED_TEXTS),
-            1,
-            one,
+            "peer",
+            check=one,
         ),
         Case(
             "OpenAILike-default",
             "OpenAILikeEmbedding, default embed_batch_size=10: 26 calls",
             openai_like(base_url, 10),
-            1,
-            batched,
+            "peer",
+            check=batched,
         ),
     ]
-    zen_builders: list[tuple[str, Callable[[str, int | None], Embed | None]]] = [
+    size = DEFAULT_BATCH_SIZE
+    for name, build in (
         ("ZenLlamaEmbeddings", zenllama_langchain),
         ("ZenLlamaEmbedding", zenllama_llama_index),
-    ]
-    for name, build in zen_builders:
-        run = build(base_url, EMBED_TEXTS)
-        if run is None:
-            continue
-        cases.append(Case(name, f"batch {EMBED_TEXTS}", run, 1, one))
+    ):
+        cases.append(
+            Case(name, f"batch {EMBED_TEXTS}", build(base_url, EMBED_TEXTS), "zenllama", check=one)
+        )
         # And with zenllama's own default batch size: more, smaller requests.
-        from zenllama.core.embeddings import DEFAULT_BATCH_SIZE as size
+        detail = f"default batch of {size}: {-(-EMBED_TEXTS // size)} calls"
+        cases.append(
+            Case(f"{name}-default", detail, build(base_url, None), "zenllama", check=batched)
+        )
+    rows = measure([float_case], repeats, min_seconds=0) | measure(cases, repeats)
+    title = f"{EMBED_TEXTS} texts x {EMBED_DIMS} dims in one call"
+    note = (
+        "OpenAIEmbeddings runs with check_embedding_ctx_length=False: by default it tokenizes "
+        "with tiktoken, which downloads cl100k_base at run time (fails offline)."
+    )
 
-        detail = f"{name}, default batch of {size}: {-(-EMBED_TEXTS // size)} calls"
-        default_run = build(base_url, None)
-        assert default_run is not None
-        cases.append(Case(f"{name}-default", detail, default_run, 1, batched))
-    rows = measure([float_case], 3) + measure(cases, repeats)
-    print_table(rows, "call", ["OpenAIEmbeddings", "OpenAILikeEmbedding"])
-    print("  one request each:")
-    verdict(rows, "ZenLlamaEmbeddings", "OpenAIEmbeddings", TARGET_LANGCHAIN)
-    verdict(rows, "ZenLlamaEmbedding", "OpenAILikeEmbedding", TARGET_LLAMA_INDEX)
-    print("  each class with its own default batch size:")
-    verdict(rows, "ZenLlamaEmbeddings-default", "OpenAIEmbeddings", TARGET_LANGCHAIN)
-    verdict(rows, "ZenLlamaEmbedding-default", "OpenAILike-default", TARGET_LLAMA_INDEX)
+    def pick(*names: str) -> list[Row]:
+        return [rows[n] for n in names]
+
+    return [
+        Table(
+            "embeddings",
+            f"LangChain embed_documents, {title}",
+            "CPU ms/call",
+            pick(
+                "openai SDK float",
+                "openai SDK base64",
+                "OpenAIEmbeddings",
+                "ZenLlamaEmbeddings",
+                "ZenLlamaEmbeddings-default",
+            ),
+            scale=1e3,
+            peers=["OpenAIEmbeddings"],
+            targets=[
+                Target("ZenLlamaEmbeddings", ["OpenAIEmbeddings"], TARGET_LANGCHAIN),
+                Target("ZenLlamaEmbeddings-default", ["OpenAIEmbeddings"], TARGET_LANGCHAIN),
+            ],
+            notes=[note],
+        ),
+        Table(
+            "embeddings",
+            f"LlamaIndex get_text_embedding_batch, {title}",
+            "CPU ms/call",
+            pick(
+                "floor: LlamaIndex",
+                "OpenAILikeEmbedding",
+                "OpenAILike-default",
+                "ZenLlamaEmbedding",
+                "ZenLlamaEmbedding-default",
+            ),
+            scale=1e3,
+            peers=["OpenAILikeEmbedding", "OpenAILike-default"],
+            targets=[
+                Target("ZenLlamaEmbedding", ["OpenAILikeEmbedding"], TARGET_LLAMA_INDEX),
+                Target("ZenLlamaEmbedding-default", ["OpenAILike-default"], TARGET_LLAMA_INDEX),
+            ],
+            notes=["Each class with its own default batch size: the -default rows."],
+        ),
+    ]

@@ -3,7 +3,8 @@
 Apps create chat objects in numbers (per request, per agent, per notebook cell). Each client
 runs in a subprocess of its own, imported and warmed up by one object's call first, so what is
 measured is what each further object costs, and no library pays for another's process state.
-Every object stays alive until the end (their pools and sockets count).
+Every object stays alive until the end (their pools and sockets count). The subprocesses of
+all four clients run in interleaved rounds (the one harness); tables quote medians.
 
     python -m bench fresh
 """
@@ -14,7 +15,6 @@ import contextlib
 import gc
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -24,23 +24,29 @@ from typing import Any
 from pydantic import SecretStr
 
 from .loopback import PLAIN_MODEL, expected_text
+from .tables import Table, Target
+from .timing import CPU, WALL, Case, Role, measure
 
 N_OBJECTS = 40
-RUNS = 3  # subprocesses per client; the median of each measure
 RSS_TARGET = 3.0  # zenllama's RSS growth <= 3x the alternative's
 SOCKETS_TARGET = 2  # zenllama's open sockets <= the alternative's + 2
-PAIRS = (("ChatZenLlama", "ChatOpenAI"), ("ZenLlama", "OpenAILike"))
+PEER: Role = "peer"
+ZENLLAMA: Role = "zenllama"
+PAIRS = (("LangChain", "ChatZenLlama", "ChatOpenAI"), ("LlamaIndex", "ZenLlama", "OpenAILike"))
 
 
 def _factory(name: str, base_url: str) -> Callable[[], tuple[Any, str]]:
     """Builds one object of `name` and makes one call; returns the object and the answer text."""
     key = SecretStr("dummy")
     if name in ("ChatOpenAI", "ChatZenLlama"):
-        chat_class: Any
         if name == "ChatOpenAI":
-            from langchain_openai import ChatOpenAI as chat_class
+            from langchain_openai import ChatOpenAI
+
+            chat_class: Any = ChatOpenAI
         else:
-            from zenllama.langchain import ChatZenLlama as chat_class
+            from zenllama.langchain import ChatZenLlama
+
+            chat_class = ChatZenLlama
 
         def langchain() -> tuple[Any, str]:
             llm = chat_class(model=PLAIN_MODEL, base_url=base_url, api_key=key)
@@ -93,13 +99,14 @@ def child(name: str, base_url: str) -> None:
     assert warm[1] == expected_text(PLAIN_MODEL), f"{name} answered {warm[1][:40]!r}"
     gc.collect()
     rss, sockets = _rss_kb(), _sockets()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     kept = [call() for _ in range(N_OBJECTS)]
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     gc.collect()
     print(
         json.dumps(
             {
+                "cpu_seconds": cpu,
                 "seconds": seconds,
                 "rss_kb": _rss_kb() - rss,
                 "sockets": _sockets() - sockets,
@@ -109,41 +116,64 @@ def child(name: str, base_url: str) -> None:
     )
 
 
-def _measure(name: str, base_url: str) -> dict[str, float]:
-    runs = []
-    for _ in range(RUNS):
+def _run(name: str, base_url: str) -> Callable[[], dict[str, float]]:
+    def run() -> dict[str, float]:
         out = subprocess.run(
             [sys.executable, "-m", "bench.fresh", name, base_url],
             capture_output=True,
             text=True,
             check=True,
         )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+        return figures
+
+    return run
 
 
-def main(base_url: str, repeats: int) -> None:
-    print(
-        f"\n== Fresh objects: {N_OBJECTS} new objects, one call each "
-        f"(after one warm-up object; median of {RUNS} subprocesses) =="
-    )
-    print(f"  {'client':<14}{'ms/object':>10}{'RSS growth MB':>15}{'sockets':>9}")
-    for subject, baseline in PAIRS:
-        got = {name: _measure(name, base_url) for name in (baseline, subject)}
-        for name, m in got.items():
-            print(
-                f"  {name:<14}{m['seconds'] / N_OBJECTS * 1e3:>10.2f}"
-                f"{m['rss_kb'] / 1024:>15.2f}{m['sockets']:>9.0f}"
-            )
-        s, b = got[subject], got[baseline]
-        rss_ratio = s["rss_kb"] / max(b["rss_kb"], 1)
-        ok = rss_ratio <= RSS_TARGET and s["sockets"] <= b["sockets"] + SOCKETS_TARGET
-        print(
-            f"  {subject} / {baseline}: time x{s['seconds'] / b['seconds']:.2f}, "
-            f"RSS growth x{rss_ratio:.2f}, sockets {s['sockets']:.0f} vs {b['sockets']:.0f} "
-            f"(target RSS <= {RSS_TARGET}x, sockets <= +{SOCKETS_TARGET}): "
-            f"{'PASS' if ok else 'FAIL'}"
-        )
+def _figures(got: dict[str, float]) -> dict[str, float]:
+    return {
+        CPU: got["cpu_seconds"] / N_OBJECTS,
+        WALL: got["seconds"] / N_OBJECTS,
+        "rss": got["rss_kb"] / 1024,
+        "sockets": got["sockets"],
+    }
+
+
+def main(base_url: str, repeats: int) -> list[Table]:
+    cases = [
+        Case(name, "a subprocess", _run(name, base_url), role, figures=_figures)
+        for _, subject, peer in PAIRS
+        for name, role in ((peer, PEER), (subject, ZENLLAMA))
+    ]
+    # Each run is a whole subprocess (seconds): the minimum of rounds, no more.
+    rows = measure(cases, repeats, min_seconds=0)
+    what = f"{N_OBJECTS} new objects, one call each, after a warm-up object"
+    tables = []
+    for framework, subject, peer in PAIRS:
+        pair = [rows[peer], rows[subject]]
+        tables += [
+            Table("fresh", f"{framework}: {what}", "CPU ms/object", pair, scale=1e3, peers=[peer]),
+            Table(
+                "fresh",
+                f"{framework}: RSS growth over {N_OBJECTS} objects",
+                "MB",
+                pair,
+                metric="rss",
+                scale=1,
+                peers=[peer],
+                targets=[Target(subject, [peer], RSS_TARGET)],
+            ),
+            Table(
+                "fresh",
+                f"{framework}: sockets left open by {N_OBJECTS} objects",
+                "sockets",
+                pair,
+                metric="sockets",
+                scale=1,
+                targets=[Target(subject, [peer], kind="budget", extra=SOCKETS_TARGET)],
+            ),
+        ]
+    return tables
 
 
 if __name__ == "__main__":

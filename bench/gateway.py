@@ -3,7 +3,7 @@
 Real servers (the bundled model, one thread each, N slots) and a real LiteLLM proxy
 (tests/gateway/litellm_proxy.py, the tests' own config). Each stream asks for MAX_TOKENS
 tokens and gets exactly that many (`ignore_eos`), so both setups do the same work; the figure
-is aggregate output tokens/s over the N streams, best of the rounds, taken in turns.
+is aggregate output tokens/s over the N streams, the median of interleaved rounds.
 On a 2-core machine the proxy's own CPU competes with the servers, so the gain is modest.
 """
 
@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.gateway.litellm_proxy import LiteLLMProxy
+from tests.gateway.litellm_proxy import LiteLLMProxy, litellm_command
 
 from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.local import LlamaServer
 from zenllama.local.server import free_port
 
+from .speculative import require_llama_server
+from .tables import NotRun, Table
+from .timing import Case, measure
+
 N_STREAMS = 8
 MAX_TOKENS = 32
-ROUNDS = 2
 
 
 def _server() -> LlamaServer:
@@ -51,50 +55,80 @@ async def _tokens_per_second(client: ChatClient) -> tuple[float, int]:
     return tokens / (time.perf_counter() - began), tokens
 
 
-async def _measure(clients: dict[str, ChatClient]) -> dict[str, float]:
-    """Best aggregate tokens/s of each setup, in turns, all on one event loop."""
-    best = dict.fromkeys(clients, 0.0)
+def _enough(got: tuple[float, int]) -> str | None:
+    want = N_STREAMS * MAX_TOKENS
+    return None if got[1] == want else f"{got[1]} tokens, expected {want}"
+
+
+def main(base_url: str, repeats: int) -> Iterator[Table]:
+    del base_url  # real servers, not the loopback one
+    require_llama_server()
     try:
-        for name, client in clients.items():  # warm-up: prompt caches, connections
-            _, tokens = await _tokens_per_second(client)
-            if tokens != N_STREAMS * MAX_TOKENS:
-                print(f"  WARNING {name}: {tokens} tokens, expected {N_STREAMS * MAX_TOKENS}")
-        for _ in range(ROUNDS):
-            for name, client in clients.items():
-                best[name] = max(best[name], (await _tokens_per_second(client))[0])
-    finally:
-        for client in clients.values():
-            await client.aclose()
-    return best
-
-
-def main(base_url: str, repeats: int) -> None:
-    del base_url, repeats  # real servers, not the loopback one; a few long rounds
-    print(f"\n== scale-out: {N_STREAMS} concurrent streams x {MAX_TOKENS} tokens, tokens/s ==")
+        litellm_command()
+    except FileNotFoundError as exc:
+        raise NotRun(str(exc)) from exc
     one, two = _server(), _server()
     proxy = LiteLLMProxy({"bench": [one.base_url, two.base_url]})
+    loop = asyncio.new_event_loop()  # every client on this one loop
+    clients: list[ChatClient] = []
     try:
         with ThreadPoolExecutor(3) as pool:
             for future in [pool.submit(p.start) for p in (one, two, proxy)]:
                 future.result()
-        clients = {
-            "one server, direct": ChatClient(resolve_settings(base_url=one.base_url)),
-            "two servers, LiteLLM": ChatClient(
-                resolve_settings(
-                    base_url=proxy.base_url,
-                    api_key=proxy.master_key,
-                    model="bench",
-                    backend="llama-server",
-                )
+        direct = ChatClient(resolve_settings(base_url=one.base_url))
+        gateway = ChatClient(
+            resolve_settings(
+                base_url=proxy.base_url,
+                api_key=proxy.master_key,
+                model="bench",
+                backend="llama-server",
+            )
+        )
+        clients += [direct, gateway]
+
+        def rate(client: ChatClient) -> Callable[[], tuple[float, int]]:
+            return lambda: loop.run_until_complete(_tokens_per_second(client))
+
+        def figures(got: tuple[float, int]) -> dict[str, float]:
+            return {"tokens/s": got[0]}
+
+        cases = [
+            Case(
+                "one server, direct",
+                "zenllama ChatClient",
+                rate(direct),
+                "peer",
+                1,
+                _enough,
+                figures,
             ),
-        }
-        best = asyncio.run(_measure(clients))
-        print(f"  best of {ROUNDS} interleaved rounds after a warm-up; servers -t 1 each")
-        for name, rate in best.items():
-            print(f"  {name:<22} {rate:>8.1f} tokens/s")
-        gain = best["two servers, LiteLLM"] / best["one server, direct"]
-        print(f"  scale-out gain (two via gateway / one direct) = {gain:.2f}x")
+            Case(
+                "two servers, LiteLLM",
+                "the same through the proxy",
+                rate(gateway),
+                "zenllama",
+                1,
+                _enough,
+                figures,
+            ),
+        ]
+        rows = measure(cases, repeats, min_seconds=0)
+        table = Table(
+            "gateway",
+            f"{N_STREAMS} concurrent streams x {MAX_TOKENS} tokens, aggregate",
+            "tokens/s",
+            list(rows.values()),
+            metric="tokens/s",
+            scale=1,
+            peers=["one server, direct"],
+            higher_is_better=True,
+            notes=["servers -t 1 each; the proxy's own CPU competes with them on a small machine"],
+        )
+        yield table
     finally:
+        for client in clients:
+            loop.run_until_complete(client.aclose())
+        loop.close()
         proxy.stop()
         one.stop()
         two.stop()

@@ -11,9 +11,11 @@ Chat models (the request's `model` picks the stream):
   `bench-reasoning`  N_REASONING_CHUNKS `reasoning_content` deltas, then the rest as content
 Each stream ends like llama-server's: the finish chunk, a usage + timings chunk with
 `"choices": []`, then `data: [DONE]`. Events are sent one HTTP chunk each, as llama-server does.
+  `bench-small`      (whole answers) SMALL_TEXT: the small call whose overhead the floors bound
 Without `stream`, the same answer comes whole, with usage and timings.
 POST /v1/messages and /v1/responses stream the same deltas in Anthropic Messages and OpenAI
-Responses events (thinking_delta / reasoning_summary_text.delta for the reasoning part).
+Responses events (thinking_delta / reasoning_summary_text.delta for the reasoning part), and
+answer whole in each API's message / response object without `stream`.
 
 POST /v1/embeddings answers one EMBED_DIMS vector per input, in index order, as JSON floats or
 (`encoding_format: "base64"`) as base64 of little-endian float32. GET /v1/models answers in
@@ -41,6 +43,9 @@ N_CHUNKS = 2000
 N_REASONING_CHUNKS = 400
 PLAIN_MODEL = "bench-plain"
 REASONING_MODEL = "bench-reasoning"
+SMALL_MODEL = "bench-small"
+SMALL_TEXT = "Hello! How can I help you today?"
+MODEL_NAMES = (PLAIN_MODEL, REASONING_MODEL, SMALL_MODEL)
 EMBED_MODEL = "bench-embed"
 EMBED_DIMS = 768
 
@@ -66,7 +71,9 @@ def token(i: int) -> str:
 
 
 def expected_text(model: str) -> str:
-    """The content (no reasoning) a client should collect from the stream of `model`."""
+    """The content (no reasoning) a client should collect from the answer of `model`."""
+    if model == SMALL_MODEL:
+        return SMALL_TEXT
     first = N_REASONING_CHUNKS if model == REASONING_MODEL else 0
     return "".join(token(i) for i in range(first, N_CHUNKS))
 
@@ -92,8 +99,13 @@ def _delta(model: str, delta: dict[str, Any], finish_reason: str | None = None) 
     return _chunk(model, [{"finish_reason": finish_reason, "index": 0, "delta": delta}])
 
 
-def _usage() -> dict[str, int]:
-    return {"completion_tokens": N_CHUNKS, "prompt_tokens": 12, "total_tokens": N_CHUNKS + 12}
+def _output_tokens(model: str) -> int:
+    return 9 if model == SMALL_MODEL else N_CHUNKS
+
+
+def _usage(model: str) -> dict[str, int]:
+    out = _output_tokens(model)
+    return {"completion_tokens": out, "prompt_tokens": 12, "total_tokens": out + 12}
 
 
 def _sse_events(model: str) -> list[dict[str, Any]]:
@@ -103,7 +115,7 @@ def _sse_events(model: str) -> list[dict[str, Any]]:
         key = "reasoning_content" if i < reasoning else "content"
         events.append(_delta(model, {key: token(i)}))
     events.append(_delta(model, {}, "stop"))
-    events.append(_chunk(model, [], usage=_usage(), timings=_TIMINGS))
+    events.append(_chunk(model, [], usage=_usage(model), timings=_TIMINGS))
     return events
 
 
@@ -129,7 +141,7 @@ def _messages_events(model: str) -> list[dict[str, Any]]:
     """Anthropic Messages events, as llama-server's /v1/messages streams them."""
     reasoning = _reasoning_chunks(model)
     usage = {"input_tokens": 12, "cache_read_input_tokens": 0, "output_tokens": 0}
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_bench",
         "type": "message",
         "role": "assistant",
@@ -182,7 +194,7 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
     ]
     output: list[dict[str, Any]] = []
     if reasoning:
-        item = {"type": "reasoning", "id": "rs_bench", "summary": []}
+        item: dict[str, Any] = {"type": "reasoning", "id": "rs_bench", "summary": []}
         events.append({"type": "response.output_item.added", "output_index": 0, "item": item})
         events += [
             {
@@ -199,7 +211,7 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
         events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
         output.append(item)
     at = len(output)
-    message = {
+    message: dict[str, Any] = {
         "type": "message",
         "id": "msg_bench",
         "role": "assistant",
@@ -242,6 +254,75 @@ def _responses_events(model: str) -> list[dict[str, Any]]:
     for number, event in enumerate(events):
         event["sequence_number"] = number
     return events
+
+
+def _messages_whole(model: str) -> dict[str, Any]:
+    """An Anthropic Messages answer without `stream`: one message object."""
+    content: list[dict[str, Any]] = []
+    if model == REASONING_MODEL:
+        content.append({"type": "thinking", "thinking": expected_reasoning(model), "signature": ""})
+    content.append({"type": "text", "text": expected_text(model)})
+    usage = {"input_tokens": 12, "output_tokens": _output_tokens(model)}
+    return {
+        "id": "msg_bench",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {**usage, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+    }
+
+
+def _responses_whole(model: str) -> dict[str, Any]:
+    """An OpenAI Responses answer without `stream`: one completed response object."""
+    output: list[dict[str, Any]] = []
+    reasoning = expected_reasoning(model)
+    if reasoning:
+        summary = [{"type": "summary_text", "text": reasoning}]
+        output.append({"type": "reasoning", "id": "rs_bench", "summary": summary})
+    part = {"type": "output_text", "text": expected_text(model), "annotations": []}
+    output.append(
+        {
+            "type": "message",
+            "id": "msg_bench",
+            "role": "assistant",
+            "status": "completed",
+            "content": [part],
+        }
+    )
+    out = _output_tokens(model)
+    return {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": _CREATED,
+        "model": model,
+        "status": "completed",
+        "output": output,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "metadata": {},
+        "parallel_tool_calls": True,
+        "temperature": 1.0,
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "usage": {
+            "input_tokens": 12,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": out,
+            "output_tokens_details": {"reasoning_tokens": _reasoning_chunks(model)},
+            "total_tokens": out + 12,
+        },
+    }
+
+
+@cache
+def wire_whole_response(route: str, model: str) -> bytes:
+    """The whole answer (no `stream`) over Anthropic Messages or OpenAI Responses."""
+    return _json(_messages_whole(model) if route.endswith("messages") else _responses_whole(model))
 
 
 def _chunked(lines: list[str]) -> bytes:
@@ -298,7 +379,7 @@ def completion_response(model: str) -> bytes:
             "model": model,
             "system_fingerprint": _FINGERPRINT,
             "object": "chat.completion",
-            "usage": _usage(),
+            "usage": _usage(model),
             "timings": _TIMINGS,
         }
     )
@@ -335,7 +416,7 @@ MODELS = _json(
         "object": "list",
         "data": [
             {"id": m, "object": "model", "created": _CREATED, "owned_by": "llamacpp"}
-            for m in (PLAIN_MODEL, REASONING_MODEL, EMBED_MODEL)
+            for m in (*MODEL_NAMES, EMBED_MODEL)
         ],
     }
 )
@@ -365,14 +446,18 @@ def answer(method: bytes, path: bytes, body: bytes) -> bytes:
     request = json.loads(body or b"{}")
     if route in ("/v1/chat/completions", "/chat/completions"):
         model = request.get("model")
-        if model not in (PLAIN_MODEL, REASONING_MODEL):
+        if model not in MODEL_NAMES:
             model = PLAIN_MODEL
-        return stream_response(model) if request.get("stream") else completion_response(model)
+        if request.get("stream") and model != SMALL_MODEL:
+            return stream_response(model)
+        return completion_response(model)
     if route in ("/v1/messages", "/v1/responses"):
         model = request.get("model")
-        if model not in (PLAIN_MODEL, REASONING_MODEL):
+        if model not in MODEL_NAMES:
             model = PLAIN_MODEL
-        return wire_stream_response(route, model)
+        if request.get("stream") and model != SMALL_MODEL:
+            return wire_stream_response(route, model)
+        return wire_whole_response(route, model)
     if route in ("/v1/embeddings", "/embeddings"):
         texts = request.get("input")
         n = len(texts) if isinstance(texts, list) else 1
@@ -415,11 +500,14 @@ def _serve_connection(conn: socket.socket) -> None:
 def serve(port: int = 0) -> None:
     """Serves on 127.0.0.1:`port` (0: a free one), a thread per connection, and prints
     `port N` once ready."""
-    for model in (PLAIN_MODEL, REASONING_MODEL):
-        stream_response(model)
+    for model in MODEL_NAMES:
         completion_response(model)
         for route in ("/v1/messages", "/v1/responses"):
-            wire_stream_response(route, model)
+            wire_whole_response(route, model)
+            if model != SMALL_MODEL:
+                wire_stream_response(route, model)
+        if model != SMALL_MODEL:
+            stream_response(model)
     listener = socket.create_server(("127.0.0.1", port))
     print(f"port {listener.getsockname()[1]}", flush=True)
     while True:

@@ -6,22 +6,25 @@ drafted, plain, …), so load from elsewhere on the machine slows them alike. Tw
 - copying: a code edit (rename a variable in a 45-line function): the answer repeats its prompt,
   so drafts taken from the context (n-grams) or from a small model mostly hold;
 - free-form: an explanation, where the prompt has nothing to copy.
-Speed is llama-server's own `timings.predicted_per_second`; drafts accepted/total are
-`timings.draft_n_accepted` / `draft_n` (summed over the runs). Temperature 0: the drafted
-answer is the plain one, only faster or slower. One thread per server (a shared machine).
+Speed is llama-server's own `timings.predicted_per_second` (median of the rounds, min–max);
+drafts accepted/total are `timings.draft_n_accepted` / `draft_n` (summed over the runs).
+Temperature 0: the drafted answer is the plain one, only faster or slower. One thread per
+server (a shared machine).
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from zenllama.langchain import ChatZenLlama
-from zenllama.local import LlamaServer, coder_model_path
+from zenllama.local import LlamaServer, coder_model_path, find_llama_server
+
+from .tables import NotRun, Table
+from .timing import Case, measure
 
 FUNCTION = '''def summarize_orders(orders, tax_rate, discounts):
     """Totals a list of orders, applying discounts and tax, and reports per-customer sums."""
@@ -123,29 +126,25 @@ CONFIGS = [
 
 
 @dataclass
-class Runs:
-    speeds: list[float] = field(default_factory=list)
-    drafts: int = 0
+class Drafts:
+    """Drafts accepted / drafted, summed over the timed runs of one server and prompt."""
+
+    drafted: int = 0
     accepted: int = 0
-    tokens: list[int] = field(default_factory=list)
+    answer: str = ""
 
-    def add(self, timings: dict[str, Any]) -> None:
-        self.speeds.append(float(timings["predicted_per_second"]))
-        self.tokens.append(int(timings["predicted_n"]))
-        self.drafts += int(timings.get("draft_n", 0))
+    def figures(self, got: tuple[str, dict[str, Any]]) -> dict[str, float]:
+        self.answer, timings = got
+        self.drafted += int(timings.get("draft_n", 0))
         self.accepted += int(timings.get("draft_n_accepted", 0))
-
-    def line(self, label: str) -> str:
-        speeds = self.speeds
-        drafts = f", drafts accepted {self.accepted}/{self.drafts}" if label != PLAIN else ""
-        return (
-            f"    {label:8} median {statistics.median(speeds):5.1f} tokens/s "
-            f"(min–max {min(speeds):.1f}–{max(speeds):.1f}, {statistics.median(self.tokens):.0f} "
-            f"tokens{drafts})"
-        )
+        return {
+            "tokens/s": float(timings["predicted_per_second"]),
+            "tokens": timings["predicted_n"],
+        }
 
 
 PLAIN = "plain"
+ANSWER_SECONDS = 1800.0
 
 
 def _quiet(message: str) -> None:
@@ -156,40 +155,76 @@ def _serve(options: dict[str, Any]) -> LlamaServer:
     return LlamaServer(parallel=1, threads=1, progress=_quiet, **options)
 
 
-def run_config(config: Config, repeats: int) -> None:
-    print(f"\n  {config.name}")
+def _ask(server: LlamaServer, prompt: Prompt) -> Callable[[], tuple[str, dict[str, Any]]]:
+    # A 1.5B model on one thread of a loaded machine can take minutes for 700 tokens.
+    llm = ChatZenLlama(
+        base_url=server.base_url,
+        temperature=0,
+        seed=7,
+        max_tokens=prompt.max_tokens,
+        timeout=ANSWER_SECONDS,
+    )
+
+    def run() -> tuple[str, dict[str, Any]]:
+        answer = llm.invoke(prompt.text)
+        return str(answer.content), answer.response_metadata["timings"]
+
+    return run
+
+
+def run_config(config: Config, repeats: int) -> Iterator[Table]:
     options = {PLAIN: config.plain, **config.drafted()}
     with ExitStack() as stack:
         servers = {label: stack.enter_context(_serve(o)) for label, o in options.items()}
-        runs = {(p.kind, label): Runs() for p in PROMPTS for label in servers}
-        answers = {}
-        for round_ in range(repeats + 1):  # round 0 warms every server up
-            for prompt in PROMPTS:
-                for label, server in servers.items():
-                    llm = ChatZenLlama(
-                        base_url=server.base_url,
-                        temperature=0,
-                        seed=7,
-                        max_tokens=prompt.max_tokens,
-                    )
-                    answer = llm.invoke(prompt.text)
-                    answers[prompt.kind, label] = str(answer.content)
-                    if round_:
-                        runs[prompt.kind, label].add(answer.response_metadata["timings"])
-    for prompt in PROMPTS:
-        what = prompt.check(answers[prompt.kind, PLAIN])
-        print(f"   {prompt.kind}{f' (the model {what})' if what else ''}:")
-        plain = statistics.median(runs[prompt.kind, PLAIN].speeds)
-        for label in servers:
-            ratio = statistics.median(runs[prompt.kind, label].speeds) / plain
-            speedup = f", {ratio:.2f}x plain" if label != PLAIN else ""
-            print(runs[prompt.kind, label].line(label) + speedup)
+        drafts = {(p.kind, label): Drafts() for p in PROMPTS for label in servers}
+        cases = [
+            Case(
+                label,
+                "no drafting" if label == PLAIN else f"{label} drafts",
+                _ask(server, prompt),
+                "peer" if label == PLAIN else "zenllama",
+                figures=drafts[prompt.kind, label].figures,
+            )
+            for prompt in PROMPTS
+            for label, server in servers.items()
+        ]
+        # Rows are keyed by label: one set per prompt, every server in turns within it.
+        by_prompt = [cases[i * len(servers) : (i + 1) * len(servers)] for i in range(len(PROMPTS))]
+        for prompt, prompt_cases in zip(PROMPTS, by_prompt, strict=True):
+            rows = measure(prompt_cases, repeats, min_seconds=0)
+            notes = []
+            what = prompt.check(drafts[prompt.kind, PLAIN].answer)
+            if what:
+                notes.append(f"the model {what}")
+            for label in servers:
+                if label != PLAIN:
+                    d = drafts[prompt.kind, label]
+                    notes.append(f"{label}: drafts accepted {d.accepted}/{d.drafted}")
+            tokens = rows[PLAIN].median("tokens")
+            yield (
+                Table(
+                    "speculative",
+                    f"{config.name}, {prompt.kind}, ~{tokens:.0f} tokens",
+                    "tokens/s",
+                    list(rows.values()),
+                    metric="tokens/s",
+                    scale=1,
+                    peers=[PLAIN],
+                    higher_is_better=True,
+                    notes=notes,
+                )
+            )
 
 
-def main(base_url: str, repeats: int) -> None:  # base_url: unused, starts its own servers
-    print(
-        f"\nspeculative decoding (real llama-server, 1 thread each, medians of {repeats} "
-        "interleaved runs after a warm-up)"
-    )
+def require_llama_server() -> None:
+    """NotRun where no llama-server is built: the bench never starts a build of its own."""
+    try:
+        find_llama_server(build=False)
+    except FileNotFoundError as exc:
+        raise NotRun(str(exc)) from exc
+
+
+def main(base_url: str, repeats: int) -> Iterator[Table]:  # base_url: unused: own servers
+    require_llama_server()
     for config in CONFIGS:
-        run_config(config, repeats)
+        yield from run_config(config, repeats)

@@ -1,23 +1,36 @@
-"""Interleaved best-of-N timing and the ratio table every part prints.
+"""The one harness every part measures with: interleaved rounds, medians with min and max.
 
-The clients of one table run in turns (round 1: a, b, c; round 2: a, b, c; …) and each keeps
-its fastest run, so a burst of load from something else on the machine slows one round of
-every client rather than all runs of one, and the ratios stay fair. Within a round a fast
-client runs several times (about ROUND_SECONDS' worth), so it gets as many chances at a quiet
-moment as a slow one.
+The contenders of one set run in turns (round 1: a, b, c; round 2: a, b, c; …), so a burst of
+load from elsewhere on the machine slows one round of every contender rather than all runs of
+one, and the ratios stay fair. Each round gives each contender one sample: a contender faster
+than ROUND_SECONDS runs several times in its turn and the sample is their mean. Tables quote
+the median sample with the lowest and highest.
+
+A timed contender is sampled as this process's CPU time per item (all its threads; the servers
+are other processes, so waiting on them costs nothing) and its wall time; a contender can
+report its own figures from each run's result instead (tokens/s, MB of RSS).
 """
 
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-MIN_SECONDS = 3.0  # keep doing rounds (past `repeats`) until a table has taken this long
+MIN_ROUNDS = 5
+MIN_SECONDS = 3.0  # keep doing rounds (past `repeats`) until a set has taken this long
 MAX_ROUNDS = 200
-ROUND_SECONDS = 0.1  # per client per round, when one run is shorter than that
+ROUND_SECONDS = 0.1  # per contender per round, when one run is shorter than that
+
+CPU = "cpu"
+WALL = "wall"
+
+# zenllama: the subject; peer: the mainstream alternative it is compared with; floor: what no
+# client can go under (the framework's do-nothing model, raw HTTP); reference: shown, not judged.
+Role = Literal["zenllama", "peer", "floor", "reference"]
 
 
 @dataclass
@@ -25,69 +38,80 @@ class Case:
     name: str  # short, what ratios and verdicts refer to
     detail: str
     run: Callable[[], Any]
-    per: int = 1  # items in one run (chunks), 1 for a whole call
+    role: Role = "reference"
+    per: int = 1  # items in one run (chunks, calls), 1 for a whole call
     # Looks at the warm-up run's result; returns what is wrong with it, or None.
     check: Callable[[Any], str | None] | None = None
+    # Figures the run reports itself, by metric name (once per round); None: the run is timed.
+    figures: Callable[[Any], dict[str, float]] | None = None
 
 
 @dataclass
 class Row:
     name: str
     detail: str
-    seconds: float  # the best run
-    per: int
+    role: Role
+    samples: dict[str, list[float]] = field(default_factory=dict)  # per metric, one per round
+    warnings: list[str] = field(default_factory=list)
+
+    def median(self, metric: str) -> float:
+        return statistics.median(self.samples[metric])
+
+    def low(self, metric: str) -> float:
+        return min(self.samples[metric])
+
+    def high(self, metric: str) -> float:
+        return max(self.samples[metric])
+
+    def rounds(self) -> int:
+        return max((len(s) for s in self.samples.values()), default=0)
 
 
-def measure(cases: list[Case], repeats: int) -> list[Row]:
-    """One warm-up run per case (checked), then interleaved rounds; the best run of each."""
+def _timed(run: Callable[[], Any], times: int, per: int) -> tuple[float, float]:
+    """Mean CPU and wall seconds per item over `times` runs, collected garbage first (the
+    garbage of the one before is not this one's cost)."""
+    gc.collect()
+    cpu_began, wall_began = time.process_time(), time.perf_counter()
+    for _ in range(times):
+        run()
+    wall = time.perf_counter() - wall_began
+    cpu = time.process_time() - cpu_began
+    return cpu / times / per, wall / times / per
+
+
+def measure(
+    cases: list[Case], repeats: int = MIN_ROUNDS, min_seconds: float = MIN_SECONDS
+) -> dict[str, Row]:
+    """One warm-up run per case (checked), then at least max(repeats, MIN_ROUNDS) interleaved
+    rounds (more, up to MAX_ROUNDS, until the set has taken `min_seconds`). Rows by name."""
+    rows = {c.name: Row(c.name, c.detail, c.role) for c in cases}
     runs_per_round = []
     for case in cases:
         began = time.perf_counter()
         result = case.run()
         took = time.perf_counter() - began
-        runs_per_round.append(max(1, min(20, int(ROUND_SECONDS / took))))
+        timed = case.figures is None
+        runs_per_round.append(max(1, min(20, int(ROUND_SECONDS / took))) if timed else 1)
         problem = case.check(result) if case.check else None
         if problem:
-            print(f"  WARNING {case.name}: {problem}")
-    best = [float("inf")] * len(cases)
+            print(f"  WARNING {case.name}: {problem}", flush=True)
+            rows[case.name].warnings.append(problem)
+    # Everything alive now (the libraries, the clients) is left out of every later collection:
+    # a full collection of the frameworks' heaps takes ~0.3 s, a collection of one turn's ~0.
+    gc.collect()
+    gc.freeze()
     rounds = 0
     start = time.perf_counter()
-    while rounds < repeats or (time.perf_counter() - start < MIN_SECONDS and rounds < MAX_ROUNDS):
-        for i, case in enumerate(cases):
-            for _ in range(runs_per_round[i]):
-                gc.collect()
-                began = time.perf_counter()
-                case.run()
-                best[i] = min(best[i], time.perf_counter() - began)
+    wanted = max(repeats, MIN_ROUNDS)
+    while rounds < wanted or (time.perf_counter() - start < min_seconds and rounds < MAX_ROUNDS):
+        for case, times in zip(cases, runs_per_round, strict=True):
+            samples = rows[case.name].samples
+            if case.figures is None:
+                cpu, wall = _timed(case.run, times, case.per)
+                samples.setdefault(CPU, []).append(cpu)
+                samples.setdefault(WALL, []).append(wall)
+            else:
+                for metric, value in case.figures(case.run()).items():
+                    samples.setdefault(metric, []).append(value)
         rounds += 1
-    print(f"  best run of each, over {rounds} interleaved rounds after a warm-up")
-    return [Row(c.name, c.detail, s, c.per) for c, s in zip(cases, best, strict=True)]
-
-
-def print_table(rows: list[Row], unit: str, baselines: list[str]) -> None:
-    """One line per row: cost per item, then its ratio to each baseline row (by name)."""
-    scale, unit_name = (1e6, "µs") if unit == "chunk" else (1e3, "ms")
-    by_name = {row.name: row for row in rows}
-    bases = [by_name[b] for b in baselines if b in by_name]
-    widths = [max(8, len(base.name) + 2) for base in bases]
-    labels = [f"{row.name} ({row.detail})" if row.detail else row.name for row in rows]
-    width = max(len(label) for label in labels)
-    header = f"  {'client':<{width}}  {unit_name + '/' + unit:>10}"
-    header += "".join(f"  {'x ' + base.name:>{w}}" for base, w in zip(bases, widths, strict=True))
-    print(header)
-    for label, row in zip(labels, rows, strict=True):
-        line = f"  {label:<{width}}  {row.seconds / row.per * scale:>10.1f}"
-        line += "".join(
-            f"  {row.seconds / base.seconds:>{w}.2f}" for base, w in zip(bases, widths, strict=True)
-        )
-        print(line)
-
-
-def verdict(rows: list[Row], subject: str, baseline: str, target: float) -> None:
-    """Prints PASS/FAIL of subject/baseline against `target`; never raises."""
-    by_name = {row.name: row for row in rows}
-    if subject not in by_name or baseline not in by_name:
-        return
-    ratio = by_name[subject].seconds / by_name[baseline].seconds
-    outcome = "PASS" if ratio <= target else "FAIL"
-    print(f"  {subject} / {baseline} = {ratio:.2f} (target <= {target}): {outcome}")
+    return rows
