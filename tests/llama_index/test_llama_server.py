@@ -14,8 +14,8 @@ from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ThinkingBlock
 from llama_index.core.tools import FunctionTool
 
-from tests.cassettes import RECORDING, make_vcr
-from tests.testbed import (
+from tests.support.recorded import RECORDING, make_vcr
+from tests.support.testbed import (
     CHAIN_QUESTION,
     ORDER_ID,
     SAMPLING,
@@ -26,7 +26,7 @@ from tests.testbed import (
 )
 from zenllama.llama_index import ZenLlama
 
-from .calls import stream_chat, user
+from ..support.llama_index_calls import stream_chat, user
 
 VCR = make_vcr("llama-server/llama_index")
 # Replay never connects, and the cassettes do not match on the port.

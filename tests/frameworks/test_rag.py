@@ -25,8 +25,8 @@ from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 from zenllama.local import LlamaServer
 
-from ..testbed import SAMPLING
-from .conftest import Run
+from ..conftest import Run
+from ..support.testbed import SAMPLING
 
 pytestmark = pytest.mark.llama_server
 
