@@ -38,7 +38,7 @@ record: $(VENV)/.installed
 
 # Re-writes the zen cassettes, SYNTHESIZED from zen's documented wire format (never recorded).
 synthesize: $(VENV)/.installed
-	$(PY) tests/zen/synthesize_cassettes.py
+	$(PY) tests/support/synthesize_zen.py
 
 $(BENCH_VENV)/.installed: pyproject.toml
 	python3 -m venv $(BENCH_VENV)

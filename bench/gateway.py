@@ -1,7 +1,7 @@
 """Scale-out: N concurrent zenllama streams on one llama-server vs two behind a LiteLLM proxy.
 
 Real servers (the bundled model, one thread each, N slots) and a real LiteLLM proxy
-(tests/gateway/litellm_proxy.py, the tests' own config). Each stream asks for MAX_TOKENS
+(tests/support/litellm_proxy.py, the tests' own config). Each stream asks for MAX_TOKENS
 tokens and gets exactly that many (`ignore_eos`), so both setups do the same work; the figure
 is aggregate output tokens/s over the N streams, the median of interleaved rounds.
 On a 2-core machine the proxy's own CPU competes with the servers, so the gain is modest.
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.gateway.litellm_proxy import LiteLLMProxy, litellm_command
+from tests.support.litellm_proxy import LiteLLMProxy, litellm_command
 
 from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.local import LlamaServer

@@ -1,7 +1,7 @@
 """What the notebooks share: printing streams, usage lines, and zen without a key.
 
 With no zen key set, `zen_or_replay` replays cassettes/zen/<name>.yaml, which are SYNTHESIZED
-from zen's documented wire format (tests/zen/synthesize_cassettes.py writes them by running
+from zen's documented wire format (tests/support/synthesize_zen.py writes them by running
 these notebooks against a stand-in for zen), and says so.
 """
 
@@ -60,8 +60,8 @@ def zen_or_replay(cassette: str) -> Iterator[None]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     if os.environ.get("ZENLLAMA_SYNTHESIZE") == "1":  # writing the cassette, see module doc
-        from tests.zen.fake_zen import FAKE_KEY
-        from tests.zen.recording import zen_cassette
+        from tests.support.fake_zen import FAKE_KEY
+        from tests.support.synthesized import zen_cassette
 
         with _env("BACKEND_API_KEY", FAKE_KEY), zen_cassette(cassette):
             yield
@@ -70,7 +70,7 @@ def zen_or_replay(cassette: str) -> Iterator[None]:
         print("Calling zen with your key.")
         yield
         return
-    from tests.cassettes import make_vcr
+    from tests.support.recorded import make_vcr
 
     print(
         f"No zen key set: replaying cassettes/zen/{cassette}.yaml, SYNTHESIZED from zen's "
@@ -90,7 +90,7 @@ def zen_key() -> str:
     if os.environ.get("ZENLLAMA_SYNTHESIZE") == "1":
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
-        from tests.zen.fake_zen import FAKE_KEY
+        from tests.support.fake_zen import FAKE_KEY
 
         return FAKE_KEY
     return (

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings
 
 from zenllama.local import LlamaServer
 
-from .fakes import FakeServer
-from .gateway.bed import gateway  # noqa: F401 - the session fixture, for every test folder
-from .testbed import REASONING_MODEL
+from .support.fake_servers import FakeServer
+from .support.gateway_bed import gateway  # noqa: F401 - the session fixture, for every test folder
+from .support.testbed import REASONING_MODEL
 
 # Property tests draw the same examples on every run and machine, so a suite that passes here
 # passes in CI; widen the search by raising an example count while working on a parser.
@@ -61,9 +62,29 @@ def embeddings_server() -> Iterator[LlamaServer]:
     yield from _serve(model="minilm", ctx_size=512, embeddings=True)
 
 
+@pytest.fixture(scope="session")
+def pooling_none_server() -> Iterator[LlamaServer]:
+    """`--embeddings --pooling none`: serves only llama-server's own /embeddings."""
+    yield from _serve(template=None, extra_args=["--embeddings", "--pooling", "none"])
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeServer]:
     """A scripted OpenAI-compatible server on loopback (offline tests of the real transport)."""
     server = FakeServer()
     yield server
     server.close()
+
+
+T = TypeVar("T")
+Run = Callable[[Callable[[], T], Callable[[], Coroutine[Any, Any, T]]], Coroutine[Any, Any, T]]
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request: pytest.FixtureRequest) -> Run[Any]:
+    """Runs each call through its sync form or its async form, so one test covers both."""
+
+    async def call(sync: Callable[[], T], async_: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return sync() if request.param == "sync" else await async_()
+
+    return call

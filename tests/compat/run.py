@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.release import REPO, build_dist, install_wheel
+from tests.support.release import REPO, build_dist, install_wheel
 
 OLDEST = Path(__file__).with_name("oldest.txt")
 SHOWN = ["openai", "httpx", "httpx2", "pydantic", "langchain-core", "llama-index-core"]
@@ -27,12 +27,12 @@ TOOLS = ["pytest>=8", "pytest-asyncio>=0.23", "hypothesis>=6.100", "vcrpy>=8.2",
 # the project's own venv runs them.
 NOT_HERE = [
     "tests/langchain/test_standard.py",
-    "tests/embeddings/test_langchain.py",
+    "tests/langchain/test_embeddings.py",
     "tests/routing/test_frameworks.py",
     "tests/langchain/test_llama_server.py",
     "tests/notebooks",
     "tests/gateway",
-    "tests/test_wheel.py",
+    "tests/compat/test_wheel.py",
 ]
 
 

@@ -20,7 +20,7 @@ from zenllama.langchain import ChatZenLlama, Fallback, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 from zenllama.local import LlamaServer, free_port
 
-from ..testbed import SAMPLING, WEATHER_QUESTION, WEATHER_TOOL
+from ..support.testbed import SAMPLING, WEATHER_QUESTION, WEATHER_TOOL
 
 pytestmark = [pytest.mark.llama_server, pytest.mark.users_get]
 

@@ -9,10 +9,9 @@ from urllib.parse import parse_qsl
 from zenllama.core import ChatClient, ChatRequest, EmbeddingsClient, resolve_settings
 from zenllama.core.transport import root_url
 
-from ..embeddings.answers import EMBEDDINGS, EmbeddingsFake
-from ..fakes import CHAT, FakeServer, Reply, Seen, sse
-from ..llama_index.answers import LLAMA_PROPS
-from ..wire_shapes import answer, chunk
+from ..support.answers import LLAMA_PROPS, answer, chunk
+from ..support.embeddings_fake import EMBEDDINGS, EmbeddingsFake
+from ..support.fake_servers import CHAT, FakeServer, Reply, Seen, sse
 
 QUERY = "api-key=S3CRET&tenant=t%201"
 HI = [{"role": "user", "content": "hi"}]

@@ -20,8 +20,8 @@ from zenllama.core import (
 )
 from zenllama.langchain import ChatZenLlama
 
-from ..fakes import CHAT, FakeServer, Reply, error, sse
-from ..wire_shapes import answer, chunk
+from ..support.answers import answer, chunk
+from ..support.fake_servers import CHAT, FakeServer, Reply, error, sse
 
 HI = [{"role": "user", "content": "hi"}]
 # About 300 bytes at 20 ms each: 6 s, every wait far below `timeout`.

@@ -21,8 +21,8 @@ from zenllama.core import (
 )
 from zenllama.local import free_port
 
-from ..fakes import FakeServer, Reply, error, sse
-from ..wire_shapes import answer, chunk
+from ..support.answers import answer, chunk
+from ..support.fake_servers import FakeServer, Reply, error, sse
 
 HI = [{"role": "user", "content": "hi"}]
 

@@ -7,7 +7,7 @@ import pytest
 from zenllama.core import ChatClient, ChatRequest, resolve_settings
 from zenllama.local import LlamaServer
 
-from ..testbed import SAMPLING
+from ..support.testbed import SAMPLING
 
 pytestmark = pytest.mark.llama_server
 

@@ -8,9 +8,9 @@ import pytest
 
 from zenllama.core import ChatClient, ChatRequest, resolve_settings
 
-from ..fakes import CHAT, FakeServer, Reply, error
-from ..fakes import Seen as SeenRequest
-from ..llama_index.answers import LLAMA_PROPS
+from ..support.answers import LLAMA_PROPS
+from ..support.fake_servers import CHAT, FakeServer, Reply, error
+from ..support.fake_servers import Seen as SeenRequest
 
 SYSTEM = {"role": "system", "content": "be brief"}
 ASK = [SYSTEM, {"role": "user", "content": "hi"}]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import FakeServer, Reply
-from tests.llama_index.answers import LLAMA_PROPS
+from tests.support.answers import LLAMA_PROPS
+from tests.support.fake_servers import FakeServer, Reply
 from zenllama.core import ChatRequest, InvalidSettingError, UnsupportedSettingWarning, ZenLlamaError
 from zenllama.core.backends import PROFILES
 from zenllama.core.wires import WIRES

@@ -26,8 +26,8 @@ from zenllama.core import transport as transport_module
 from zenllama.core.chat import forget_detected_backends
 from zenllama.local import free_port
 
-from ..fakes import CHAT, FakeServer, Reply, error, sse
-from ..wire_shapes import answer, chunk
+from ..support.answers import answer, chunk
+from ..support.fake_servers import CHAT, FakeServer, Reply, error, sse
 
 HI = [{"role": "user", "content": "hi"}]
 OK = Reply(body=answer({"content": "ok"}))

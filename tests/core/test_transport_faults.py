@@ -34,8 +34,8 @@ from zenllama.core.routing import Backend
 from zenllama.core.transport import Transport
 from zenllama.local import free_port
 
-from ..fakes import CHAT, FakeServer, FaultServer, Reply, sse
-from ..wire_shapes import answer, chunk
+from ..support.answers import answer, chunk
+from ..support.fake_servers import CHAT, FakeServer, FaultServer, Reply, sse
 
 HI = [{"role": "user", "content": "hi"}]
 ASK = ChatRequest(HI)

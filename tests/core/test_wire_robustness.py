@@ -35,9 +35,9 @@ from zenllama.core.wires import anthropic_messages, chat_completions, openai_res
 from zenllama.langchain.messages import to_ai_message, to_message_chunk
 from zenllama.llama_index.messages import to_chat_response
 
-from ..fakes import FakeServer, Reply, sse
-from ..wire_shapes import answer, chunk
-from ..wire_streams import messages_sse, responses_sse
+from ..support.answers import answer, chunk
+from ..support.fake_servers import FakeServer, Reply, sse
+from ..support.wire_streams import messages_sse, responses_sse
 from .test_wires import (
     CLAUDE_ANSWER,
     CLAUDE_DOCUMENTED,
@@ -367,7 +367,7 @@ def test_deep_nesting_on_the_other_wires_is_a_typed_error(
 
 
 # Property tests on the documented streams of both wires -------------------------------------
-# Answers whose streams carry every documented event type tests/wire_streams.py writes.
+# Answers whose streams carry every documented event type tests/support/wire_streams.py writes.
 _WHOLE = {
     "messages": (CLAUDE_ANSWER, CLAUDE_DOCUMENTED),
     "responses": (GPT_ANSWER, GPT_DOCUMENTED, GPT_REFUSAL),

@@ -26,7 +26,7 @@ from zenllama.core import message_shapes as shapes
 from zenllama.core.backends import DEEPSEEK, LLAMA_SERVER, OPENAI_COMPATIBLE, ZEN, BackendProfile
 from zenllama.core.wires import anthropic_messages, openai_responses, wire_for
 
-from ..wire_streams import messages_sse, responses_sse
+from ..support.wire_streams import messages_sse, responses_sse
 
 SIGNATURE = "EqQBCkgIARABGAIiQL+sig/with+slashes=="
 CLAUDE_ANSWER: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Each wire through the real client and transport, offline (tests/fakes.py): paths, headers,
+"""Each wire through the real client and transport, offline (support.fake_servers): paths, headers,
 typed errors in zen's envelope, a conversation that switches model family, list_models."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from zenllama.core.httpx_compat import OPENAI_MAJOR
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 
-from ..fakes import FakeServer, Reply
-from ..wire_streams import messages_sse, responses_sse
+from ..support.fake_servers import FakeServer, Reply
+from ..support.wire_streams import messages_sse, responses_sse
 from .test_wires import CLAUDE_ANSWER, GPT_ANSWER, GPT_REFUSAL, REFUSAL
 
 HI = [{"role": "user", "content": "hi"}]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from .litellm_proxy import OFFLINE, proxy_config
+from ..support.litellm_proxy import OFFLINE, proxy_config
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -13,7 +13,7 @@ from zenllama.core import ChatClient, ChatRequest, ChatResult, resolve_settings
 from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
-from .bed import EMBED, THINKING, TOOLS, GatewayBed
+from ..support.gateway_bed import EMBED, THINKING, TOOLS, GatewayBed
 
 pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
 

@@ -13,8 +13,8 @@ import pytest
 
 from zenllama.local import LlamaServer
 
-from .bed import TOOLS, GatewayBed
-from .load import gateway_client, run_streams, tally
+from ..support.gateway_bed import TOOLS, GatewayBed
+from ..support.gateway_load import gateway_client, run_streams, tally
 
 pytestmark = [pytest.mark.gateway, pytest.mark.llama_server]
 

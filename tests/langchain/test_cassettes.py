@@ -6,8 +6,8 @@ import pytest
 
 from zenllama.langchain import ChatZenLlama
 
-from ..cassettes import make_vcr, server_url
-from ..testbed import SAMPLING, THINK_GRAMMAR, TIME_TOOL, WEATHER_QUESTION, WEATHER_TOOL
+from ..support.recorded import make_vcr, server_url
+from ..support.testbed import SAMPLING, THINK_GRAMMAR, TIME_TOOL, WEATHER_QUESTION, WEATHER_TOOL
 
 pytestmark = pytest.mark.cassette
 vcr = make_vcr("llama-server/langchain")

@@ -19,7 +19,7 @@ from zenllama.core import ContextOverflowError
 from zenllama.langchain import ChatZenLlama
 from zenllama.local import LlamaServer
 
-from ..testbed import (
+from ..support.testbed import (
     CHAIN_QUESTION,
     ORDER_ID,
     SAMPLING,

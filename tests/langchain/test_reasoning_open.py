@@ -14,13 +14,12 @@ from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
 
 from ..conftest import _serve
-from ..fakes import FakeServer, Reply
-from ..llama_index.answers import LLAMA_PROPS
-from ..llama_index.calls import user
-from ..testbed import SAMPLING
-from ..wire_shapes import stream_of
+from ..support.answers import LLAMA_PROPS, stream_of
+from ..support.fake_servers import FakeServer, Reply
+from ..support.llama_index_calls import user
+from ..support.testbed import SAMPLING
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "support" / "templates"
 # A template llama-server knows no reasoning format of: it hands the raw text on, which starts
 # inside the <think> the prompt opened.
 OPEN_THINK = (TEMPLATES / "open_think.jinja").read_text()

@@ -17,7 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from zenllama.langchain import ChatZenLlama
 from zenllama.local import LlamaServer
 
-from ..testbed import SAMPLING
+from ..support.testbed import SAMPLING
 
 
 class TestChatZenLlamaUnit(ChatModelUnitTests):

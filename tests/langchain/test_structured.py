@@ -9,8 +9,8 @@ import pytest
 from zenllama.core import TruncatedOutputError
 from zenllama.langchain import ChatZenLlama
 
-from ..fakes import FakeServer, Reply
-from ..wire_shapes import answer, stream_of, usage
+from ..support.answers import answer, stream_of, usage
+from ..support.fake_servers import FakeServer, Reply
 
 SCHEMA = {
     "title": "Place",

@@ -6,8 +6,8 @@ import pickle
 
 from zenllama.langchain import ChatZenLlama
 
-from ..fakes import FakeServer, Reply
-from ..wire_shapes import answer
+from ..support.answers import answer
+from ..support.fake_servers import FakeServer, Reply
 
 PROPS = {
     "default_generation_settings": {"n_ctx": 4096},

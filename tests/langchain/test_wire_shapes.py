@@ -9,8 +9,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 
 from zenllama.langchain import ChatZenLlama
 
-from ..fakes import FakeServer
-from ..wire_shapes import SHAPES, TIMINGS, Shape
+from ..support.answers import TIMINGS
+from ..support.fake_servers import FakeServer
+from ..support.wire_shapes import SHAPES, Shape
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]
 

@@ -6,7 +6,7 @@ import pytest
 
 from zenllama.llama_index import ZenLlama
 
-from ..fakes import FakeServer
+from ..support.fake_servers import FakeServer
 
 
 @pytest.fixture

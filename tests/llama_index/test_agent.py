@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from zenllama.core import InvalidToolCallError, TruncatedOutputError
 from zenllama.llama_index import ZenLlama
 
-from ..fakes import FakeServer, Reply
-from .answers import LLAMA_PROPS, text_stream, tool_call_answer, tool_call_stream
-from .calls import user
+from ..support.answers import LLAMA_PROPS, text_stream, tool_call_answer, tool_call_stream
+from ..support.fake_servers import FakeServer, Reply
+from ..support.llama_index_calls import user
 
 # The workflow library inspects the agent's pydantic fields, which pydantic warns about.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")

@@ -14,8 +14,8 @@ from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ThinkingBlock
 from llama_index.core.tools import FunctionTool
 
-from tests.cassettes import RECORDING, make_vcr
-from tests.testbed import (
+from tests.support.recorded import RECORDING, make_vcr
+from tests.support.testbed import (
     CHAIN_QUESTION,
     ORDER_ID,
     SAMPLING,
@@ -26,8 +26,8 @@ from tests.testbed import (
 )
 from zenllama.llama_index import ZenLlama
 
-from ..spy import spy_requests
-from .calls import stream_chat, user
+from ..support.llama_index_calls import stream_chat, user
+from ..support.spy import spy_requests
 
 VCR = make_vcr("llama-server/llama_index")
 # Replay never connects, and the cassettes do not match on the port.

@@ -23,8 +23,7 @@ from zenllama.core import (
 )
 from zenllama.llama_index import ZenLlama
 
-from ..fakes import FakeServer, Reply, sse
-from .answers import (
+from ..support.answers import (
     LLAMA_PROPS,
     REASONING_ANSWER,
     TIMINGS,
@@ -34,7 +33,15 @@ from .answers import (
     tool_call_answer,
     tool_call_stream,
 )
-from .calls import chat, chat_with_tools, complete, stream_chat, stream_complete, user
+from ..support.fake_servers import FakeServer, Reply, sse
+from ..support.llama_index_calls import (
+    chat,
+    chat_with_tools,
+    complete,
+    stream_chat,
+    stream_complete,
+    user,
+)
 
 
 def _thinking(message: ChatMessage) -> str:

@@ -17,9 +17,9 @@ from llama_index.core.base.llms.types import (
 from zenllama.llama_index import ZenLlama
 from zenllama.llama_index.messages import to_wire_messages
 
-from ..fakes import FakeServer, Reply
-from .answers import LLAMA_PROPS, REASONING_ANSWER
-from .calls import chat, user
+from ..support.answers import LLAMA_PROPS, REASONING_ANSWER
+from ..support.fake_servers import FakeServer, Reply
+from ..support.llama_index_calls import chat, user
 
 TOOL_LOOP = [
     ChatMessage(role="system", content="Be brief."),

@@ -10,9 +10,9 @@ from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
 from zenllama.core.request import LLAMA_CPP_FIELDS
 from zenllama.llama_index import ZenLlama
 
-from ..fakes import FakeServer, Reply
-from .answers import LLAMA_PROPS, REASONING_ANSWER, text_stream
-from .calls import chat, stream_chat, user
+from ..support.answers import LLAMA_PROPS, REASONING_ANSWER, text_stream
+from ..support.fake_servers import FakeServer, Reply
+from ..support.llama_index_calls import chat, stream_chat, user
 
 SECRET = "sk-zen-do-not-leak-42"
 

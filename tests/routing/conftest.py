@@ -15,11 +15,11 @@ from zenllama.core import resolve_settings
 from zenllama.core.routing import Backend, RoutedChatClient, RoutingPolicy
 from zenllama.local.server import free_port
 
-from ..fakes import FakeServer, Reply
-from ..fakes import Seen as SeenRequest
-from ..spy import SentRequests, spy_requests
-from ..zen.fake_zen import FAKE_KEY, FakeZen
-from ..zen.recording import MODEL, ZEN_URL
+from ..support.fake_servers import FakeServer, Reply
+from ..support.fake_servers import Seen as SeenRequest
+from ..support.fake_zen import FAKE_KEY, FakeZen
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import MODEL, ZEN_URL
 
 # The local server's context window, per slot.
 LOCAL_WINDOW = 1000

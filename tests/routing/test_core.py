@@ -26,12 +26,12 @@ from zenllama.core.routing import Backend, RoutedChatClient
 from zenllama.core.settings import Settings, resolve_settings
 from zenllama.langchain import ChatZenLlama, Fallback
 
-from ..fakes import CHAT, FakeServer, Reply, error
-from ..fakes import Seen as SeenRequest
-from ..spy import SentRequests
-from ..wire_shapes import answer, chunk, stream_of
-from ..zen.fake_zen import FAKE_KEY, FakeZen
-from ..zen.recording import MODEL, ZEN_URL
+from ..support.answers import answer, chunk, stream_of
+from ..support.fake_servers import CHAT, FakeServer, Reply, error
+from ..support.fake_servers import Seen as SeenRequest
+from ..support.fake_zen import FAKE_KEY, FakeZen
+from ..support.spy import SentRequests
+from ..support.synthesized import MODEL, ZEN_URL
 from .conftest import ASK, LOCAL_WINDOW, dead_url, local_server, routed, zen_chats
 
 pytestmark = pytest.mark.usefixtures("zen")

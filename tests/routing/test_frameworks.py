@@ -23,12 +23,11 @@ from zenllama.langchain.routing import ROUTE_EVENT
 from zenllama.llama_index import ZenLlama
 from zenllama.llama_index.routing import RouteSwitchEvent
 
-from ..fakes import FakeServer, Reply, error
-from ..llama_index.answers import tool_call_answer, tool_call_stream
-from ..spy import SentRequests
-from ..wire_shapes import answer
-from ..zen.fake_zen import FAKE_KEY
-from ..zen.recording import MODEL, ZEN_URL
+from ..support.answers import answer, tool_call_answer, tool_call_stream
+from ..support.fake_servers import FakeServer, Reply, error
+from ..support.fake_zen import FAKE_KEY
+from ..support.spy import SentRequests
+from ..support.synthesized import MODEL, ZEN_URL
 from .conftest import Seen, dead_url, zen_chats, zen_fields
 
 pytestmark = [

@@ -24,8 +24,8 @@ from zenllama.llama_index.routing import RouteSwitchEvent
 from zenllama.local import LlamaServer
 
 from ..conftest import SERVER_THREADS
-from ..spy import SentRequests
-from ..testbed import SAMPLING, WEATHER_QUESTION, WEATHER_TOOL
+from ..support.spy import SentRequests
+from ..support.testbed import SAMPLING, WEATHER_QUESTION, WEATHER_TOOL
 from .conftest import Seen, zen_chats, zen_fields
 
 pytestmark = [

@@ -16,7 +16,7 @@ The Messages and Responses scenarios also run on a generic server (`backend` aut
 FakeServer answering /v1/messages and /v1/responses with `FakeZen`'s answers, which check that
 signed thinking and reasoning items come back as those APIs require.
 
-(c) the same llama-servers, two of each, behind a LiteLLM proxy (tests/gateway/bed.py): the
+(c) the same llama-servers, two of each, behind a LiteLLM proxy (tests/support/gateway_bed.py): the
 gateway's URL and key, BACKEND_MODEL names the gateway's model group, and the classes get
 `backend="llama-server"`, since no probe sees through a gateway (it answers /props with an
 error, so auto-detection says "openai-compatible"; tests/gateway checks that). What the
@@ -40,14 +40,14 @@ import pytest
 
 from zenllama.local import LlamaServer
 
-from ..cassettes import RECORDING, make_vcr
-from ..fakes import FakeServer, Handler, Reply, Seen
-from ..gateway.bed import GatewayBed
-from ..spy import SentRequests, spy_requests
-from ..testbed import THINK_GRAMMAR
-from ..zen.fake_zen import FAKE_KEY, Answer, FakeZen
-from ..zen.recording import MODEL, ZEN_URL, zen_cassette
-from .drivers import DRIVERS, Driver
+from ..support.drivers import DRIVERS, Driver
+from ..support.fake_servers import FakeServer, Handler, Reply, Seen
+from ..support.fake_zen import FAKE_KEY, Answer, FakeZen
+from ..support.gateway_bed import GatewayBed
+from ..support.recorded import RECORDING, make_vcr
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import MODEL, ZEN_URL, zen_cassette
+from ..support.testbed import THINK_GRAMMAR
 
 Bed = Literal["thinking", "tools"]
 _GREEDY = ["--temp", "0", "--seed", "7", "--n-predict", "64"]

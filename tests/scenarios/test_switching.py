@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..spy import Sent, SentRequests
-from .conftest import Leg
-from .drivers import (
+from ..support.drivers import (
     GREETING,
     QUESTION,
     ROME_ANSWER,
@@ -22,6 +20,8 @@ from .drivers import (
     TOOL_RESULT,
     Driver,
 )
+from ..support.spy import Sent, SentRequests
+from .conftest import Leg
 
 SESSION_HEADER = "x-opencode-session"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ..spy import SentRequests, spy_requests
-from .fake_zen import FAKE_KEY
-from .recording import MODEL, ZEN_URL
+from ..support.fake_zen import FAKE_KEY
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import MODEL, ZEN_URL
 
 
 @pytest.fixture(autouse=True)

@@ -6,16 +6,16 @@ import re
 
 import pytest
 
-from ..cassettes import CASSETTES
-from .fake_zen import FAKE_KEY
-from .recording import SYNTHESIZING
+from ..support.fake_zen import FAKE_KEY
+from ..support.recorded import CASSETTES
+from ..support.synthesized import SYNTHESIZING
 
 pytestmark = pytest.mark.skipif(SYNTHESIZING, reason="the cassettes are being rewritten")
 
 
 def test_zen_cassettes_are_labelled_and_hold_no_key() -> None:
     files = sorted((CASSETTES / "zen").glob("*.yaml"))
-    assert files, "no zen cassettes: run tests/zen/synthesize_cassettes.py"
+    assert files, "no zen cassettes: run `make synthesize`"
     for path in files:
         text = path.read_text()
         assert text.startswith("# provenance: SYNTHESIZED"), path.name

@@ -11,7 +11,7 @@ from zenllama.core import ChatClient, ChatRequest, ToolChoiceDowngradedWarning, 
 from zenllama.core.backends import LLAMA_SERVER, ZEN
 from zenllama.core.wires import chat_completions
 
-from ..fakes import FakeServer, Reply
+from ..support.fake_servers import FakeServer, Reply
 
 TOOLS = [
     {"type": "function", "function": {"name": "a", "parameters": {"type": "object"}}},

@@ -24,9 +24,9 @@ from zenllama.core import (
 from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 
-from ..spy import SentRequests
-from .fake_zen import FAKE_KEY, zen_error
-from .recording import ZEN_URL, zen_cassette
+from ..support.fake_zen import FAKE_KEY, zen_error
+from ..support.spy import SentRequests
+from ..support.synthesized import ZEN_URL, zen_cassette
 
 pytestmark = pytest.mark.cassette
 HELLO = "Say hello."

@@ -26,7 +26,7 @@ from zenllama.local import LlamaServer
 from zenllama.local.model import coder_model_path, default_model_path
 
 from ..conftest import SERVER_THREADS
-from ..testbed import SAMPLING
+from ..support.testbed import SAMPLING
 
 pytestmark = pytest.mark.llama_server
 

@@ -1,4 +1,4 @@
-"""zen cassettes: replayed offline; written only by `tests/zen/synthesize_cassettes.py`.
+"""zen cassettes: replayed offline; written only by `tests/support/synthesize_zen.py`.
 
 That script runs the zen tests with ZENLLAMA_SYNTHESIZE=1: each `zen_cassette` then records what
 the client sends to https://opencode.ai/zen/v1 and what `FakeZen` (zen's documented format)
@@ -11,8 +11,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..cassettes import make_vcr
 from .fake_zen import FakeZen
+from .recorded import make_vcr
 
 SYNTHESIZING = os.environ.get("ZENLLAMA_SYNTHESIZE") == "1"
 ZEN_URL = "https://opencode.ai/zen/v1"

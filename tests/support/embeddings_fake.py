@@ -1,4 +1,4 @@
-"""Computed /v1/embeddings answers, served by the loopback fake server (tests/fakes.py).
+"""Computed /v1/embeddings answers, served by the loopback fake server (fake_servers.py).
 
 A vector depends on its text, so order, batching and newline handling are checked on the
 result, not only on the request. It speaks the shapes the real servers do: base64 or floats,
@@ -14,9 +14,18 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..fakes import FakeServer, Reply, Seen, error
+import pytest
+
+from .fake_servers import FakeServer, Reply, Seen, error
 
 EMBEDDINGS = "/v1/embeddings"
+
+
+@pytest.fixture(name="fake")
+def embeddings_fake(fake: FakeServer) -> EmbeddingsFake:
+    """`fake` for a test module that imports this: the loopback fake server, answering
+    /v1/embeddings with vectors computed from the texts."""
+    return EmbeddingsFake(fake)
 
 # "base64": honours encoding_format; "floats": ignores it; "refuse": 400 on base64.
 Base64Mode = Literal["base64", "floats", "refuse"]

@@ -20,9 +20,9 @@ from zenllama.core.errors import redact_url
 from zenllama.langchain import ChatZenLlama, Fallback, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 
-from .embeddings.answers import EMBEDDINGS, EmbeddingsFake
-from .fakes import FakeServer, Reply
-from .wire_shapes import answer
+from ..support.answers import answer
+from ..support.embeddings_fake import EMBEDDINGS, EmbeddingsFake
+from ..support.fake_servers import FakeServer, Reply
 
 SECRET = "sk-lifecycle-secret"
 

@@ -25,9 +25,9 @@ from zenllama.langchain import ChatZenLlama, ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlama, ZenLlamaEmbedding
 from zenllama.local import LlamaServer
 
-from ..spy import spy_requests
-from ..testbed import SAMPLING
-from .conftest import Run
+from ..conftest import Run
+from ..support.spy import spy_requests
+from ..support.testbed import SAMPLING
 
 pytestmark = pytest.mark.llama_server
 

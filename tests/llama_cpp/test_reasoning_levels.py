@@ -20,7 +20,7 @@ from zenllama.local import LlamaServer
 
 pytestmark = pytest.mark.llama_server
 
-TEMPLATES = Path(__file__).parents[1] / "templates"
+TEMPLATES = Path(__file__).parents[1] / "support" / "templates"
 
 OPEN_THINKING = r'root ::= "<think>" [a-z ]+ "</think>" [a-zA-Z !.]{3,20}'
 BASE = {"temperature": 0, "seed": 7, "max_tokens": 60, "grammar": OPEN_THINKING}

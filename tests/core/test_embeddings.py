@@ -20,8 +20,9 @@ from zenllama.core import (
 )
 from zenllama.core.embeddings import decode_base64, parse_embeddings
 
-from .answers import EmbeddingsFake, vector
-from .conftest import Run
+from ..conftest import Run
+from ..support.embeddings_fake import EmbeddingsFake, vector
+from ..support.embeddings_fake import embeddings_fake as embeddings_fake  # `fake` here
 
 TEXTS = [f"text {i}\nline two" if i % 3 == 0 else f"text {i}" for i in range(70)]
 UBATCH_ERROR = (

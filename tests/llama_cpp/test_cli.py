@@ -17,7 +17,7 @@ from zenllama import demo
 from zenllama.cli import main
 from zenllama.local import LlamaServer, free_port
 
-from .fakes import FakeServer, Reply
+from ..support.fake_servers import FakeServer, Reply
 
 
 def test_models_lists_ids_in_any_shape(

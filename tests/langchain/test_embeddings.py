@@ -12,7 +12,8 @@ from zenllama.core import EmbeddingsNotEnabledError
 from zenllama.langchain import ZenLlamaEmbeddings
 from zenllama.local import LlamaServer
 
-from .answers import EmbeddingsFake, vector
+from ..support.embeddings_fake import EmbeddingsFake, vector
+from ..support.embeddings_fake import embeddings_fake as embeddings_fake  # `fake` here
 
 
 class TestZenLlamaEmbeddingsUnit(EmbeddingsUnitTests):

@@ -11,8 +11,9 @@ from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayloa
 from zenllama.core import EmbeddingsNotEnabledError, InputTooLongError
 from zenllama.llama_index import ZenLlamaEmbedding
 
-from .answers import EmbeddingsFake, vector
-from .conftest import Run
+from ..conftest import Run
+from ..support.embeddings_fake import EmbeddingsFake, vector
+from ..support.embeddings_fake import embeddings_fake as embeddings_fake  # `fake` here
 
 TEXTS = ["alpha\nbeta", "gamma", "delta epsilon", "zeta", "eta\n\ntheta", "iota", "kappa"]
 

@@ -26,7 +26,7 @@ from zenllama.core import (
 from zenllama.langchain import ChatZenLlama, Fallback
 from zenllama.llama_index import ZenLlama
 
-from .fakes import FakeServer, Reply, error, sse
+from ..support.fake_servers import FakeServer, Reply, error, sse
 
 KEY = "sk-quoted-by-the-server-0001"
 SPARE_KEY = "sk-the-fallbacks-own-key-0002"

@@ -18,7 +18,7 @@ from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
 
-from ..fakes import FakeServer, Reply
+from ..support.fake_servers import FakeServer, Reply
 
 PREFIX = "def add(a, b):\n    return "
 SUFFIX = "\n\n\nprint(add(2, 3))\n"

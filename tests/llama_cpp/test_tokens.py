@@ -16,8 +16,8 @@ from zenllama.langchain import ChatZenLlama
 from zenllama.llama_index import ZenLlama
 from zenllama.local import LlamaServer
 
-from ..fakes import FakeServer, Reply
-from ..testbed import SAMPLING, WEATHER_TOOL
+from ..support.fake_servers import FakeServer, Reply
+from ..support.testbed import SAMPLING, WEATHER_TOOL
 
 MESSAGES = [
     SystemMessage("You are terse."),

@@ -2,7 +2,7 @@
 
 Replays offline by default. `make record` (ZENLLAMA_RECORD=1) re-records the llama-server
 cassettes against the real test bed; the zen cassettes are written by
-`tests/zen/synthesize_cassettes.py` from zen's documented wire format, never recorded.
+`tests/support/synthesize_zen.py` from zen's documented wire format, never recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import vcr
 import yaml
 from vcr.request import Request
 
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 RECORDING = os.environ.get("ZENLLAMA_RECORD") == "1"
 
 RECORDED_NOTE = (

@@ -1,4 +1,5 @@
-"""Canned llama-server and zen answers for the LlamaIndex tests, built with tests/wire_shapes.
+"""The canned answers every offline test serves: the chat-completions builders (`answer`,
+`chunk`, `stream_of`, `usage`) and llama-server's and zen's answers built with them.
 
 The bodies are the wire shapes of shared/reference/backends.md; the streams end in [DONE],
 ready for `Reply(events=...)`.
@@ -8,10 +9,80 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fakes import sse
-from ..wire_shapes import answer, chunk, stream_of, usage
+from .fake_servers import sse
 
-TIMINGS = {"cache_n": 0, "prompt_n": 25, "prompt_ms": 105.7, "predicted_n": 30, "predicted_ms": 942}
+# llama-server's `timings` as it sent them in a real run (the reasoning server's second,
+# cached turn in cassettes/llama-server/langchain/reasoning_invoke_and_stream.yaml).
+TIMINGS = {
+    "cache_n": 21,
+    "prompt_n": 5,
+    "prompt_ms": 33.825,
+    "prompt_per_token_ms": 6.765000000000001,
+    "prompt_per_second": 147.81966001478196,
+    "predicted_n": 28,
+    "predicted_ms": 626.288,
+    "predicted_per_token_ms": 23.195851851851852,
+    "predicted_per_second": 43.111156528625806,
+}
+
+
+def usage(
+    prompt: int, completion: int, *, cached: int | None = None, reasoning: int | None = None
+) -> dict[str, Any]:
+    """OpenAI-style usage; the details only where given."""
+    counts: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        counts["prompt_tokens_details"] = {"cached_tokens": cached}
+    if reasoning is not None:
+        counts["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return counts
+
+
+USAGE = usage(25, 30, cached=3, reasoning=12)
+
+
+def answer(
+    message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gemma.gguf",
+        "choices": [
+            {"index": 0, "finish_reason": finish, "message": {"role": "assistant", **message}}
+        ],
+        "usage": usage or USAGE,
+        **extra,
+    }
+
+
+def chunk(
+    delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    choices = [] if delta is None else [{"index": 0, "finish_reason": finish, "delta": delta}]
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "model": "gemma.gguf",
+        "choices": choices,
+        **extra,
+    }
+
+
+def stream_of(
+    *deltas: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
+) -> list[Any]:
+    """llama-server's order: deltas, an empty delta with finish_reason, usage (+timings), [DONE]."""
+    return sse(
+        *(chunk(d) for d in deltas),
+        chunk({}, finish),
+        chunk(None, usage=usage or USAGE, **extra),
+    )
+
 
 LLAMA_PROPS = {
     "default_generation_settings": {"n_ctx": 8192},

@@ -21,8 +21,8 @@ import pytest
 from zenllama.local import LlamaServer
 from zenllama.local.server import free_port
 
-from ..testbed import THINK_GRAMMAR
 from .litellm_proxy import LiteLLMProxy
+from .testbed import THINK_GRAMMAR
 
 # The scenario beds' server-side steering (tests/scenarios/conftest.py), so requests match.
 GREEDY = ["--temp", "0", "--seed", "7", "--n-predict", "64"]

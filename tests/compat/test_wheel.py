@@ -16,7 +16,7 @@ import pytest
 
 from zenllama.local import find_llama_server, free_port
 
-from .release import REPO, build_dist, install_wheel, tracked
+from ..support.release import REPO, build_dist, install_wheel, tracked
 
 PACKAGE = REPO / "integrations" / "zenllama"
 

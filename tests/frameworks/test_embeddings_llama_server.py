@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.cassettes import make_vcr, server_url
+from tests.support.recorded import make_vcr, server_url
 from zenllama.core import EmbeddingsNotEnabledError, InputTooLongError
 from zenllama.langchain import ZenLlamaEmbeddings
 from zenllama.llama_index import ZenLlamaEmbedding
 from zenllama.local import LlamaServer
 
-from .conftest import Run
+from ..conftest import Run
 
 VCR = make_vcr("llama-server/embeddings")
 TEXTS = ["The cat sat.\nThen it slept.", "Rome is in Italy.", "a b", "1, 2, 3", "Llamas hum."]
@@ -54,7 +54,7 @@ async def _langchain_documents(base_url: str, run: Run[Any]) -> None:
     ]
     assert [len(v) for v in vectors] == [N_EMBD] * len(TEXTS)
     # Each vector is its own text's (see test_batching_keeps_vectors for why not equal).
-    # (Newlines are kept on the way, tests/embeddings/test_core.py; BERT reads them as spaces.)
+    # (Newlines are kept on the way, tests/core/test_embeddings.py; BERT reads them as spaces.)
     assert [nearest(v, singles) for v in vectors] == list(range(len(TEXTS)))
 
 

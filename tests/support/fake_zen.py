@@ -19,7 +19,7 @@ shared/reference/backends.md:
   (OpenAI Responses: reasoning summaries when asked, `encrypted_content` when included, which
   must come back unchanged, cache reads in `usage.input_tokens_details.cached_tokens`). Any
   other model on those paths gets zen's 401 "not supported for format …". Streams follow
-  tests/wire_streams.py.
+  wire_streams.py.
 
 `serving()` answers requests to opencode.ai in-process, below httpx (so vcr records them as the
 client sent them: same URL, same headers, same body), and lets every other host through.
@@ -41,7 +41,7 @@ import pytest
 
 from zenllama.core.httpx_compat import HTTPX_MODULE
 
-from ..wire_streams import messages_sse, responses_sse
+from .wire_streams import messages_sse, responses_sse
 
 # The connection layer below the SDK's httpx generation (httpx2 runs on httpcore2).
 httpcore = importlib.import_module("httpcore2" if HTTPX_MODULE == "httpx2" else "httpcore")

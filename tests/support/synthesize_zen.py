@@ -1,4 +1,4 @@
-"""Re-writes every zen cassette: `.venv/bin/python tests/zen/synthesize_cassettes.py`.
+"""Re-writes every zen cassette: `make synthesize` runs this file.
 
 zen cannot be reached from here, so its cassettes are SYNTHESIZED, never recorded: the tests
 that replay them (tests/zen and the zen leg of tests/scenarios) run with ZENLLAMA_SYNTHESIZE=1,

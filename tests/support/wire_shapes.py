@@ -10,74 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .fakes import Reply, sse
-
-TIMINGS = {
-    "cache_n": 3,
-    "prompt_n": 25,
-    "prompt_ms": 105.7,
-    "predicted_n": 30,
-    "predicted_ms": 942.8,
-    "predicted_per_second": 30.8,
-}
-
-
-def usage(
-    prompt: int, completion: int, *, cached: int | None = None, reasoning: int | None = None
-) -> dict[str, Any]:
-    """OpenAI-style usage; the details only where given."""
-    counts: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-    if cached is not None:
-        counts["prompt_tokens_details"] = {"cached_tokens": cached}
-    if reasoning is not None:
-        counts["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return counts
-
-
-USAGE = usage(25, 30, cached=3, reasoning=12)
-
-
-def answer(
-    message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "gemma.gguf",
-        "choices": [
-            {"index": 0, "finish_reason": finish, "message": {"role": "assistant", **message}}
-        ],
-        "usage": usage or USAGE,
-        **extra,
-    }
-
-
-def chunk(
-    delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    choices = [] if delta is None else [{"index": 0, "finish_reason": finish, "delta": delta}]
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "model": "gemma.gguf",
-        "choices": choices,
-        **extra,
-    }
-
-
-def stream_of(
-    *deltas: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None, **extra: Any
-) -> list[Any]:
-    """llama-server's order: deltas, an empty delta with finish_reason, usage (+timings), [DONE]."""
-    return sse(
-        *(chunk(d) for d in deltas),
-        chunk({}, finish),
-        chunk(None, usage=usage or USAGE, **extra),
-    )
+from .answers import TIMINGS, answer, stream_of
+from .fake_servers import Reply
 
 
 @dataclass
