@@ -59,6 +59,9 @@ def supervise() -> int:
     """Runs the worker in a new process group and ends that group whatever happens."""
     _arguments()  # --help and bad arguments answer here
     env = {**os.environ, WORKER: "1"}
+    # `kill` and a closed terminal end the group as Ctrl-C does.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     # A session of its own: its own process group, which the terminal's Ctrl-C does not reach
     # (this process gets it and ends the group).
     worker = subprocess.Popen(
@@ -67,10 +70,14 @@ def supervise() -> int:
     try:
         code = worker.wait()
     except KeyboardInterrupt:
-        print("\ninterrupted: ending the bench's processes", file=sys.stderr)
+        print("\ninterrupted: ending the bench's processes", file=sys.stderr, flush=True)
         code = 130
     _end_group(worker.pid)
     return code
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _end_group(group: int) -> None:

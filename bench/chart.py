@@ -57,7 +57,8 @@ def draw(run: Run, path: Path) -> None:
         title = f"{table.part}: {table.title}"
         ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=9)
         better = "higher is better" if table.higher_is_better else "lower is better"
-        ax.set_xlabel(f"{table.unit} ({better}){'; ' + ratios if ratios else ''}", fontsize=8)
+        label = f"{table.unit} ({better}){'; ' + ratios if ratios else ''}"
+        ax.set_xlabel("\n".join(textwrap.wrap(label, 75)), fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     for ax in list(axes.flat)[len(tables) :]:
         ax.axis("off")
