@@ -19,10 +19,9 @@ from zenllama.core import (
     ServerLoadingError,
     ToolChoiceDowngradedWarning,
     UnsupportedSettingWarning,
-    routing,
 )
 from zenllama.core.chat import ChatClient
-from zenllama.core.routing import Backend, RoutedChatClient
+from zenllama.core.routing import Backend, RoutedChatClient, planner
 from zenllama.core.settings import Settings, resolve_settings
 from zenllama.langchain import ChatZenLlama, Fallback
 
@@ -417,7 +416,7 @@ def test_threads_failing_on_a_down_local_rebuild_its_client_once(
             super().__init__(settings)
             built.append(self)
 
-    monkeypatch.setattr(routing, "ChatClient", Counted)
+    monkeypatch.setattr(planner, "ChatClient", Counted)
     start = threading.Barrier(16)
 
     def call(_: int) -> str | None:

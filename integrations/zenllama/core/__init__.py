@@ -48,7 +48,8 @@ from .results import (
     ToolCallFragment,
     Usage,
 )
-from .routing import RoutedChatClient, RoutingPolicy
+from .routing.client import RoutedChatClient
+from .routing.fallbacks import RoutingPolicy
 from .secret import Secret, SecretLike
 from .settings import Settings, resolve_settings
 

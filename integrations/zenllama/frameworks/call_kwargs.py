@@ -10,7 +10,7 @@ from zenllama.core.backends import Api
 from zenllama.core.request import LLAMA_CPP_FIELDS, ROUTE_OPTION, ChatRequest, Message
 
 if TYPE_CHECKING:
-    from .fallbacks import Fallback
+    from zenllama.core.routing import FallbackSpec
 
 # Sampling options of a chat request, sent only when set.
 OPTION_FIELDS = (
@@ -36,7 +36,7 @@ class CallKwargs:
         api: Api | None
         extra_body: dict[str, Any] | None
 
-        def _fallbacks(self) -> list[Fallback]: ...
+        def _fallbacks(self) -> list[FallbackSpec]: ...
 
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}

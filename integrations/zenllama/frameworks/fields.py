@@ -24,19 +24,11 @@ from typing_extensions import Self
 
 from zenllama.core import errors
 from zenllama.core.backends import Api
-from zenllama.core.chat import ChatClient
 from zenllama.core.embeddings import DEFAULT_MAX_CONCURRENCY, EmbeddingsClient, EmbeddingsResult
 from zenllama.core.errors import ZenLlamaError
 from zenllama.core.models import model_from_props
 from zenllama.core.results import Usage
-from zenllama.core.routing import (
-    AnyChatClient,
-    Backend,
-    RoutedChatClient,
-    RoutingPolicy,
-    check_names,
-    default_name,
-)
+from zenllama.core.routing import AnyChatClient, RoutingPolicy, chat_client, check_fallbacks
 from zenllama.core.settings import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, resolve_settings
 
 from .call_kwargs import CallKwargs
@@ -239,26 +231,24 @@ class ChatFields(ConnectionFields, FallbackRouting, CallKwargs):
     def _check_fallbacks(self) -> Self:
         """A fallback's missing key, and two backends of one name (route=), found at
         construction (cheap: no network), not when the first backend goes down in production."""
-        names = [self._fallback_backend(f, session_id=None).name for f in self._fallbacks()]
-        if names:
-            first = resolve_settings(base_url=self.base_url, backend=self.backend)
-            check_names([default_name(first), *names])
+        check_fallbacks(
+            self.base_url,
+            self.backend,
+            self._fallbacks(),
+            timeout=self.timeout,
+            deadline=self.deadline,
+            max_retries=self.max_retries,
+        )
         return self
 
     def _chat_client(self, settings: Settings) -> AnyChatClient:
         """The core client: plain, or routed when fallbacks are configured."""
-        fallbacks = self._fallbacks()
-        if not fallbacks:
-            return ChatClient(settings)
-        backends = [Backend(default_name(settings), settings)]
-        # One conversation, one session id (zen's prompt cache).
-        backends += [self._fallback_backend(f, settings.session_id) for f in fallbacks]
         policy = RoutingPolicy(
             on_unavailable=self.fallback_on_unavailable,
             at_once=self.fallback_at_once,
             on_size=self.fallback_on_size,
         )
-        return RoutedChatClient(backends, policy)
+        return chat_client(settings, self._fallbacks(), policy)
 
 
 class EmbeddingsFields(ConnectionFields):
