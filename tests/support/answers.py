@@ -1,7 +1,8 @@
 """The canned answers every offline test serves: the chat-completions builders (`answer`,
 `chunk`, `stream_of`, `usage`) and llama-server's and zen's answers built with them.
 
-The bodies are the wire shapes of shared/reference/backends.md; the streams end in [DONE],
+The bodies are the wire shapes llama-server and zen answer (llama.cpp tools/server/README.md,
+the OpenAI chat completions reference); the streams end in [DONE],
 ready for `Reply(events=...)`.
 """
 

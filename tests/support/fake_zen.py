@@ -1,8 +1,8 @@
 """A stand-in for OpenCode zen on its three wires, written from zen's documented wire format.
 
 Used only to synthesize the cassettes in cassettes/zen/: nothing here was recorded from
-opencode.ai, which these machines cannot reach. What it answers follows
-shared/reference/backends.md:
+opencode.ai, which these machines cannot reach. What it answers follows zen's documentation
+(https://opencode.ai/docs/zen) and the OpenAI / Anthropic API references:
 
 - `GET /zen/v1/models` answers without a key: `{"object": "list", "data": [{"id": …}]}`.
 - `POST /zen/v1/chat/completions` wants `Authorization: Bearer <key>`; anonymous calls get 401

@@ -78,8 +78,9 @@ def make_vcr(folder: str, *, synthesized: bool = False) -> vcr.VCR:
     recorder.register_matcher("json_body", _json_body)
     if synthesized:
         note = (
-            "# provenance: SYNTHESIZED from zen's documented wire format (shared/reference/"
-            "backends.md);\n# NOT recorded from opencode.ai, which these machines cannot reach.\n"
+            "# provenance: SYNTHESIZED from zen's documented wire format (https://opencode.ai/"
+            "docs/zen, the OpenAI and Anthropic API references);\n"
+            "# NOT recorded from opencode.ai, which these machines cannot reach.\n"
         )
         recorder.register_serializer("noted", _NotedYaml(note, "synthesized"))  # type: ignore[arg-type]
     else:

@@ -5,7 +5,7 @@ that replay them (tests/zen and the zen leg of tests/scenarios) run with ZENLLAM
 their requests to https://opencode.ai/zen/v1 are answered in-process by `fake_zen.FakeZen`
 (zen's documented wire format), and vcr writes what was sent and answered, each file labelled
 by `make_vcr(..., synthesized=True)`. The request side is therefore exactly what the suite
-sends; the answers are only as true as shared/reference/backends.md.
+sends; the answers are only as true as zen's documentation (https://opencode.ai/docs/zen).
 
 The notebooks' zen cells (notebooks/show.py: zen_or_replay) are synthesized the same way, by
 executing those notebooks with ZENLLAMA_SYNTHESIZE=1 (this needs the local llama-server test bed,
