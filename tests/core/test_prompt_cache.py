@@ -152,8 +152,12 @@ def test_a_fifth_breakpoint_drops_the_oldest_with_a_warning() -> None:
     messages: list[dict[str, Any]] = []
     for i in range(6):
         role = "user" if i % 2 == 0 else "assistant"
-        messages.append({"role": role, "content": [{"type": "text", "text": f"turn {i}", "cache_control": CC}]})
-    with pytest.warns(CacheBreakpointsDroppedWarning, match="6 cache_control breakpoints") as caught:
+        messages.append(
+            {"role": role, "content": [{"type": "text", "text": f"turn {i}", "cache_control": CC}]}
+        )
+    with pytest.warns(
+        CacheBreakpointsDroppedWarning, match="6 cache_control breakpoints"
+    ) as caught:
         body = messages_body(messages, prompt_cache="off")
     assert caught[0].filename == __file__  # said at the caller's line
     assert marks(body) == ["2:text", "3:text", "4:text", "5:text"]
@@ -164,7 +168,9 @@ def test_auto_fills_only_the_breakpoints_left() -> None:
     messages = grown()
     messages[1]["content"] = [{"type": "text", "text": "Weather in Paris?", "cache_control": CC}]
     messages[2]["content"] = [{"type": "text", "text": "Let me look.", "cache_control": CC}]
-    messages.insert(1, {"role": "user", "content": [{"type": "text", "text": "Hi", "cache_control": CC}]})
+    messages.insert(
+        1, {"role": "user", "content": [{"type": "text", "text": "Hi", "cache_control": CC}]}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # explicit ones within 4: nothing dropped
         body = messages_body(messages, tools=TOOLS)
@@ -196,7 +202,9 @@ def test_auto_stays_off_below_the_familys_minimum() -> None:
     assert marks(messages_body(grown(), tools=TOOLS, model=HAIKU)) == []
     short = grown(system="Be brief.")
     assert marks(messages_body(short, tools=TOOLS)) == []  # short: the body is unchanged
-    assert messages_body(short, tools=TOOLS) == messages_body(short, tools=TOOLS, prompt_cache="off")
+    assert messages_body(short, tools=TOOLS) == messages_body(
+        short, tools=TOOLS, prompt_cache="off"
+    )
 
 
 def test_auto_gates_each_breakpoint_on_its_own_prefix() -> None:
@@ -226,11 +234,18 @@ def test_auto_never_marks_thinking_or_empty_text() -> None:
             "content": "",
             "reasoning_blocks": [{"type": "thinking", "thinking": "hm", "signature": "s"}],
         },
-        {"role": "user", "content": [{"type": "text", "text": "go on"}, {"type": "text", "text": ""}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "go on"}, {"type": "text", "text": ""}],
+        },
     ]
     body = messages_body(messages)
     assert marks(body) == ["system:0", "2:text"]
-    assert body["messages"][2]["content"][0] == {"type": "text", "text": "go on", "cache_control": CC}
+    assert body["messages"][2]["content"][0] == {
+        "type": "text",
+        "text": "go on",
+        "cache_control": CC,
+    }
 
 
 def test_no_auto_breakpoints_where_the_backend_caches_every_prefix_itself() -> None:
@@ -261,7 +276,9 @@ def test_responses_sends_the_session_id_as_prompt_cache_key() -> None:
         assert body["prompt_cache_key"] == "conv-1"
         assert no_cache_control(body)  # Anthropic's marks have no Responses form
     # llama-server's Responses API has no such field; "off" sends none.
-    assert "prompt_cache_key" not in openai_responses.build(LLAMA_SERVER, None, request, stream=False)
+    assert "prompt_cache_key" not in openai_responses.build(
+        LLAMA_SERVER, None, request, stream=False
+    )
     off = ChatRequest(grown(), session_id="conv-1", prompt_cache="off")
     assert "prompt_cache_key" not in openai_responses.build(ZEN, "gpt-5.1", off, stream=False)
 
@@ -357,7 +374,10 @@ def test_claude_streams_show_cache_writes_and_reads() -> None:
 @pytest.mark.usefixtures("zen")
 def test_the_api_refuses_a_fifth_breakpoint_that_zenllama_never_sends(sent: SentRequests) -> None:
     turns = [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": [{"type": "text", "text": f"t{i}", "cache_control": CC}]}
+        {
+            "role": "user" if i % 2 == 0 else "assistant",
+            "content": [{"type": "text", "text": f"t{i}", "cache_control": CC}],
+        }
         for i in range(5)
     ]
     with pytest.warns(CacheBreakpointsDroppedWarning):

@@ -65,7 +65,9 @@ def test_agent_writes_then_reads_the_cache(sent: SentRequests, streaming: bool) 
     # input_tokens holds fresh, read and written alike, as langchain-anthropic counts them.
     usage = second.usage_metadata
     assert usage is not None
-    assert usage["input_tokens"] >= _details(second)["cache_read"] + _details(second)["cache_creation"]
+    assert (
+        usage["input_tokens"] >= _details(second)["cache_read"] + _details(second)["cache_creation"]
+    )
 
 
 def test_prompt_cache_per_call(sent: SentRequests) -> None:

@@ -74,9 +74,7 @@ def get_weather(city: str) -> str:
     return f"rainy, 12 C in {city}"
 
 
-async def test_function_agent_writes_then_reads_the_cache(
-    sent: SentRequests, ends: _Ends
-) -> None:
+async def test_function_agent_writes_then_reads_the_cache(sent: SentRequests, ends: _Ends) -> None:
     agent = FunctionAgent(
         tools=[FunctionTool.from_defaults(get_weather)],
         llm=_claude(prompt_cache="auto"),
@@ -159,7 +157,12 @@ def test_token_counting_sees_reads_and_writes_in_the_input(sent: SentRequests) -
         assert usage["prompt_tokens_details"]["cached_tokens"] == kwargs["cached_tokens"]
         assert usage["cache_creation_input_tokens"] == kwargs["cache_creation_tokens"]
     assert first.additional_kwargs["cache_creation_tokens"] > 0
-    assert last.additional_kwargs["cached_tokens"] == first.additional_kwargs["cache_creation_tokens"]
+    assert (
+        last.additional_kwargs["cached_tokens"] == first.additional_kwargs["cache_creation_tokens"]
+    )
     # The handler counts the whole input, read and written tokens included.
     counted = [e.prompt_token_count for e in counter.llm_token_counts]
-    assert counted == [first.additional_kwargs["prompt_tokens"], last.additional_kwargs["prompt_tokens"]]
+    assert counted == [
+        first.additional_kwargs["prompt_tokens"],
+        last.additional_kwargs["prompt_tokens"],
+    ]

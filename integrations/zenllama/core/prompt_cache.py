@@ -135,10 +135,10 @@ def mark_messages_body(
     whole = after_system + estimate_tokens(messages)
     # The newest turn first: it covers the longest prefix, and the next step reads it.
     grown = any(m.get("role") == "assistant" for m in messages)
-    if free and grown and whole >= minimum and (block := _newest_block(messages)) is not None:
-        if not block.get(CACHE_CONTROL):
-            block[CACHE_CONTROL] = dict(EPHEMERAL)
-            free -= 1
+    newest = _newest_block(messages) if free and grown and whole >= minimum else None
+    if newest is not None and not newest.get(CACHE_CONTROL):
+        newest[CACHE_CONTROL] = dict(EPHEMERAL)
+        free -= 1
     if free and system and after_system >= minimum:
         if isinstance(system, str):
             system = body["system"] = [{"type": "text", "text": system}]
@@ -155,7 +155,8 @@ def _newest_block(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not messages:
         return None
     for block in reversed(messages[-1].get("content") or ()):
-        if block.get("type") in _UNMARKABLE or block.get("type") == "text" and not block["text"]:
+        kind = block.get("type")
+        if kind in _UNMARKABLE or (kind == "text" and not block.get("text")):
             continue
         return block  # type: ignore[no-any-return]
     return None

@@ -254,7 +254,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Binds tools; tool_choice is "auto", "none", "required"/"any"/True, or a tool's name."""
-        formatted = [_with_mark(convert_to_openai_tool(tool, strict=strict), tool) for tool in tools]
+        formatted = [_with_mark(convert_to_openai_tool(t, strict=strict), t) for t in tools]
         named_tool_choice(formatted, tool_choice)  # an unbound name fails here, not at call time
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls

@@ -81,7 +81,7 @@ def _keep_marks(message: BaseMessage, blocks: list[Any], converted: dict[str, An
 
 
 def _text_mark(block: Any) -> bool:
-    return isinstance(block, dict) and block.get("type") == "text" and bool(block.get(CACHE_CONTROL))
+    return isinstance(block, dict) and block.get("type") == "text" and CACHE_CONTROL in block
 
 
 def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:

@@ -78,6 +78,7 @@ def _marked_parts(blocks: Sequence[ContentBlock]) -> list[dict[str, Any]]:
     marks = _marks_before(blocks)
     parts = []
     for i, block in enumerate(blocks):
+        part: dict[str, Any]
         if isinstance(block, TextBlock):
             part = {"type": "text", "text": block.text}
         elif isinstance(block, ImageBlock):

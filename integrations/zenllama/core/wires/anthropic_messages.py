@@ -147,7 +147,8 @@ def _assistant_blocks(profile: BackendProfile, message: Message) -> list[dict[st
     content = message.get("content")
     if text := content_text(content):
         blocks.append(_marked({"type": "text", "text": text}, mark_of(content)))
-    blocks.extend(_marked(_tool_use(c), c.get(CACHE_CONTROL)) for c in message.get("tool_calls") or ())
+    calls = message.get("tool_calls") or ()
+    blocks.extend(_marked(_tool_use(c), c.get(CACHE_CONTROL)) for c in calls)
     return blocks
 
 
