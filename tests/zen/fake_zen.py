@@ -518,7 +518,7 @@ def _neutral_messages(body: dict[str, Any]) -> dict[str, Any]:
     content = last["content"]
     blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
     results = [b for b in blocks if b.get("type") == "tool_result"]
-    if results:
+    if results and blocks[-1].get("type") == "tool_result":  # else a question follows them
         neutral_last = {"role": "tool", "content": results[-1]["content"]}
     else:
         text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
