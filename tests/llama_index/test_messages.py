@@ -84,7 +84,7 @@ def test_streamed_arguments_still_text_go_as_they_are() -> None:
     assert wire["tool_calls"][0]["function"]["arguments"] == '{"a": 1}'
 
 
-def test_images_become_content_parts_and_cache_points_are_skipped() -> None:
+def test_images_become_content_parts_and_a_cache_point_marks_the_part_before_it() -> None:
     message = ChatMessage(
         role="user",
         blocks=[
@@ -95,8 +95,10 @@ def test_images_become_content_parts_and_cache_points_are_skipped() -> None:
         ],
     )
     [wire] = to_wire_messages([message])
+    # Issue 21: the CachePoint is a breakpoint (Anthropic Messages sends it; other wires drop it).
+    mark = {"type": "ephemeral", "ttl": "5m"}
     assert wire["content"] == [
-        {"type": "text", "text": "What is this?"},
+        {"type": "text", "text": "What is this?", "cache_control": mark},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}},
     ]

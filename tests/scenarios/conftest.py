@@ -85,6 +85,10 @@ class WireFacts:
     )
     # Reasoning another model wrote (no signature) goes back on this leg.
     takes_unsigned_reasoning: bool = True
+    # A repeated short prompt is read from the cache with no hint: every wire here but
+    # Anthropic Messages, which caches only at cache_control breakpoints and only past the
+    # model's minimum (1024 tokens for Sonnet 4.5): docs.anthropic.com prompt caching.
+    caches_short_prompts: bool = True
 
     @property
     def path(self) -> str:
@@ -107,6 +111,7 @@ FACTS = {
         settings={"reasoning": True},
         stream_fields={"stream": True},
         takes_unsigned_reasoning=False,
+        caches_short_prompts=False,
     ),
     "zen-gpt": WireFacts(
         "zen",

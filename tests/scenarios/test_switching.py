@@ -118,7 +118,12 @@ async def test_usage_and_prompt_cache(leg: Leg, driver: Driver, sent: SentReques
         assert usage is not None and usage.input > 0 and usage.output > 0
         assert usage.total == usage.input + usage.output
         assert usage.cached is not None
-    assert again.usage is not None and again.usage.cached  # same conversation: a cache hit
+    assert again.usage is not None
+    if leg.facts.caches_short_prompts:
+        assert again.usage.cached  # same conversation: a cache hit
+    else:  # a greeting is far below Claude's minimum: nothing read, nothing written
+        assert again.usage.cached == 0
+        # tests/*/test_prompt_cache.py show the hit past the minimum.
     assert_session(leg, llm, sent)
 
 

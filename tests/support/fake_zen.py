@@ -15,11 +15,18 @@ opencode.ai, which these machines cannot reach. What it answers follows zen's do
   previous one's messages reports them in `prompt_tokens_details.cached_tokens`.
 - claude-* on `POST /zen/v1/messages` (Anthropic Messages: `anthropic-version` required,
   thinking only when asked, each thinking block signed, a tampered signature sent back is a
-  400, cache reads in `usage.cache_read_input_tokens`); gpt-* on `POST /zen/v1/responses`
+  400; prompt caching as Anthropic documents it, below), gpt-* on `POST /zen/v1/responses`
   (OpenAI Responses: reasoning summaries when asked, `encrypted_content` when included, which
   must come back unchanged, cache reads in `usage.input_tokens_details.cached_tokens`). Any
   other model on those paths gets zen's 401 "not supported for format …". Streams follow
   wire_streams.py.
+
+Claude's prompt cache follows https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+(not zen's session header): only prefixes ending at a `cache_control` breakpoint are written
+(tools -> system -> messages), only once they reach the model's minimum (`CACHE_MINIMUMS`), at
+most 4 breakpoints (a 5th is a 400); a later request reads the longest written prefix found at a
+breakpoint or up to 20 blocks before it. Usage: `input_tokens` (fresh only),
+`cache_creation_input_tokens`, `cache_read_input_tokens`, `cache_creation.ephemeral_5m/1h_*`.
 
 `serving()` answers requests to opencode.ai in-process, below httpx (so vcr records them as the
 client sent them: same URL, same headers, same body), and lets every other host through.
@@ -55,6 +62,10 @@ RESPONSES_MODELS = ("gpt-5.1-codex", "gpt-5.1")
 GOOGLE_MODELS = ("gemini-3-pro",)
 # Served by zen, but not over chat completions.
 OTHER_API_MODELS = (*RESPONSES_MODELS, *MESSAGES_MODELS, *GOOGLE_MODELS)
+# Anthropic's minimum cacheable prompt per model (the prompt-caching page's limitations).
+CACHE_MINIMUMS = {"claude-sonnet-4-5": 1024, "claude-haiku-4-5": 4096}
+# How far before a breakpoint a cache hit is looked for (the same page: 20 blocks).
+CACHE_LOOKBACK = 20
 # zen's name for each path's format, as its "not supported for format …" errors say it.
 FORMATS = {
     "/zen/v1/chat/completions": ("oa-compat", CHAT_MODELS),
@@ -133,6 +144,8 @@ class FakeZen:
         self.scripted: deque[Answer] = deque()
         # session id -> the messages of its last request (the prompt cache zen keeps per session)
         self._cache: dict[str, list[Any]] = {}
+        # Claude: digest of a written prefix (its blocks, marks left out) -> its tokens
+        self._claude_cache: dict[str, int] = {}
 
     def script(self, *answers: Answer) -> None:
         self.scripted.extend(answers)
@@ -299,7 +312,10 @@ class FakeZen:
                     "input": json.loads(reply.call["arguments"]),
                 }
             )
-        prompt, cached = self._cached(body["messages"], body.get("tools"), session)
+        cache = self._claude_cached(body)
+        if isinstance(cache, Answer):
+            return cache
+        fresh, written, read, by_ttl = cache
         answer = {
             "id": "msg_" + _digest(body)[:24],
             "type": "message",
@@ -309,15 +325,49 @@ class FakeZen:
             "stop_reason": "tool_use" if reply.call else "end_turn",
             "stop_sequence": None,
             "usage": {
-                "input_tokens": prompt - cached,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": cached,
+                "input_tokens": fresh,
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": read,
+                "cache_creation": by_ttl,
                 "output_tokens": _completion_tokens(reply),
             },
         }
         if body.get("stream"):
             return _sse(messages_sse(answer))
         return _json(200, answer)
+
+    def _claude_cached(self, body: dict[str, Any]) -> tuple[int, int, int, dict[str, int]] | Answer:
+        """(fresh, written, read input tokens, writes by TTL) of a Messages request, or the
+        API's 400 for too many breakpoints."""
+        blocks = _prefix_blocks(body)
+        marks = [i for i, (_, mark) in enumerate(blocks) if mark]
+        if len(marks) > 4:
+            return zen_error(
+                400,
+                "invalid_request_error",
+                f"A maximum of 4 blocks with cache_control may be provided. Found {len(marks)}.",
+            )
+        ends: list[int] = []  # tokens of the prefix ending at each block
+        for block, _ in blocks:
+            ends.append((ends[-1] if ends else 0) + _tokens(block))
+        keys = [_digest([b for b, _ in blocks[: i + 1]]) for i in range(len(blocks))]
+        read = 0
+        for mark in marks:
+            for i in range(mark, max(-1, mark - CACHE_LOOKBACK - 1), -1):
+                if keys[i] in self._claude_cache:
+                    read = max(read, ends[i])
+                    break
+        minimum = CACHE_MINIMUMS.get(str(body["model"]), 1024)
+        written, ttl = 0, "5m"
+        for mark in marks:
+            if ends[mark] >= minimum and keys[mark] not in self._claude_cache:
+                self._claude_cache[keys[mark]] = ends[mark]
+                if ends[mark] > read:
+                    written, ttl = ends[mark] - read, blocks[mark][1].get("ttl", "5m")
+        total = ends[-1] if ends else 0
+        by_ttl = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        by_ttl[f"ephemeral_{ttl}_input_tokens"] = written
+        return total - read - written, written, read, by_ttl
 
     # OpenAI Responses (gpt-*) -------------------------------------------------------------
     def responses(self, body: dict[str, Any], session: str | None) -> Answer:
@@ -468,7 +518,7 @@ def _neutral_messages(body: dict[str, Any]) -> dict[str, Any]:
     content = last["content"]
     blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
     results = [b for b in blocks if b.get("type") == "tool_result"]
-    if results:
+    if results and blocks[-1].get("type") == "tool_result":  # else a question follows them
         neutral_last = {"role": "tool", "content": results[-1]["content"]}
     else:
         text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
@@ -506,6 +556,25 @@ def _neutral_responses(body: dict[str, Any]) -> dict[str, Any]:
         ],
         "thinking": {"type": "enabled" if thinking else "disabled"},
     }
+
+
+def _prefix_blocks(body: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """A Messages request as its cache sees it: each block of tools, system and messages in
+    that order (with its turn's role), and the block's `cache_control` (or {})."""
+    def split(block: dict[str, Any], role: str = "") -> tuple[Any, dict[str, Any]]:
+        plain = {k: v for k, v in block.items() if k != "cache_control"}
+        return ([role, plain] if role else plain), block.get("cache_control") or {}
+
+    system = body.get("system") or []
+    if isinstance(system, str):
+        system = [{"type": "text", "text": system}]
+    blocks = [split(t) for t in body.get("tools") or ()] + [split(b) for b in system]
+    for message in body["messages"]:
+        content = message["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        blocks += [split(b, message["role"]) for b in content]
+    return blocks
 
 
 def _wants_usage(body: dict[str, Any]) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "cassettes" / "zen"
 TESTS = ["tests/zen", "tests/scenarios"]
-NOTEBOOKS = ["tests/notebooks", "-k", "quickstart or agent"]
+NOTEBOOKS = ["tests/notebooks", "-k", "quickstart or agent or caching"]
 # The llama-server legs of the scenarios run live or replay recordings: none is synthesized.
 SELECT = ["-m", "not llama_server and not llama_server_cassette", "-p", "no:cacheprovider", "-q"]
 

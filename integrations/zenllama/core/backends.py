@@ -16,6 +16,20 @@ ReasoningPassBack = Literal["always", "tool_loop", "never"]
 Api = Literal["chat", "responses", "messages"]
 APIS: tuple[Api, ...] = ("chat", "responses", "messages")
 
+# The fewest prompt tokens Anthropic caches, per Claude family (first matching prefix wins);
+# a shorter prefix is processed without caching, with no error and no write charged.
+# https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching (cache limitations).
+# An unknown claude-* gets the lowest minimum: a breakpoint under its true one costs nothing.
+CLAUDE_CACHE_MINIMUMS: tuple[tuple[str, int], ...] = (
+    ("claude-opus-4-6", 4096),
+    ("claude-opus-4-5", 4096),
+    ("claude-haiku-4-5", 4096),
+    ("claude-sonnet-4-6", 2048),
+    ("claude-3-5-haiku", 2048),
+    ("claude-3-haiku", 2048),
+    ("claude", 1024),  # Sonnet 4.5/4/3.7, Opus 4.1/4
+)
+
 
 @dataclass(frozen=True)
 class BackendProfile:
@@ -83,11 +97,26 @@ class BackendProfile:
     # llama-server accepts it for any model). Elsewhere only reasoning on asks: OpenAI's API
     # refuses the object for a non-reasoning model.
     responses_reasoning_default: bool = False
+    # Anthropic Messages models (by name prefix) whose prompt cache starts only at
+    # `cache_control` breakpoints, with the fewest prompt tokens each caches: zenllama's own
+    # breakpoints (prompt_cache="auto") go only to these. A backend that caches every prefix
+    # by itself (llama-server) has none.
+    cache_breakpoint_minimums: tuple[tuple[str, int], ...] = ()
+    # Responses requests carry `prompt_cache_key` (OpenAI's field that routes a conversation's
+    # requests to one cache); a backend whose Responses API lacks it is never sent one.
+    prompt_cache_key: bool = False
 
     def api_for(self, model: str | None) -> str:
         """The API this backend serves `model` on, by its family prefix."""
         name = (model or "").lower()
         return next((api for prefix, api in self.model_apis if name.startswith(prefix)), "chat")
+
+    def cache_minimum(self, model: str | None) -> int | None:
+        """The fewest prompt tokens `model` caches at a breakpoint; None: no breakpoints of
+        zenllama's own go to it."""
+        name = (model or "").lower()
+        found = (n for prefix, n in self.cache_breakpoint_minimums if name.startswith(prefix))
+        return next(found, None)
 
 
 LLAMA_SERVER = BackendProfile(
@@ -134,6 +163,8 @@ ZEN = BackendProfile(
     model_apis=(("claude", "messages"), ("gpt", "responses"), ("gemini", "google")),
     responses_fields={"store": False, "include": ["reasoning.encrypted_content"]},
     responses_reasoning_default=True,
+    cache_breakpoint_minimums=CLAUDE_CACHE_MINIMUMS,
+    prompt_cache_key=True,
     route_name="zen",
 )
 
@@ -151,6 +182,9 @@ OPENAI_COMPATIBLE = BackendProfile(
     default_base_url="http://127.0.0.1:8080/v1",
     # OpenAI's own name for it; servers that do not know it ignore it.
     reasoning_effort_field="reasoning_effort",
+    # Anthropic's and OpenAI's own APIs, reached with `api=` on a generic URL.
+    cache_breakpoint_minimums=CLAUDE_CACHE_MINIMUMS,
+    prompt_cache_key=True,
 )
 
 PROFILES: dict[str, BackendProfile] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from . import errors
@@ -63,6 +64,8 @@ class ChatClient:
         # A model named for this call decides the backend's rules too.
         model = request.model or self.settings.model
         wire = wire_for(profile, model, request.api)
+        if request.session_id is None:  # the conversation's cache key: zen's header's id
+            request = replace(request, session_id=self.settings.session_id)
         return wire, wire.build(profile, model, request, stream=stream)
 
     def build_body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:

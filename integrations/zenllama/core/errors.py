@@ -314,6 +314,11 @@ class UnsupportedSettingWarning(UserWarning):
     """A setting (reasoning, preserve_thinking) this backend has no request field for."""
 
 
+class CacheBreakpointsDroppedWarning(UserWarning):
+    """More than the 4 `cache_control` breakpoints Anthropic takes per request were given: the
+    oldest went unmarked (the API would refuse the request with a 400)."""
+
+
 class InvalidSettingError(ZenLlamaError, ValueError):
     """A setting or argument zenllama cannot use, or two settings together that no request can
     carry (reasoning=False with a thinking budget); the message says what to pass instead."""

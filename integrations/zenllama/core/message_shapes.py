@@ -57,6 +57,9 @@ def usage_json(usage: Usage) -> dict[str, Any]:
     }
     if usage.cached_tokens is not None:
         data["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.cache_creation_tokens is not None:
+        # OpenAI's shape has no cache writes: Anthropic's name for them, beside its reads.
+        data["cache_creation_input_tokens"] = usage.cache_creation_tokens
     if usage.reasoning_tokens is not None:
         data["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     return data

@@ -28,6 +28,11 @@ REASONING_ON = ("on", "true", "enabled", "auto")
 EFFORT_LEVELS = ("minimal", "low", "medium", "high")
 # The per-call option naming the backend of a routed model that must serve the call.
 ROUTE_OPTION = "route"
+# `prompt_cache`: "auto" (zenllama adds the cache hints each wire has: Messages breakpoints
+# past the family's minimum, Responses `prompt_cache_key`) or "off" (none of its own; explicit
+# `cache_control` still goes). Unset means the default (prompt_cache.py says why "auto").
+PROMPT_CACHE_SETTINGS = ("auto", "off")
+PROMPT_CACHE_DEFAULT = "auto"
 
 
 class ReasoningMode(NamedTuple):
@@ -110,6 +115,11 @@ class ChatRequest:
     extra_body: Mapping[str, Any] | None = None
     # The backend of a routed model that must serve this call (RoutedChatClient).
     route: str | None = None
+    # "auto", "off", or None for PROMPT_CACHE_DEFAULT; the conversation's id, which keys its
+    # prompt cache where the wire has a key (Responses `prompt_cache_key`; ChatClient fills
+    # in its settings' session id, the one zen's session header carries, when unset).
+    prompt_cache: str | None = None
+    session_id: str | None = None
     mode: ReasoningMode = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,6 +141,17 @@ class ChatRequest:
             "mode",
             resolve_reasoning(self.reasoning, self.reasoning_effort, self.thinking_budget),
         )
+        if self.prompt_cache is not None and self.prompt_cache not in PROMPT_CACHE_SETTINGS:
+            raise InvalidSettingError(
+                f"prompt_cache={self.prompt_cache!r}: use 'auto' (zenllama adds cache "
+                "breakpoints and keys where they pay), 'off' (only your own cache_control), "
+                f"or leave it unset for the default ({PROMPT_CACHE_DEFAULT!r})"
+            )
+
+    @property
+    def auto_cache(self) -> bool:
+        """zenllama adds its own prompt-cache hints to this call."""
+        return (self.prompt_cache or PROMPT_CACHE_DEFAULT) == "auto"
 
     @property
     def model(self) -> str | None:

@@ -34,9 +34,12 @@ class CallKwargs:
         stream_usage: bool
         reasoning_open: bool | None
         api: Api | None
+        prompt_cache: str | None
         extra_body: dict[str, Any] | None
 
         def _fallbacks(self) -> list[FallbackSpec]: ...
+
+        def _session(self) -> str | None: ...
 
     def options(self) -> dict[str, Any]:
         return {name: value for name in OPTION_FIELDS if (value := getattr(self, name)) is not None}
@@ -65,6 +68,7 @@ class CallKwargs:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         reasoning_open = kwargs.pop("reasoning_open", self.reasoning_open)
         api = kwargs.pop("api", self.api)
+        prompt_cache = kwargs.pop("prompt_cache", self.prompt_cache)
         extra_body = {**(self.extra_body or {}), **(kwargs.pop("extra_body", None) or {})}
         options = self.options()
         if stop is not None:
@@ -87,4 +91,6 @@ class CallKwargs:
             options=options,
             extra_body=extra_body,
             route=route,
+            prompt_cache=prompt_cache,
+            session_id=self._session(),
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     AliasChoices,
@@ -134,6 +134,14 @@ class ChatFields(ConnectionFields, FallbackRouting, CallKwargs):
     """The wire: "chat" (chat completions), "responses" (OpenAI Responses) or "messages"
     (Anthropic Messages). Unset: the backend's rule for the model (zen: claude-* Messages,
     gpt-* Responses, the rest chat; other backends chat)."""
+    prompt_cache: Literal["auto", "off"] | None = None
+    """Prompt caching (also per call). "auto": zenllama adds each wire's cache hints where they
+    pay: Anthropic Messages `cache_control` breakpoints after the tools, the system prompt and
+    the newest turn of a grown conversation, once the prefix reaches the Claude family's
+    minimum cacheable length; Responses `prompt_cache_key` (the session id). "off": none of
+    its own (for one-shot long prompts, where a cache write costs 25% more than fresh input
+    and is never read). Unset: "auto" (a write pays from its first read; see
+    zenllama.core.prompt_cache). Your own `cache_control` / `CachePoint` always go."""
     reasoning_effort: str | None = None
     """Alias of `reasoning=<effort>` ("low", "medium", "high", …), mapped the same way; one
     that contradicts `reasoning` is an InvalidSettingError."""

@@ -38,6 +38,7 @@ from pydantic import ConfigDict, Field, model_validator
 from zenllama.core import ChatRequest, ModelInfo
 from zenllama.core import message_shapes as shapes
 from zenllama.core.errors import check_finished, redact_url
+from zenllama.core.prompt_cache import CACHE_CONTROL
 from zenllama.core.request import named_tool_choice, tool_name
 from zenllama.frameworks.fields import ChatFields
 from zenllama.frameworks.llama_cpp_methods import LlamaCppMethods
@@ -74,12 +75,24 @@ async def _afinished(messages: AsyncIterator[BaseMessage]) -> AsyncIterator[Base
 CHARS_PER_TOKEN = 4.0
 
 
+def _with_mark(formatted: dict[str, Any], tool: Any) -> dict[str, Any]:
+    """A tool's `cache_control` (an Anthropic-format dict's, or a BaseTool's `extras`, as
+    ChatAnthropic reads them) kept beside its OpenAI form: the Messages wire sends it."""
+    extras = getattr(tool, "extras", None)
+    source = tool if isinstance(tool, dict) else extras if isinstance(extras, dict) else {}
+    if mark := source.get(CACHE_CONTROL):
+        return {**formatted, CACHE_CONTROL: mark}
+    return formatted
+
+
 class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
     """Chat model for OpenCode zen, a local llama-server, or any OpenAI-compatible server.
 
     Reasoning lands in `additional_kwargs["reasoning_content"]` (and so in `content_blocks`),
-    usage in `usage_metadata` with cache reads and reasoning tokens, llama.cpp `timings` in
-    `response_metadata`.
+    usage in `usage_metadata` with cache reads and writes (`input_token_details.cache_read`,
+    `cache_creation`) and reasoning tokens, llama.cpp `timings` in `response_metadata`.
+    `cache_control` on content blocks and tools goes to Anthropic Messages as ChatAnthropic
+    sends it; `prompt_cache` places breakpoints itself (see the field).
 
     Example:
         ```python
@@ -241,7 +254,7 @@ class ChatZenLlama(ChatFields, LlamaCppMethods, BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Binds tools; tool_choice is "auto", "none", "required"/"any"/True, or a tool's name."""
-        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        formatted = [_with_mark(convert_to_openai_tool(t, strict=strict), t) for t in tools]
         named_tool_choice(formatted, tool_choice)  # an unbound name fails here, not at call time
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls

@@ -20,6 +20,7 @@ from langchain_core.messages.tool import (
 
 from zenllama.core import ChatResult, StreamDelta, Usage
 from zenllama.core import message_shapes as shapes
+from zenllama.core.prompt_cache import CACHE_CONTROL
 
 PROVIDER = "zenllama"
 
@@ -37,8 +38,55 @@ def _reasoning_of(message: AIMessage) -> str:
     return ""
 
 
+def _marks(message: BaseMessage) -> list[Any]:
+    """The content blocks as given when one carries `cache_control` (ChatAnthropic's
+    convention), else nothing: the OpenAI conversion drops the key."""
+    content = message.content
+    if isinstance(content, list) and any(
+        isinstance(b, dict) and b.get(CACHE_CONTROL) for b in content
+    ):
+        return content
+    return []
+
+
+def _keep_marks(message: BaseMessage, blocks: list[Any], converted: dict[str, Any]) -> None:
+    """Puts the blocks' `cache_control` back on the converted parts: each on its own part
+    where the parts match the blocks one to one, else the last on the last part (a
+    breakpoint caches the prefix up to its block)."""
+    if isinstance(message, AIMessage):
+        text_marks = [b[CACHE_CONTROL] for b in blocks if _text_mark(b)]
+        if text_marks and converted.get("content"):
+            text = converted["content"]
+            converted["content"] = [{"type": "text", "text": text, CACHE_CONTROL: text_marks[-1]}]
+        calls = {
+            b.get("id"): b[CACHE_CONTROL]
+            for b in blocks
+            if isinstance(b, dict) and b.get("type") == "tool_use" and b.get(CACHE_CONTROL)
+        }
+        for call in converted.get("tool_calls") or ():
+            if call.get("id") in calls:
+                call[CACHE_CONTROL] = calls[call["id"]]
+        return
+    parts = convert_to_openai_messages(message, text_format="block").get("content")
+    if not isinstance(parts, list) or not parts:
+        return
+    if len(parts) == len(blocks):
+        for part, block in zip(parts, blocks, strict=True):
+            if isinstance(block, dict) and block.get(CACHE_CONTROL):
+                part[CACHE_CONTROL] = block[CACHE_CONTROL]
+    else:
+        marks = [b[CACHE_CONTROL] for b in blocks if isinstance(b, dict) and b.get(CACHE_CONTROL)]
+        parts[-1][CACHE_CONTROL] = marks[-1]
+    converted["content"] = parts
+
+
+def _text_mark(block: Any) -> bool:
+    return isinstance(block, dict) and block.get("type") == "text" and CACHE_CONTROL in block
+
+
 def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """OpenAI-shaped dicts; assistant turns carry reasoning for the core's pass-back policy."""
+    """OpenAI-shaped dicts; assistant turns carry reasoning for the core's pass-back policy,
+    content blocks their `cache_control` (Anthropic breakpoints; other wires drop them)."""
     sent: list[dict[str, Any]] = []
     for message in messages:
         converted: dict[str, Any] = convert_to_openai_messages(message)
@@ -54,6 +102,8 @@ def to_wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
                 converted[shapes.REASONING_FIELD] = reasoning
             if blocks := message.additional_kwargs.get(shapes.REASONING_BLOCKS_FIELD):
                 converted[shapes.REASONING_BLOCKS_FIELD] = blocks  # signatures unchanged
+        if marked := _marks(message):
+            _keep_marks(message, marked, converted)
         sent.append(converted)
     return sent
 

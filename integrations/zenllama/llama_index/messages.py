@@ -21,6 +21,7 @@ from llama_index.core.base.llms.types import (
 from zenllama.core import ChatResult, StreamDelta, ToolCallFragment
 from zenllama.core import message_shapes as shapes
 from zenllama.core.llama_cpp import InfillDelta, InfillResult
+from zenllama.core.prompt_cache import CACHE_CONTROL
 
 # Where the cumulative reasoning of a completion goes (CompletionResponse has no blocks).
 REASONING_KEY = "reasoning_content"
@@ -39,12 +40,55 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
 
 
 def _content(blocks: Sequence[ContentBlock]) -> str | list[dict[str, Any]]:
-    """Text joins the way `ChatMessage.content` does; images make it a list of parts."""
+    """Text joins the way `ChatMessage.content` does; images make it a list of parts, and so
+    does a CachePoint (its mark on the part before it, in block order)."""
+    if any(isinstance(b, CachePoint) for b in blocks):
+        return _marked_parts(blocks)
     texts = [b.text for b in blocks if isinstance(b, TextBlock)]
     images = [_image_part(b) for b in blocks if isinstance(b, ImageBlock)]
     if not images:
         return "\n".join(texts)
     return [*({"type": "text", "text": t} for t in texts), *images]
+
+
+def cache_mark(point: CachePoint) -> dict[str, Any]:
+    """A CachePoint's `cache_control`, as llama-index-llms-anthropic sends it."""
+    return point.cache_control.model_dump(exclude_none=True)
+
+
+def _marks_before(blocks: Sequence[ContentBlock]) -> dict[int, dict[str, Any]]:
+    """Block index -> the `cache_control` of the CachePoint right after it: a CachePoint
+    marks the block before it (llama-index-llms-anthropic's rule), none before is an error."""
+    marks: dict[int, dict[str, Any]] = {}
+    before: int | None = None
+    for i, block in enumerate(blocks):
+        if isinstance(block, CachePoint):
+            if before is None:
+                raise ValueError(
+                    "a CachePoint marks the block before it, and this one comes first in its "
+                    "message: put it after the text it should cache up to"
+                )
+            marks[before] = cache_mark(block)
+        else:
+            before = i
+    return marks
+
+
+def _marked_parts(blocks: Sequence[ContentBlock]) -> list[dict[str, Any]]:
+    marks = _marks_before(blocks)
+    parts = []
+    for i, block in enumerate(blocks):
+        part: dict[str, Any]
+        if isinstance(block, TextBlock):
+            part = {"type": "text", "text": block.text}
+        elif isinstance(block, ImageBlock):
+            part = _image_part(block)
+        else:
+            continue
+        if i in marks:
+            part[CACHE_CONTROL] = marks[i]
+        parts.append(part)
+    return parts
 
 
 def _check_blocks(message: ChatMessage) -> None:
@@ -69,7 +113,12 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     if role == MessageRole.TOOL.value and "tool_call_id" in message.additional_kwargs:
         sent["tool_call_id"] = message.additional_kwargs["tool_call_id"]
     elif role == MessageRole.ASSISTANT.value:
-        calls = [_wire_call(b) for b in message.blocks if isinstance(b, ToolCallBlock)]
+        marks = _marks_before(message.blocks)
+        calls = [
+            {**_wire_call(b), CACHE_CONTROL: marks[i]} if i in marks else _wire_call(b)
+            for i, b in enumerate(message.blocks)
+            if isinstance(b, ToolCallBlock)
+        ]
         if calls:
             sent["tool_calls"] = calls
         # Sent back always; the core's backend profile decides whether it stays.

@@ -14,7 +14,8 @@ from typing import Any
 from .. import errors
 from ..backends import BackendProfile
 from ..json_fields import index_field, object_field, optional_str, raise_malformed, text_field
-from ..request import ChatRequest, Message
+from ..prompt_cache import CACHE_CONTROL, mark_messages_body, mark_of, tool_mark
+from ..request import ChatRequest, Message, tool_name
 from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import stable_call_id
 from ..usage import parse_messages_usage
@@ -77,6 +78,13 @@ def _image(url: str) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def _marked(block: dict[str, Any], mark: Any) -> dict[str, Any]:
+    """A block with a caller's `cache_control`, unchanged, where one was given."""
+    if mark:
+        block[CACHE_CONTROL] = mark
+    return block
+
+
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
     if content is None or isinstance(content, str):
         return [{"type": "text", "text": content or ""}]
@@ -84,13 +92,31 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
     for part in content:
         kind = part.get("type")
         if kind == "text":
-            blocks.append({"type": "text", "text": part.get("text", "")})
+            block = {"type": "text", "text": part.get("text", "")}
         elif kind == "image_url":
-            blocks.append(_image(str((part.get("image_url") or {}).get("url", ""))))
+            block = _image(str((part.get("image_url") or {}).get("url", "")))
         else:
             raise ValueError(
                 f"a {kind!r} content part has no Anthropic Messages form; send text or images"
             )
+        blocks.append(_marked(block, part.get(CACHE_CONTROL)))
+    return blocks
+
+
+def _system(messages: Sequence[Message]) -> str | list[dict[str, Any]]:
+    """The system prompt: one string, or text blocks where a part carries `cache_control`."""
+    text, _ = system_prompt(messages)
+    if not any(mark_of(m.get("content")) for m in messages):
+        return text
+    blocks = []
+    for message in messages:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        blocks += [
+            _marked({"type": "text", "text": p.get("text", "")}, p.get(CACHE_CONTROL))
+            for p in parts
+            if isinstance(p, dict) and p.get("text")
+        ]
     return blocks
 
 
@@ -118,9 +144,11 @@ def _assistant_blocks(profile: BackendProfile, message: Message) -> list[dict[st
     blocks = own_reasoning(message, THINKING_KINDS)  # signatures unchanged
     if text := unsigned_reasoning(profile, message, blocks):
         blocks = [{"type": "thinking", "thinking": text, "signature": ""}]
-    if text := content_text(message.get("content")):
-        blocks.append({"type": "text", "text": text})
-    blocks.extend(_tool_use(c) for c in message.get("tool_calls") or ())
+    content = message.get("content")
+    if text := content_text(content):
+        blocks.append(_marked({"type": "text", "text": text}, mark_of(content)))
+    calls = message.get("tool_calls") or ()
+    blocks.extend(_marked(_tool_use(c), c.get(CACHE_CONTROL)) for c in calls)
     return blocks
 
 
@@ -131,13 +159,15 @@ def _turns(profile: BackendProfile, messages: Sequence[Message]) -> list[dict[st
         if role == "assistant":
             blocks = _assistant_blocks(profile, message)
         elif role == "tool":
-            blocks = [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": message.get("tool_call_id"),
-                    "content": content_text(message.get("content")),
-                }
-            ]
+            content = message.get("content")
+            result = {
+                "type": "tool_result",
+                "tool_use_id": message.get("tool_call_id"),
+                "content": content_text(content),
+            }
+            # A mark on the result's content goes on the result, as langchain-anthropic
+            # hoists it: the API takes none inside a tool_result.
+            blocks = [_marked(result, mark_of(content))]
             role = "user"
         elif role == "user":
             blocks = _user_blocks(message.get("content"))
@@ -177,18 +207,23 @@ def build(
     check_messages(request)  # Messages streams always carry usage: no stream_usage
     options = {k: v for k, v in request.options.items() if v is not None}
     mode = request.mode
-    system, turns = system_prompt(apply_reasoning_policy(profile, request.messages))
+    messages = apply_reasoning_policy(profile, request.messages)
+    _, turns = system_prompt(messages)
     body: dict[str, Any] = {"model": model, "messages": _turns(profile, turns)}
-    if system:
+    if system := _system([m for m in messages if m.get("role") in ("system", "developer")]):
         body["system"] = system
     functions, choice = tool_parts(profile, model, request)
     if functions:
+        marks = {tool_name(t): mark for t in request.tools if (mark := tool_mark(t))}
         body["tools"] = [
-            {
-                "name": f.get("name"),
-                **({"description": f["description"]} if f.get("description") else {}),
-                "input_schema": f.get("parameters") or {"type": "object", "properties": {}},
-            }
+            _marked(
+                {
+                    "name": f.get("name"),
+                    **({"description": f["description"]} if f.get("description") else {}),
+                    "input_schema": f.get("parameters") or {"type": "object", "properties": {}},
+                },
+                marks.get(str(f.get("name"))),
+            )
             for f in functions
         ]
         if (sent := _tool_choice(choice, request.parallel_tool_calls)) is not None:
@@ -236,6 +271,9 @@ def build(
         "Anthropic Messages",
         [k for k in options if k not in (*_SAME_NAME, *_HANDLED)],
     )
+    dropped = mark_messages_body(body, profile.cache_minimum(model), auto=request.auto_cache)
+    if dropped is not None:
+        warn(dropped)
     return finish_body(body, request.extra_body, stream=stream)
 
 

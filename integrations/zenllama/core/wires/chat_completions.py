@@ -15,6 +15,7 @@ from .. import errors
 from ..backends import BackendProfile
 from ..json_fields import optional_str, raise_malformed, required_object
 from ..message_shapes import REASONING_BLOCKS_FIELD
+from ..prompt_cache import without_cache_control
 from ..reasoning import ThinkSplitter, split_think
 from ..request import ChatRequest, Message, ReasoningMode, named_tool_choice
 from ..results import ChatResult, StreamDelta
@@ -38,10 +39,11 @@ PATH = "/chat/completions"
 # Request -----------------------------------------------------------------------------------
 def _chat_message(message: Message) -> Message:
     # Other wires' reasoning items mean nothing to chat completions (a conversation that
-    # switched model family); the reasoning text itself stays.
+    # switched model family); the reasoning text itself stays. So do Anthropic's breakpoints:
+    # chat completions has no `cache_control` (llama-server and zen cache by themselves).
     if REASONING_BLOCKS_FIELD in message:
-        return {k: v for k, v in message.items() if k != REASONING_BLOCKS_FIELD}
-    return message
+        message = {k: v for k, v in message.items() if k != REASONING_BLOCKS_FIELD}
+    return without_cache_control(message)
 
 
 def build(
@@ -57,7 +59,7 @@ def build(
     if tools:
         sent_tools, choice = normalize_tool_choice(profile, model, tools, tool_choice)
         if sent_tools:
-            body["tools"] = sent_tools
+            body["tools"] = [without_cache_control(t) for t in sent_tools]
             if choice is not None:
                 body["tool_choice"] = choice
             parallel_tool_calls = request.parallel_tool_calls

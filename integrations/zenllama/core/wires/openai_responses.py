@@ -15,6 +15,7 @@ from typing import Any
 from .. import errors
 from ..backends import BackendProfile
 from ..json_fields import list_field, object_field, optional_str, raise_malformed, text_field
+from ..prompt_cache import CACHE_CONTROL
 from ..request import ChatRequest, Message
 from ..results import ChatResult, StreamDelta, ToolCallFragment
 from ..tool_calls import stable_call_id
@@ -150,13 +151,20 @@ def build(
         body["instructions"] = instructions
     functions, choice = tool_parts(profile, model, request)
     if functions:
-        body["tools"] = [{"type": "function", **f} for f in functions]
+        # Anthropic's breakpoints have no Responses form: its cache needs none.
+        body["tools"] = [
+            {"type": "function", **{k: v for k, v in f.items() if k != CACHE_CONTROL}}
+            for f in functions
+        ]
         if choice is not None:
             name = choice_name(choice)
             body["tool_choice"] = {"type": "function", "name": name} if name else choice
         if request.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = request.parallel_tool_calls
     body.update(profile.responses_fields)
+    if profile.prompt_cache_key and request.auto_cache and request.session_id:
+        # One conversation's requests to one cache (zen's session header carries the same id).
+        body["prompt_cache_key"] = request.session_id
     if mode.on is False:
         body["reasoning"] = {"effort": EFFORT_OFF}
     elif mode.on or profile.responses_reasoning_default:
