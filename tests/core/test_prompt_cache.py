@@ -31,12 +31,12 @@ from zenllama.core.routing import Backend, RoutedChatClient
 from zenllama.core.wires import anthropic_messages, chat_completions, openai_responses
 from zenllama.local import LlamaServer
 
-from ..fakes import Reply
 from ..routing.conftest import dead_url, local_server
-from ..spy import SentRequests, spy_requests
-from ..wire_shapes import answer
-from ..zen.fake_zen import FAKE_KEY, FakeZen
-from ..zen.recording import ZEN_URL
+from ..support.answers import answer
+from ..support.fake_servers import Reply
+from ..support.fake_zen import FAKE_KEY, FakeZen
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import ZEN_URL
 
 CC = {"type": "ephemeral"}
 CC_1H = {"type": "ephemeral", "ttl": "1h"}

@@ -20,9 +20,9 @@ from langchain_core.tools import tool
 from zenllama.langchain import ChatZenLlama
 
 from ..core.test_prompt_cache import LONG_SYSTEM, SONNET, marks
-from ..spy import SentRequests, spy_requests
-from ..zen.fake_zen import FAKE_KEY, FakeZen
-from ..zen.recording import ZEN_URL
+from ..support.fake_zen import FAKE_KEY, FakeZen
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import ZEN_URL
 
 CC = {"type": "ephemeral"}
 

@@ -30,9 +30,9 @@ from llama_index_instrumentation import get_dispatcher
 from zenllama.llama_index import ZenLlama
 
 from ..core.test_prompt_cache import LONG_SYSTEM, SONNET, marks
-from ..spy import SentRequests, spy_requests
-from ..zen.fake_zen import FAKE_KEY, FakeZen
-from ..zen.recording import ZEN_URL
+from ..support.fake_zen import FAKE_KEY, FakeZen
+from ..support.spy import SentRequests, spy_requests
+from ..support.synthesized import ZEN_URL
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
 
