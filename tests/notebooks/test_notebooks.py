@@ -33,8 +33,9 @@ def test_there_are_notebooks() -> None:
 def test_notebook_runs_like_its_committed_outputs(path: Path) -> None:
     committed = nbformat.read(path, as_version=4)
     fresh = nbformat.read(path, as_version=4)
-    # Raises CellExecutionError, with the cell and its traceback, if any cell fails.
-    NotebookClient(fresh, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+    # Raises CellExecutionError, with the cell and its traceback, if any cell fails. A cell's
+    # bound trips only on a hang: on a loaded machine the local model answers slowly.
+    NotebookClient(fresh, timeout=900, resources={"metadata": {"path": str(path.parent)}}).execute()
     for old, new in zip(committed.cells, fresh.cells, strict=True):
         if old.cell_type == "code":
             assert _kinds(new) == _kinds(old), f"cell changed kind of output:\n{old.source}"
