@@ -11,7 +11,7 @@ import pytest
 
 from zenllama.core import ChatClient, ChatRequest, ServerError, resolve_settings
 
-from ..fakes import CHAT, FakeServer, Reply, Seen, error
+from ..support.fake_servers import CHAT, FakeServer, Reply, Seen, error
 from ..wire_shapes import answer
 
 HI = [{"role": "user", "content": "hi"}]
