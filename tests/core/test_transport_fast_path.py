@@ -11,8 +11,8 @@ import pytest
 
 from zenllama.core import ChatClient, ChatRequest, ServerError, resolve_settings
 
+from ..support.answers import answer
 from ..support.fake_servers import CHAT, FakeServer, Reply, Seen, error
-from ..wire_shapes import answer
 
 HI = [{"role": "user", "content": "hi"}]
 OK = Reply(body=answer({"content": "ok"}))
