@@ -48,6 +48,10 @@ def _chats(fake: FakeServer) -> list[Seen]:
     return [seen for seen in fake.seen if seen.path.partition("?")[0] == CHAT]
 
 
+def _without_length(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "content-length"}
+
+
 async def _both(client: ChatClient) -> list[str]:
     return [client.complete(ChatRequest(HI)).text, (await client.acomplete(ChatRequest(HI))).text]
 
@@ -63,7 +67,8 @@ async def test_the_fast_path_sends_what_the_sdk_sends(
     fast_sync, fast_async, sdk_sync, sdk_async = _chats(fake)
     for fast, sdk in ((fast_sync, sdk_sync), (fast_async, sdk_async)):
         # zen's session header, the key, the query, the SDK's own headers; no marker header.
-        assert fast.headers == sdk.headers
+        # The same JSON: openai 2.0 spaces its own (so its content-length differs), 2.x/3.x not.
+        assert _without_length(fast.headers) == _without_length(sdk.headers)
         assert fast.path == sdk.path == CHAT + "?tenant=t1"
         assert fast.body == sdk.body
     assert fast_sync.headers["x-stainless-async"] == "false"
