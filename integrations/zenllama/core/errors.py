@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -10,6 +11,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 _QUOTE = 200
 
 
+# Cached: LangChain reads every call's `_identifying_params`, which show the URL redacted.
+@functools.lru_cache(maxsize=64)
 def redact_url(url: str) -> str:
     """The URL with its user info and query values masked (a token may be in either).
 

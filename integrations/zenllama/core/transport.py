@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import functools
 import hashlib
 import json
@@ -30,6 +31,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 import openai
+from openai._models import FinalRequestOptions
 
 from . import deadline, errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
@@ -86,10 +88,32 @@ def _dropped_unanswered(exc: Exception) -> bool:
     return isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc)
 
 
+# The fast path's first attempt, when it was not a 2xx answer: handed to the SDK's own loop as
+# that loop's first attempt (Transport._fast_post), so the SDK decides on retrying, backs off
+# (Retry-After) and raises its typed errors exactly as if it had sent it. Per thread and task.
+_REPLAY: contextvars.ContextVar[httpx.Response | Exception | None] = contextvars.ContextVar(
+    "zenllama_replay", default=None
+)
+
+
+def _replayed() -> httpx.Response | None:
+    """The attempt to replay, once (raised if it was an error); None: send for real."""
+    outcome = _REPLAY.get()
+    if outcome is None:
+        return None
+    _REPLAY.set(None)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
 # Under a deadline the answer is read as it comes, its bytes checked against the deadline. The
 # httpx client's own `send` is the one place every openai generation sends through.
 class _HttpClient(openai.DefaultHttpxClient):
     def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
+        replayed = _replayed()
+        if replayed is not None:
+            return replayed
         try:
             return self._send_within_deadline(request, stream, **kwargs)
         except httpx.RemoteProtocolError as exc:
@@ -114,6 +138,9 @@ class _HttpClient(openai.DefaultHttpxClient):
 
 class _AsyncHttpClient(openai.DefaultAsyncHttpxClient):
     async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> Any:
+        replayed = _replayed()
+        if replayed is not None:
+            return replayed
         try:
             return await self._send_within_deadline(request, stream, **kwargs)
         except httpx.RemoteProtocolError as exc:
@@ -176,6 +203,9 @@ class _RedactedURLs(logging.Filter):
 # A filter runs only for records the logger emits: nothing is done while logging is off.
 for _logger in (HTTPX_MODULE, "openai._base_client"):
     logging.getLogger(_logger).addFilter(_RedactedURLs())
+
+
+_SDK_LOG = logging.getLogger("openai._base_client")
 
 
 # Shared clients ----------------------------------------------------------------------
@@ -508,6 +538,9 @@ class Transport:
             # Keyless servers get no Authorization header at all (the SDK's way to omit one).
             self.request_headers["Authorization"] = openai.Omit()
         self._options: Any = {"headers": self.request_headers}
+        # The fast path's requests as the SDK builds them, without a body, by (async, path,
+        # headers): the SDK's headers, URL, query and timeouts are the same for every call.
+        self._templates: dict[tuple[Any, ...], httpx.Request] = {}
         self._sync: _SyncClient | None = None
         # The last event loop this object ran on (weakly: never kept alive) and its client.
         self._async: tuple[weakref.ref[asyncio.AbstractEventLoop], _AsyncClient] | None = None
@@ -536,6 +569,84 @@ class Transport:
         if not headers:
             return self._options
         return {**self._options, "headers": {**self.request_headers, **headers}}
+
+    # The fast path -------------------------------------------------------------------
+    # A whole answer's one attempt, sent straight through the SDK client's httpx client (its
+    # pool, our `send` with the deadline and the resend), on the request the SDK itself builds
+    # for this path and these headers, kept once built: the SDK's per-request machinery
+    # (options models, header and URL merging, its loop) is most of a small call's cost. Only
+    # a 2xx answer ends there; anything else goes to the SDK's loop as its first attempt.
+    def _fast_request(
+        self, client: openai.OpenAI | openai.AsyncOpenAI, path: str, body: Any, options: Any
+    ) -> httpx.Request | None:
+        """This call's request, or None where the SDK's own path must run: its DEBUG lines
+        are wanted, the httpx client holds cookies (merged into each request it builds), or
+        the body is not plain JSON (the SDK's encoder takes more types)."""
+        if _SDK_LOG.isEnabledFor(logging.DEBUG) or client._client.cookies:
+            return None
+        try:
+            # The SDK's encoding (openai._utils._json.openapi_dumps, as httpx's).
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            return None
+        headers = dict(options["headers"])
+        marker = headers.pop(deadline.HEADER, None)
+        key = (isinstance(client, openai.AsyncOpenAI), path, *headers.items())
+        template = self._templates.get(key)
+        if template is None:
+            empty = FinalRequestOptions.construct(method="post", url=path, headers=headers)
+            built = client._build_request(empty)
+            # Without the empty body's length: each call's body gets its own.
+            del built.headers["content-length"]
+            template = self._templates[key] = built
+        request = httpx.Request(
+            "POST",
+            template.url,
+            headers=template.headers,
+            content=content.encode(),
+            extensions=dict(template.extensions),
+        )
+        if marker is not None:
+            request.headers[deadline.HEADER] = marker
+        return request
+
+    def _fast_post(self, client: _SyncClient, path: str, body: Any, options: Any) -> Any:
+        request = self._fast_request(client, path, body, options)
+        if request is not None:
+            client._prepare_request(request)  # the key's header, the deadline: as the SDK's
+            try:
+                response = client._client.send(request)
+            except Exception as exc:  # what the SDK's loop catches, and decides on
+                outcome: httpx.Response | Exception = exc
+            else:
+                if response.is_success:
+                    return response
+                outcome = response
+            token = _REPLAY.set(outcome)
+        try:
+            return client.post(path, body=body, cast_to=httpx.Response, options=options)
+        finally:
+            if request is not None:
+                _REPLAY.reset(token)
+
+    async def _afast_post(self, client: _AsyncClient, path: str, body: Any, options: Any) -> Any:
+        request = self._fast_request(client, path, body, options)
+        if request is not None:
+            await client._prepare_request(request)
+            try:
+                response = await client._client.send(request)
+            except Exception as exc:
+                outcome: httpx.Response | Exception = exc
+            else:
+                if response.is_success:
+                    return response
+                outcome = response
+            token = _REPLAY.set(outcome)
+        try:
+            return await client.post(path, body=body, cast_to=httpx.Response, options=options)
+        finally:
+            if request is not None:
+                _REPLAY.reset(token)
 
     def _translate(self, exc: Exception) -> Exception:
         """The SDK's errors and its httpx generation's (raised mid-stream) as typed errors."""
@@ -582,10 +693,9 @@ class Transport:
     def post(
         self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> Any:
+        client = cast(_SyncClient, self.sync_client)
         try:
-            response = self.sync_client.post(
-                path, body=body, cast_to=httpx.Response, options=self._request_options(headers)
-            )
+            response = self._fast_post(client, path, body, self._request_options(headers))
         except FAULTS as exc:
             raise self._with_served_models(self._translate(exc)) from _chained(exc)
         return _json(response)
@@ -593,11 +703,9 @@ class Transport:
     async def apost(
         self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> Any:
-        client = await self.async_client()
+        client = cast(_AsyncClient, await self.async_client())
         try:
-            response = await client.post(
-                path, body=body, cast_to=httpx.Response, options=self._request_options(headers)
-            )
+            response = await self._afast_post(client, path, body, self._request_options(headers))
         except FAULTS as exc:
             raise await self._anamed(self._translate(exc)) from _chained(exc)
         return _json(response)
