@@ -30,6 +30,7 @@ NOT_HERE = [
     "tests/langchain/test_embeddings.py",
     "tests/routing/test_frameworks.py",
     "tests/langchain/test_llama_server.py",
+    "tests/langchain/test_prompt_cache.py",
     "tests/notebooks",
     "tests/gateway",
     "tests/compat/test_wheel.py",
