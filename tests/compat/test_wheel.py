@@ -100,10 +100,11 @@ def test_zenllama_serve_from_the_wheel(served: tuple[subprocess.Popen[str], int]
     assert proc.stdout is not None
     lines = [proc.stdout.readline() for _ in range(3)]
     assert f"export BACKEND_URL=http://127.0.0.1:{port}/v1" in "".join(lines)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
+    # Bounds that trip only on a hang: a loaded machine answers and shuts down slowly.
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=120) as answer:
         assert b'"ok"' in answer.read()
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 0
+    assert proc.wait(timeout=300) == 0
 
 
 def test_zenllama_demo_from_the_wheel(venv: Path) -> None:
