@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zenllama.core.reasoning import ThinkSplitter, split_think, template_opens_think
 from zenllama.core.wires import chat_completions
@@ -116,3 +118,9 @@ def test_an_answer_of_whitespace_alone_is_kept_whole_and_streamed() -> None:
     assert splitter.feed(" ") == ("", "")
     assert splitter.feed("\n") == ("", "")
     assert splitter.flush() == ("", " \n")
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="<")))
+def test_text_without_a_tag_is_all_answer_whole_or_streamed(content: str) -> None:
+    # split_think's shortcut for tagless text says what the splitter says.
+    assert split_think(content) == _feed_in_pieces(content, []) == ("", content)

@@ -40,6 +40,8 @@ class Reply:
     pace: float = 0.0
     # A body that is not JSON (an HTML error page), sent as it is.
     text: str | None = None
+    # JSON already encoded, sent as these bytes (a compressed answer, with its header).
+    data: bytes | None = None
     # Send only this many bytes of the body, then hang up (a server dying mid-answer).
     cut_after: int | None = None
     # Seconds to wait before answering at all.
@@ -153,6 +155,8 @@ class FakeServer:
             def _json(self, reply: Reply) -> None:
                 if reply.text is not None:
                     data, kind = reply.text.encode(), "text/html"
+                elif reply.data is not None:
+                    data, kind = reply.data, "application/json"
                 else:
                     data, kind = json.dumps(reply.body).encode(), "application/json"
                 self.send_response(reply.status)

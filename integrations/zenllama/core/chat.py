@@ -127,7 +127,7 @@ class ChatClient:
         if props is None or not self.profile.props_describe_model:
             return False
         kwargs = body.get("chat_template_kwargs") or {}
-        key = json.dumps(kwargs, sort_keys=True)
+        key = json.dumps(kwargs, sort_keys=True) if kwargs else ""
         opened = self._opens_think.get(key)
         if opened is None:
             opened = self._opens_think[key] = template_opens_think(

@@ -292,7 +292,7 @@ class IncompleteStreamError(IncompleteResponseError):
             self,
             "The stream ended before the server finished (no finish_reason or [DONE])"
             + (f": {detail}" if detail else "")
-            + ". The server may have crashed or been restarted; retry the call."
+            + ". The server may have crashed or been restarted; retry the call.",
         )
 
 
@@ -380,9 +380,7 @@ class UnknownModelError(BadRequestError):
     `model`: the one asked for ("" when the request named none); `available`: the models it has
     (None if listing them failed too)."""
 
-    def __init__(
-        self, status: int, message: str, model: str, available: list[str] | None
-    ) -> None:
+    def __init__(self, status: int, message: str, model: str, available: list[str] | None) -> None:
         self.model = model
         self.available = available
         listed = ", ".join(available) if available else "see list_models()"

@@ -94,6 +94,8 @@ class ThinkSplitter:
 
 def split_think(content: str, opened: bool = False) -> tuple[str, str]:
     """Whole-content form: returns (reasoning, answer)."""
+    if not opened and "<" not in content:
+        return "", content  # no tag, none opened: all answer (what the splitter would say)
     splitter = ThinkSplitter(opened)
     reasoning, answer = splitter.feed(content)
     more_reasoning, more_answer = splitter.flush()

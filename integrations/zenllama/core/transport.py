@@ -24,8 +24,9 @@ import re
 import ssl
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -33,7 +34,7 @@ import anyio
 import openai
 from openai._models import FinalRequestOptions
 
-from . import deadline, errors
+from . import deadline, direct, errors
 from .backends import OPENAI_COMPATIBLE, PROFILES
 from .errors import redact_url
 from .httpx_compat import HTTPX_MODULE, httpx
@@ -517,6 +518,69 @@ def _chained(exc: Exception) -> Exception | None:
 
 
 # One object's transport --------------------------------------------------------------
+@dataclass(slots=True)
+class _Template:
+    """The fast path's request for one path and set of headers, as the SDK builds it (no
+    body), and where it went directly last (rebuilt for another httpx client)."""
+
+    request: httpx.Request
+    route: direct.Route | None = None
+
+
+def _direct_route(client: openai.OpenAI | openai.AsyncOpenAI, template: _Template) -> direct.Route:
+    """The template's route through this SDK client's httpx client (an async one: this
+    event loop's), built when the client is not the one it was built for."""
+    route = template.route
+    if route is not None and route.owner is client._client:
+        return route
+    route = direct.route(client._client, template.request)
+    if getattr(client, "_provider_runtime", None) is not None:  # the SDK edits each request
+        route = replace(route, pool=None)
+    # The key into the header the request names for it, as the clients' _prepare_request does.
+    marker, key = KEY_HEADER.encode(), client.api_key.encode()
+    headers = [(v, key) if n.lower() == marker else (n, v) for n, v in route.headers]
+    route = template.route = replace(route, headers=headers)
+    return route
+
+
+def _resent_once(
+    send: Callable[[direct.Route, bytes], direct.Answer], route: direct.Route, content: bytes
+) -> direct.Answer:
+    """Sent again, once, where a kept-alive connection was closed under it (_HttpClient)."""
+    try:
+        return send(route, content)
+    except httpx.RemoteProtocolError as exc:
+        if not _dropped_unanswered(exc):
+            raise
+        return send(route, content)
+
+
+async def _aresent_once(
+    send: Callable[[direct.Route, bytes], Awaitable[direct.Answer]],
+    route: direct.Route,
+    content: bytes,
+) -> direct.Answer:
+    try:
+        return await send(route, content)
+    except httpx.RemoteProtocolError as exc:
+        if not _dropped_unanswered(exc):
+            raise
+        return await send(route, content)
+
+
+def _as_httpx(
+    client: openai.OpenAI | openai.AsyncOpenAI, answer: direct.Answer, request: httpx.Request
+) -> httpx.Response | None:
+    """A direct answer httpx's layers have work on: decoded and its cookies kept, as httpx's
+    path does; None for a redirect the httpx client follows (sent again through it)."""
+    http = client._client
+    if 300 <= answer.status < 400 and http.follow_redirects:
+        return None
+    response = answer.response(request)
+    http.cookies.extract_cookies(response)
+    return response
+
+
 class Transport:
     """One object's way to its backend: the shared clients plus what is this object's own."""
 
@@ -540,7 +604,7 @@ class Transport:
         self._options: Any = {"headers": self.request_headers}
         # The fast path's requests as the SDK builds them, without a body, by (async, path,
         # headers): the SDK's headers, URL, query and timeouts are the same for every call.
-        self._templates: dict[tuple[Any, ...], httpx.Request] = {}
+        self._templates: dict[tuple[Any, ...], _Template] = {}
         self._sync: _SyncClient | None = None
         # The last event loop this object ran on (weakly: never kept alive) and its client.
         self._async: tuple[weakref.ref[asyncio.AbstractEventLoop], _AsyncClient] | None = None
@@ -571,17 +635,18 @@ class Transport:
         return {**self._options, "headers": {**self.request_headers, **headers}}
 
     # The fast path -------------------------------------------------------------------
-    # A whole answer's one attempt, sent straight through the SDK client's httpx client (its
-    # pool, our `send` with the deadline and the resend), on the request the SDK itself builds
-    # for this path and these headers, kept once built: the SDK's per-request machinery
-    # (options models, header and URL merging, its loop) is most of a small call's cost. Only
-    # a 2xx answer ends there; anything else goes to the SDK's loop as its first attempt.
-    def _fast_request(
+    # A whole answer's one attempt, sent outside the SDK's per-request machinery (options
+    # models, header and URL merging, its loop: most of a small call's cost), on the request
+    # the SDK itself builds for this path and these headers, kept once built. It goes to httpx's
+    # pool directly where httpx's layers have nothing to do (`direct`), else through the httpx
+    # client (our `send`: the deadline, the resend). Only a 2xx answer ends there; anything
+    # else goes to the SDK's loop as its first attempt.
+    def _fast_call(
         self, client: openai.OpenAI | openai.AsyncOpenAI, path: str, body: Any, options: Any
-    ) -> httpx.Request | None:
-        """This call's request, or None where the SDK's own path must run: its DEBUG lines
-        are wanted, the httpx client holds cookies (merged into each request it builds), or
-        the body is not plain JSON (the SDK's encoder takes more types)."""
+    ) -> tuple[_Template, bytes, str | None] | None:
+        """This call's template, body and deadline marker, or None where the SDK's own path
+        must run: its DEBUG lines are wanted, the httpx client holds cookies (merged into each
+        request it builds), or the body is not plain JSON (the SDK's encoder takes more)."""
         if _SDK_LOG.isEnabledFor(logging.DEBUG) or client._client.cookies:
             return None
         try:
@@ -598,54 +663,97 @@ class Transport:
             built = client._build_request(empty)
             # Without the empty body's length: each call's body gets its own.
             del built.headers["content-length"]
-            template = self._templates[key] = built
+            template = self._templates[key] = _Template(built)
+        return template, content.encode(), marker
+
+    @staticmethod
+    def _httpx_request(template: _Template, content: bytes, marker: str | None) -> httpx.Request:
         request = httpx.Request(
             "POST",
-            template.url,
-            headers=template.headers,
-            content=content.encode(),
-            extensions=dict(template.extensions),
+            template.request.url,
+            headers=template.request.headers,
+            content=content,
+            extensions=dict(template.request.extensions),
         )
         if marker is not None:
             request.headers[deadline.HEADER] = marker
         return request
 
-    def _fast_post(self, client: _SyncClient, path: str, body: Any, options: Any) -> Any:
-        request = self._fast_request(client, path, body, options)
-        if request is not None:
-            client._prepare_request(request)  # the key's header, the deadline: as the SDK's
+    def _first_attempt(
+        self, client: _SyncClient, template: _Template, content: bytes, marker: str | None
+    ) -> bytes | httpx.Response | Exception:
+        """The answer's body, or what the SDK's loop gets as its first attempt."""
+        request: httpx.Request | None = None
+        route = _direct_route(client, template) if marker is None and direct.usable(False) else None
+        if route is not None and route.pool is not None:
             try:
-                response = client._client.send(request)
+                answer = _resent_once(direct.send, route, content)
             except Exception as exc:  # what the SDK's loop catches, and decides on
-                outcome: httpx.Response | Exception = exc
-            else:
-                if response.is_success:
-                    return response
-                outcome = response
+                return exc
+            if answer.plain:
+                return answer.body
+            request = self._httpx_request(template, content, None)
+            response = _as_httpx(client, answer, request)
+            if response is not None:
+                return response.content if response.is_success else response
+        request = request or self._httpx_request(template, content, marker)
+        client._prepare_request(request)  # the key's header, the deadline: as the SDK's
+        try:
+            response = client._client.send(request)
+        except Exception as exc:
+            return exc
+        return response.content if response.is_success else response
+
+    async def _afirst_attempt(
+        self, client: _AsyncClient, template: _Template, content: bytes, marker: str | None
+    ) -> bytes | httpx.Response | Exception:
+        request: httpx.Request | None = None
+        route = _direct_route(client, template) if marker is None and direct.usable(True) else None
+        if route is not None and route.pool is not None:
+            try:
+                answer = await _aresent_once(direct.asend, route, content)
+            except Exception as exc:
+                return exc
+            if answer.plain:
+                return answer.body
+            request = self._httpx_request(template, content, None)
+            response = _as_httpx(client, answer, request)
+            if response is not None:
+                return response.content if response.is_success else response
+        request = request or self._httpx_request(template, content, marker)
+        await client._prepare_request(request)
+        try:
+            response = await client._client.send(request)
+        except Exception as exc:
+            return exc
+        return response.content if response.is_success else response
+
+    def _fast_post(self, client: _SyncClient, path: str, body: Any, options: Any) -> bytes:
+        call = self._fast_call(client, path, body, options)
+        if call is not None:
+            outcome = self._first_attempt(client, *call)
+            if isinstance(outcome, bytes):
+                return outcome
             token = _REPLAY.set(outcome)
         try:
-            return client.post(path, body=body, cast_to=httpx.Response, options=options)
+            response = client.post(path, body=body, cast_to=httpx.Response, options=options)
+            return response.content
         finally:
-            if request is not None:
+            if call is not None:
                 _REPLAY.reset(token)
 
-    async def _afast_post(self, client: _AsyncClient, path: str, body: Any, options: Any) -> Any:
-        request = self._fast_request(client, path, body, options)
-        if request is not None:
-            await client._prepare_request(request)
-            try:
-                response = await client._client.send(request)
-            except Exception as exc:
-                outcome: httpx.Response | Exception = exc
-            else:
-                if response.is_success:
-                    return response
-                outcome = response
+    async def _afast_post(self, client: _AsyncClient, path: str, body: Any, options: Any) -> bytes:
+        call = self._fast_call(client, path, body, options)
+        if call is not None:
+            outcome = await self._afirst_attempt(client, *call)
+            if isinstance(outcome, bytes):
+                return outcome
             token = _REPLAY.set(outcome)
         try:
-            return await client.post(path, body=body, cast_to=httpx.Response, options=options)
+            response = await client.post(path, body=body, cast_to=httpx.Response, options=options)
+            return response.content
         finally:
-            if request is not None:
+            if call is not None:
                 _REPLAY.reset(token)
 
     def _translate(self, exc: Exception) -> Exception:
@@ -695,20 +803,20 @@ class Transport:
     ) -> Any:
         client = cast(_SyncClient, self.sync_client)
         try:
-            response = self._fast_post(client, path, body, self._request_options(headers))
+            content = self._fast_post(client, path, body, self._request_options(headers))
         except FAULTS as exc:
             raise self._with_served_models(self._translate(exc)) from _chained(exc)
-        return _json(response)
+        return _json(content)
 
     async def apost(
         self, path: str, body: dict[str, Any], headers: Mapping[str, str] | None = None
     ) -> Any:
         client = cast(_AsyncClient, await self.async_client())
         try:
-            response = await self._afast_post(client, path, body, self._request_options(headers))
+            content = await self._afast_post(client, path, body, self._request_options(headers))
         except FAULTS as exc:
             raise await self._anamed(self._translate(exc)) from _chained(exc)
-        return _json(response)
+        return _json(content)
 
     def get(self, url_or_path: str) -> Any:
         try:
@@ -717,7 +825,7 @@ class Transport:
             )
         except FAULTS as exc:
             raise self._translate(exc) from _chained(exc)
-        return _json(response)
+        return _json(response.content)
 
     async def aget(self, url_or_path: str) -> Any:
         client = await self.async_client()
@@ -727,7 +835,7 @@ class Transport:
             )
         except FAULTS as exc:
             raise self._translate(exc) from _chained(exc)
-        return _json(response)
+        return _json(response.content)
 
     # Streams -----------------------------------------------------------------------
     @contextmanager
@@ -809,9 +917,9 @@ class Transport:
         self._async = None
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(content: bytes) -> Any:
     try:
-        return json.loads(response.content)
+        return json.loads(content)
     except (ValueError, RecursionError) as exc:
-        text = errors.shorten(response.content.decode("utf-8", "replace"))
+        text = errors.shorten(content.decode("utf-8", "replace"))
         raise errors.MalformedResponseError(f"not JSON ({exc}): {text!r}") from exc
