@@ -4,6 +4,7 @@ and hands whatever is not a 2xx to the SDK's loop as that loop's first attempt."
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import logging
@@ -251,3 +252,44 @@ async def test_whatever_patches_httpx_sees_every_request(
     assert await _both(_direct_client(fake)) == ["ok", "ok"]
     assert direct_sends == []
     assert len(sent.chats()) == 2
+
+
+async def test_credentials_in_the_url_go_as_basic_auth_on_every_path(
+    fake: FakeServer, caplog: pytest.LogCaptureFixture, direct_sends: list[str]
+) -> None:
+    # httpx sends a URL's user:password as Basic auth (https://www.python-httpx.org/advanced/authentication/).
+    fake.chat(OK, OK, OK, OK)
+    url = fake.base_url.replace("http://", "http://me:s3cr3t@")
+    client = ChatClient(resolve_settings(base_url=url, backend="zen", api_key="sk-test"))
+    assert await _both(client) == ["ok", "ok"]
+    _sdk_path(caplog)
+    assert await _both(client) == ["ok", "ok"]
+    basic = "Basic " + base64.b64encode(b"me:s3cr3t").decode()
+    assert [seen.headers["authorization"] for seen in _chats(fake)] == [basic] * 4
+    assert direct_sends == []
+
+
+async def test_an_answer_that_fails_to_decode_is_the_sdks_first_attempt(
+    fake: FakeServer, direct_sends: list[str]
+) -> None:
+    broken = Reply(data=b"not gzip at all", headers={"content-encoding": "gzip"})
+    fake.chat(broken, OK, broken, OK)
+    assert await _both(_direct_client(fake, max_retries=1)) == ["ok", "ok"]  # retried
+    assert direct_sends == ["sync", "async"]
+
+
+async def test_a_redirect_is_followed_once_where_the_client_follows_them(
+    fake: FakeServer, direct_sends: list[str]
+) -> None:
+    # https clients follow redirects (plain http ones never do, see _http_options).
+    moved = Reply(307, None, headers={"location": "/v1/moved?tenant=t1"})
+    fake.chat(moved, moved)
+    fake.reply("/v1/moved", OK, OK)
+    client = _direct_client(fake)
+    client.transport.sync_client._client.follow_redirects = True
+    assert client.complete(ChatRequest(HI)).text == "ok"
+    (await client.transport.async_client())._client.follow_redirects = True
+    assert (await client.acomplete(ChatRequest(HI))).text == "ok"
+    assert len(_chats(fake)) == 2  # each POST once to where it was moved from
+    assert [seen.method for seen in fake.seen if seen.path.startswith("/v1/moved")] == ["POST"] * 2
+    assert direct_sends == ["sync", "async"]

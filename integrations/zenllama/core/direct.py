@@ -54,7 +54,9 @@ def route(client: httpx.Client | httpx.AsyncClient, template: httpx.Request) -> 
     """Where `template`'s requests go through `client`."""
     transport: Any = client._transport_for_url(template.url)
     hooks = client.event_hooks
-    layered = hooks["request"] or hooks["response"] or client.auth is not None or client.cookies
+    # httpx turns a URL's user:password into Basic auth (in place of the SDK's Bearer).
+    auth = client.auth is not None or bool(template.url.userinfo)
+    layered = hooks["request"] or hooks["response"] or auth or client.cookies
     own = type(transport) in (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
     url = template.url
     return Route(

@@ -568,16 +568,26 @@ async def _aresent_once(
         return await send(route, content)
 
 
-def _as_httpx(
+def _after_direct(
     client: openai.OpenAI | openai.AsyncOpenAI, answer: direct.Answer, request: httpx.Request
-) -> httpx.Response | None:
-    """A direct answer httpx's layers have work on: decoded and its cookies kept, as httpx's
-    path does; None for a redirect the httpx client follows (sent again through it)."""
+) -> httpx.Response | httpx.Request | Exception:
+    """What httpx's layers make of a direct answer they have work on: the response (decoded,
+    its cookies kept), the next request of a redirect the client follows, or the error the
+    decoding raised (the SDK's loop decides on it)."""
     http = client._client
-    if 300 <= answer.status < 400 and http.follow_redirects:
-        return None
-    response = answer.response(request)
+    try:
+        response = answer.response(request)
+    except Exception as exc:
+        return exc
     http.cookies.extract_cookies(response)
+    if response.is_redirect and http.follow_redirects:
+        return http._build_redirect_request(request, response)
+    return response
+
+
+def _outcome(response: httpx.Response | Exception) -> bytes | httpx.Response | Exception:
+    if isinstance(response, httpx.Response) and response.is_success:
+        return response.content
     return response
 
 
@@ -693,16 +703,18 @@ class Transport:
             if answer.plain:
                 return answer.body
             request = self._httpx_request(template, content, None)
-            response = _as_httpx(client, answer, request)
-            if response is not None:
-                return response.content if response.is_success else response
-        request = request or self._httpx_request(template, content, marker)
-        client._prepare_request(request)  # the key's header, the deadline: as the SDK's
+            client._prepare_request(request)  # the key's header: as the SDK's
+            after = _after_direct(client, answer, request)
+            if not isinstance(after, httpx.Request):
+                return _outcome(after)
+            request = after  # a redirect, followed by the httpx client
+        if request is None:
+            request = self._httpx_request(template, content, marker)
+            client._prepare_request(request)  # the key's header, the deadline: as the SDK's
         try:
-            response = client._client.send(request)
+            return _outcome(client._client.send(request))
         except Exception as exc:
             return exc
-        return response.content if response.is_success else response
 
     async def _afirst_attempt(
         self, client: _AsyncClient, template: _Template, content: bytes, marker: str | None
@@ -717,16 +729,18 @@ class Transport:
             if answer.plain:
                 return answer.body
             request = self._httpx_request(template, content, None)
-            response = _as_httpx(client, answer, request)
-            if response is not None:
-                return response.content if response.is_success else response
-        request = request or self._httpx_request(template, content, marker)
-        await client._prepare_request(request)
+            await client._prepare_request(request)
+            after = _after_direct(client, answer, request)
+            if not isinstance(after, httpx.Request):
+                return _outcome(after)
+            request = after
+        if request is None:
+            request = self._httpx_request(template, content, marker)
+            await client._prepare_request(request)
         try:
-            response = await client._client.send(request)
+            return _outcome(await client._client.send(request))
         except Exception as exc:
             return exc
-        return response.content if response.is_success else response
 
     def _fast_post(self, client: _SyncClient, path: str, body: Any, options: Any) -> bytes:
         call = self._fast_call(client, path, body, options)
