@@ -16,6 +16,7 @@ import pytest
 
 from zenllama.local import find_llama_server, free_port
 
+from ..support.ctrl_c import interruptible
 from ..support.release import REPO, build_dist, install_wheel, tracked
 
 PACKAGE = REPO / "integrations" / "zenllama"
@@ -79,10 +80,6 @@ def test_the_installed_package_comes_from_the_venv(venv: Path) -> None:
     assert Path(where).is_relative_to(venv), where
 
 
-def _interruptible() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture
 def served(venv: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
@@ -93,9 +90,7 @@ def served(venv: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        # Ctrl-C works as in a terminal even where this suite was started in the background
-        # (`cmd &` ignores SIGINT, and its children inherit that): the test sends SIGINT.
-        preexec_fn=_interruptible,
+        preexec_fn=interruptible,  # the test stops it with Ctrl-C (SIGINT)
     )
     yield proc, port
     proc.kill()
